@@ -1,0 +1,1 @@
+"""The simulated cluster: clock, state, master, services and event log (no HTTP)."""

@@ -1,0 +1,1 @@
+"""One ML node: its resources and the simpy processes that load, serve and stop models."""
