@@ -1,0 +1,139 @@
+"""The simulated cluster as one object: what scripts, scenarios and the REST layer call."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import simpy
+
+from nodes.resources import GiB, NodeSpec
+
+from .assignment import Assignment
+from .clock import DEFAULT_EPOCH_MS, ClockMode, SimClock
+from .deployments import DeploymentService
+from .events import EventLog
+from .master import Master
+from .membership import Membership
+from .model_service import ModelService
+from .models import TrainedModel
+from .requests import StartRequest
+from .settings import ClusterSettings
+from .state import ClusterState
+
+
+class Cluster:
+    """A simulated Elasticsearch cluster with ML nodes, in simulated time.
+
+    `seed` feeds the one random generator everything random draws from (node ids, injected
+    behaviour), so the same inputs and seed replay the same event log byte for byte.
+    """
+
+    def __init__(
+        self,
+        settings: ClusterSettings | None = None,
+        seed: int = 0,
+        clock: ClockMode = "experiment",
+        speed: float = 1.0,
+        epoch_ms: int = DEFAULT_EPOCH_MS,
+    ) -> None:
+        self.settings = settings or ClusterSettings()
+        self.env = simpy.Environment()
+        self.clock = SimClock(self.env, clock, speed, epoch_ms)
+        self.rng = np.random.default_rng(seed)
+        self.log = EventLog(lambda: self.env.now, self.settings.event_log_capacity)
+        self.state = ClusterState(self.settings)
+        self.master = Master(self.state, self.log)
+        self.membership = Membership(self.env, self.state, self.master, self.log, self.rng)
+        self.models = ModelService(self.state, self.master, self.clock, self.log)
+        self.deployments = DeploymentService(self.state, self.master, self.clock, self.log)
+
+    # -- time -----------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.env.now
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    def run_until(self, predicate: Callable[[], bool], timeout: float = math.inf) -> bool:
+        return self.clock.run_until(predicate, timeout)
+
+    # -- nodes ----------------------------------------------------------------------
+
+    def add_node(
+        self,
+        name: str | None = None,
+        memory_gb: float = 16,
+        processors: float = 8,
+        zone: str = "",
+        **spec: Any,
+    ) -> str:
+        """Join an ML node; returns its id. Extra keywords go to `NodeSpec`."""
+        name = name or f"ml-{len(self.state.nodes) + 1}"
+        return self.membership.join(
+            NodeSpec(name=name, machine_memory=int(memory_gb * GiB), allocated_processors=processors, zone=zone, **spec)
+        )
+
+    def remove_node(self, node_id: str) -> None:
+        self.membership.leave(node_id)
+
+    def crash_node(self, node_id: str) -> None:
+        self.membership.crash(node_id)
+
+    def node_id(self, name: str) -> str:
+        """Id of the node called `name`."""
+        for node_id, node in self.state.nodes.items():
+            if node.name == name:
+                return node_id
+        raise KeyError(name)
+
+    # -- models and deployments -----------------------------------------------------
+
+    def add_pytorch_model(
+        self,
+        model_id: str,
+        model_bytes: int,
+        task_type: str = "text_embedding",
+        field_names: tuple[str, ...] = ("text_field",),
+        task_settings: dict[str, Any] | None = None,
+        **metadata: int,
+    ) -> TrainedModel:
+        """A PyTorch model with a complete definition and a vocabulary, ready to deploy."""
+        config: dict[str, Any] = {
+            "model_type": "pytorch",
+            "inference_config": {task_type: dict(task_settings or {})},
+            "input": {"field_names": list(field_names)},
+        }
+        if metadata:
+            config["metadata"] = dict(metadata)
+        model = self.models.put(model_id, config)
+        self.models.put_definition_part(model_id, 0, 1, model_bytes)
+        self.models.put_vocabulary(model_id, ["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+        return model
+
+    def start_deployment(
+        self, model_id: str, wait_for: str = "started", timeout: float = 30.0, **options: Any
+    ) -> Assignment:
+        """Start and, in the experiment or virtual clock, wait as the REST call would."""
+        request = StartRequest(model_id=model_id, wait_for=wait_for, timeout=timeout, **options)
+        assignment = self.deployments.start(request)
+        return self.deployments.run_until_started(assignment.deployment_id, wait_for, timeout)
+
+    def assignment(self, deployment_id: str) -> Assignment:
+        return self.state.assignments[deployment_id]
+
+    def fully_allocated(self, *deployment_ids: str) -> Callable[[], bool]:
+        """A condition: every named deployment (default: all) is fully allocated."""
+
+        def holds() -> bool:
+            ids = deployment_ids or tuple(self.state.assignments)
+            return all(
+                d in self.state.assignments
+                and self.state.assignments[d].allocation_status().state == "fully_allocated"
+                for d in ids
+            )
+
+        return holds

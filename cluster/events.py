@@ -1,0 +1,73 @@
+"""The event log: every state transition with its simulated time and cause.
+
+Bounded in memory (old entries fall off, sequence numbers keep counting) and exportable
+as JSON lines with sorted keys, so the same inputs and seed give a byte-identical log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, TextIO
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    time: float
+    kind: str
+    cause: str
+    fields: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "time": self.time, "event": self.kind, "cause": self.cause, **self.fields}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+class EventLog:
+    """Append-only, bounded; listeners hear every append (used to wake waiters)."""
+
+    def __init__(self, now: Callable[[], float], capacity: int = 100_000) -> None:
+        if capacity < 1:
+            raise ValueError("[capacity] must be a positive integer")
+        self._now = now
+        self._events: deque[Event] = deque(maxlen=capacity)
+        self._next_seq = 0
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def append(self, kind: str, cause: str, **fields: Any) -> Event:
+        event = Event(self._next_seq, round(self._now(), 9), kind, cause, fields)
+        self._next_seq += 1
+        self._events.append(event)
+        for listener in self._listeners:
+            listener(event)
+        return event
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def next_seq(self) -> int:
+        """Sequence number the next event will get (= number of events ever appended)."""
+        return self._next_seq
+
+    def since(self, seq: int = 0) -> list[Event]:
+        """Retained events with sequence number ≥ `seq`."""
+        if not self._events or seq <= self._events[0].seq:
+            return list(self._events)
+        start = seq - self._events[0].seq
+        return [self._events[i] for i in range(start, len(self._events))]
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def write_jsonl(self, out: TextIO, since: int = 0) -> None:
+        for event in self.since(since):
+            out.write(event.to_json())
+            out.write("\n")

@@ -1,0 +1,214 @@
+"""Trained models, their definitions and vocabularies, aliases and ingest pipelines.
+
+The alias rules are the seeds' (`shared/seeds/00[0-2]*`): unique aliases, many per model,
+no reassignment across analysis types or between PyTorch and analytics models, none from a
+deployed (or allocated) PyTorch model to one that is not, and a warning when the input
+fields differ a lot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .clock import SimClock
+from .errors import RequestValidation, not_found, status_error
+from .events import EventLog
+from .ids import alias_problem, id_problem
+from .master import Master
+from .models import DefinitionUpload, TrainedModel, model_from_config
+from .state import ClusterState, inference_model_ids
+
+
+class ModelService:
+    def __init__(self, state: ClusterState, master: Master, clock: SimClock, log: EventLog) -> None:
+        self.state = state
+        self.master = master
+        self.clock = clock
+        self.log = log
+
+    # -- models ---------------------------------------------------------------------
+
+    def get(self, model_id_or_alias: str) -> TrainedModel:
+        model_id = self.state.resolve_model_id(model_id_or_alias)
+        if model_id is None:
+            raise not_found(f"Could not find trained model [{model_id_or_alias}]")
+        return self.state.models[model_id]
+
+    def put(self, model_id: str, config: dict[str, Any]) -> TrainedModel:
+        """Store a model from a PUT body whose shape the caller has already parsed."""
+        check = RequestValidation()
+        problem = id_problem("model_id", model_id)
+        check.check(problem is None, problem or "")
+        check.check("inference_config" in config, "[inference_config] must not be null.")
+        check.raise_if_failed()
+        if model_id in self.state.models:
+            raise status_error(400, f"Trained machine learning model [{model_id}] already exists")
+        if model_id in self.state.assignments:
+            raise status_error(
+                400, f"Cannot create model [{model_id}] the id is the same as an current model deployment"
+            )
+        model = model_from_config(model_id, config, self.clock.millis())
+        self.state.models[model_id] = model
+        self.log.append("model_created", "put model", model_id=model_id, model_type=model.model_type)
+        return model
+
+    def put_definition_part(self, model_id: str, part: int, total_parts: int, total_definition_length: int) -> None:
+        model = self._pytorch(model_id)
+        check = RequestValidation()
+        check.check(part >= 0, "[part] must be greater or equal to 0")
+        check.check(total_parts > 0, "[total_parts] must be greater than 0")
+        check.check(total_definition_length > 0, "[total_definition_length] must be greater than 0")
+        check.check(part < total_parts, "[part] must be less than total_parts")
+        check.raise_if_failed()
+        upload = model.definition
+        if upload is None or (upload.total_parts, upload.total_definition_length) != (
+            total_parts,
+            total_definition_length,
+        ):
+            upload = model.definition = DefinitionUpload(total_parts, total_definition_length)
+        upload.parts.add(part)
+        self.log.append("definition_part", "put definition part", model_id=model_id, part=part, total_parts=total_parts)
+
+    def put_vocabulary(self, model_id: str, vocabulary: list[str]) -> None:
+        model = self._pytorch(model_id)
+        model.vocabulary_size = len(vocabulary)
+        self.log.append("vocabulary", "put vocabulary", model_id=model_id, size=len(vocabulary))
+
+    def delete(self, model_id: str, force: bool = False) -> None:
+        if model_id not in self.state.models:
+            raise not_found(f"Could not find trained model [{model_id}]")
+        deployments = self.state.deployments_of(model_id)
+        if not force:
+            if self.state.pipelines_referencing(model_id) or any(
+                self.state.pipelines_referencing(alias) for alias in self.state.aliases_of(model_id)
+            ):
+                raise status_error(
+                    409,
+                    f"Cannot delete model [{model_id}] as it is still referenced by ingest processors; "
+                    "use force to delete the model",
+                )
+            if deployments:
+                raise status_error(
+                    409, f"Cannot delete model [{model_id}] as it is currently deployed; use force to delete the model"
+                )
+        for assignment in deployments:
+            if not assignment.stopping:
+                self.master.begin_stop(assignment, "delete model")
+        for alias in self.state.aliases_of(model_id):
+            del self.state.aliases[alias]
+        del self.state.models[model_id]
+        self.log.append("model_deleted", "delete model", model_id=model_id)
+
+    def _pytorch(self, model_id: str) -> TrainedModel:
+        model = self.state.models.get(model_id)
+        if model is None:
+            raise not_found(f"Could not find trained model [{model_id}]")
+        if not model.is_pytorch:
+            raise status_error(
+                400, f"cannot put definition for model [{model_id}] as its type is [{model.model_type}]"
+            )
+        return model
+
+    # -- aliases --------------------------------------------------------------------
+
+    def put_alias(self, model_id: str, alias: str, reassign: bool = False) -> list[str]:
+        """Point `alias` at `model_id`; returns warnings (the input-fields one) if any."""
+        check = RequestValidation()
+        check.check(alias != model_id, f"model_alias [{alias}] cannot equal model_id [{model_id}]")
+        problem = alias_problem(alias)
+        check.check(problem is None, problem or "")
+        check.raise_if_failed()
+        if alias in self.state.models:
+            raise status_error(400, "model_alias cannot be the same as an existing trained model_id")
+        new_model = self.state.models.get(model_id)
+        if new_model is None:
+            raise not_found(f"No known trained model with model_id [{model_id}]")
+        old_id = self.state.aliases.get(alias)
+        warnings: list[str] = []
+        if old_id is not None:
+            if not reassign:
+                raise status_error(
+                    400,
+                    f"cannot assign model_alias [{alias}] to model_id [{model_id}] as model_alias already refers "
+                    f"to [{old_id}]. Set parameter [reassign] to [true] if model_alias should be reassigned.",
+                )
+            if old_id != model_id:
+                warnings = self._check_reassign(alias, self.state.models[old_id], new_model)
+        self.state.aliases[alias] = model_id
+        self.log.append("alias_put", "put alias", model_alias=alias, model_id=model_id, previous=old_id)
+        return warnings
+
+    def _check_reassign(self, alias: str, old: TrainedModel, new: TrainedModel) -> list[str]:
+        if old.task_type != new.task_type:
+            raise status_error(
+                400,
+                f"cannot reassign model_alias [{alias}] to model [{new.model_id}] with inference config type "
+                f"[{new.task_type}] from model [{old.model_id}] with type [{old.task_type}]",
+            )
+        if old.model_type != new.model_type:
+            raise status_error(
+                400,
+                f"cannot reassign model_alias [{alias}] to model [{new.model_id}] with type [{new.model_type}] "
+                f"from model [{old.model_id}] with type [{old.model_type}]",
+            )
+        if old.is_pytorch:
+            self._check_deployment_progress(alias, old, new)
+        return _input_field_warnings(old, new)
+
+    def _check_deployment_progress(self, alias: str, old: TrainedModel, new: TrainedModel) -> None:
+        old_deployments = self.state.deployments_of(old.model_id)
+        new_deployments = self.state.deployments_of(new.model_id)
+        if old_deployments and not new_deployments:
+            raise status_error(
+                400,
+                f"cannot reassign model_alias [{alias}] to model [{new.model_id}] from model [{old.model_id}] "
+                "as it is not yet deployed",
+            )
+        old_allocated = any(a.allocation_status().reached("started") for a in old_deployments)
+        new_allocated = any(a.allocation_status().reached("started") for a in new_deployments)
+        if old_allocated and not new_allocated:
+            raise status_error(
+                400,
+                f"cannot reassign model_alias [{alias}] to model [{new.model_id}]  from model "
+                f"[{old.model_id}] as it is not yet allocated to any nodes",
+            )
+
+    def delete_alias(self, model_id: str, alias: str) -> None:
+        target = self.state.aliases.get(alias)
+        if target is None:
+            raise not_found(f"model_alias [{alias}] could not be found")
+        if target != model_id:
+            raise status_error(409, f"model_alias [{alias}] does not refer to provided model_id [{model_id}]")
+        if self.state.pipelines_referencing(alias):
+            raise status_error(
+                409, f"Cannot delete model_alias [{alias}] as it is still referenced by ingest processors"
+            )
+        del self.state.aliases[alias]
+        self.log.append("alias_deleted", "delete alias", model_alias=alias, model_id=model_id)
+
+    # -- ingest pipelines -----------------------------------------------------------
+
+    def put_pipeline(self, pipeline_id: str, body: dict[str, Any]) -> None:
+        for name in sorted(inference_model_ids(body)):
+            if self.state.resolve_model_id(name) is None:
+                raise not_found(f"Could not find trained model [{name}]")
+        self.state.pipelines[pipeline_id] = body
+        self.log.append("pipeline_put", "put pipeline", pipeline_id=pipeline_id)
+
+    def delete_pipeline(self, pipeline_id: str) -> None:
+        if pipeline_id not in self.state.pipelines:
+            raise not_found(f"pipeline [{pipeline_id}] is missing")
+        del self.state.pipelines[pipeline_id]
+        self.log.append("pipeline_deleted", "delete pipeline", pipeline_id=pipeline_id)
+
+
+def _input_field_warnings(old: TrainedModel, new: TrainedModel) -> list[str]:
+    """Elasticsearch warns when the field sets differ by more than half (integer halves)."""
+    old_fields, new_fields = set(old.field_names), set(new.field_names)
+    half = len(old_fields) // 2
+    if abs(len(old_fields) - len(new_fields)) > half or len(old_fields & new_fields) < half:
+        return [
+            f"The input fields for new model [{new.model_id}] and for old model [{old.model_id}] differ "
+            "significantly, model results may change drastically."
+        ]
+    return []

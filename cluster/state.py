@@ -1,0 +1,149 @@
+"""Cluster state: nodes, models, aliases, assignments, pipelines — and what derives from them.
+
+Free memory and cores are never stored: they are computed from the routing tables, so the
+planner's input and what `/_sim/nodes` shows cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from nodes.node import MlNode
+from nodes.resources import NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, allocated_cores, ml_memory_limit
+from scheduler import PlanNode
+
+from .assignment import Assignment
+from .models import TrainedModel
+from .settings import ClusterSettings
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUsage:
+    """A node's capacity and what its memory-consuming routes take of it."""
+
+    ml_memory_limit: int
+    deployment_memory: int
+    memory_used: int
+    cores: int
+    cores_used: int
+
+    @property
+    def free_memory(self) -> int:
+        return self.deployment_memory - self.memory_used
+
+    @property
+    def free_cores(self) -> int:
+        return self.cores - self.cores_used
+
+
+@dataclass
+class ClusterState:
+    settings: ClusterSettings
+    nodes: dict[str, MlNode] = field(default_factory=dict)
+    leaving: set[str] = field(default_factory=set)
+    models: dict[str, TrainedModel] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    assignments: dict[str, Assignment] = field(default_factory=dict)
+    pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    # -- models ---------------------------------------------------------------------
+
+    def resolve_model_id(self, model_id_or_alias: str) -> str | None:
+        """The model an id or alias names (None when neither exists)."""
+        if model_id_or_alias in self.models:
+            return model_id_or_alias
+        return self.aliases.get(model_id_or_alias)
+
+    def aliases_of(self, model_id: str) -> list[str]:
+        return sorted(alias for alias, target in self.aliases.items() if target == model_id)
+
+    def deployments_of(self, model_id: str) -> list[Assignment]:
+        return [a for _, a in sorted(self.assignments.items()) if a.model_id == model_id]
+
+    def pipelines_referencing(self, name: str) -> list[str]:
+        """Ids of ingest pipelines whose inference processors name `name` (id or alias)."""
+        return sorted(pid for pid, body in self.pipelines.items() if name in inference_model_ids(body))
+
+    # -- nodes ----------------------------------------------------------------------
+
+    def assignable_node_ids(self) -> list[str]:
+        return sorted(node_id for node_id in self.nodes if node_id not in self.leaving)
+
+    def zone_of(self, node_id: str) -> str:
+        """The awareness-attribute values of a node; a missing attribute counts as ""."""
+        spec = self.nodes[node_id].spec
+        values = []
+        for attribute in self.settings.awareness_attributes:
+            value = spec.zone if attribute == "zone" and spec.zone else spec.attributes.get(attribute, "")
+            values.append(value)
+        return "/".join(values) if any(values) else ""
+
+    def ml_memory_limit(self, node_id: str) -> int:
+        spec = self.nodes[node_id].spec
+        return ml_memory_limit(
+            spec.machine_memory,
+            spec.effective_jvm_size,
+            self.settings.max_machine_memory_percent,
+            self.settings.use_auto_machine_memory_percent,
+        )
+
+    def usage(self, node_id: str) -> NodeUsage:
+        spec = self.nodes[node_id].spec
+        limit = self.ml_memory_limit(node_id)
+        memory_used = cores_used = 0
+        for assignment, route in self.routes_on(node_id):
+            if route.consumes_memory:
+                memory_used += assignment.params.memory_bytes(route.target_allocations)
+                if assignment.params.priority != "low":
+                    cores_used += route.target_allocations * assignment.params.threads_per_allocation
+        deployment_memory = max(
+            limit - spec.other_ml_memory_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, 0
+        )
+        cores = allocated_cores(spec.allocated_processors, self.settings.allocated_processors_scale)
+        return NodeUsage(limit, deployment_memory, memory_used, cores, cores_used)
+
+    def routes_on(self, node_id: str) -> Iterator[tuple[Assignment, Any]]:
+        for _, assignment in sorted(self.assignments.items()):
+            route = assignment.routes.get(node_id)
+            if route is not None:
+                yield assignment, route
+
+    def plan_nodes(self) -> list[PlanNode]:
+        nodes = []
+        for node_id in self.assignable_node_ids():
+            usage = self.usage(node_id)
+            nodes.append(PlanNode(node_id, usage.deployment_memory, usage.cores, self.zone_of(node_id)))
+        return nodes
+
+    def scaling_possible(self) -> bool:
+        """Whether autoscaling could add capacity (then unmet starts wait instead of failing)."""
+        settings = self.settings
+        if settings.max_lazy_ml_nodes > len(self.nodes):
+            return True
+        if settings.max_ml_node_size > 0 and self.nodes:
+            smallest = min(node.spec.machine_memory for node in self.nodes.values())
+            return smallest < settings.max_ml_node_size
+        return False
+
+
+def inference_model_ids(pipeline: dict[str, Any]) -> set[str]:
+    """Model ids named by `inference` processors, including nested `on_failure` ones."""
+    found: set[str] = set()
+
+    def visit(processors: Any) -> None:
+        for processor in processors or []:
+            if not isinstance(processor, dict):
+                continue
+            for kind, config in processor.items():
+                if not isinstance(config, dict):
+                    continue
+                if kind == "inference" and isinstance(config.get("model_id"), str):
+                    found.add(config["model_id"])
+                visit(config.get("on_failure"))
+                if kind == "foreach":
+                    visit([config.get("processor")])
+
+    visit(pipeline.get("processors"))
+    visit(pipeline.get("on_failure"))
+    return found
