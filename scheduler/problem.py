@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
-from .memory import estimate_memory_bytes
+from .memory import MemoryCurve, memory_curve
 
 Priority = Literal["normal", "low"]
 
@@ -50,10 +50,13 @@ class PlanDeployment:
 
     def memory_bytes(self, allocations: int) -> int:
         """Memory this deployment needs on a node that runs `allocations` of it."""
-        return estimate_memory_bytes(
+        return self.memory_curve().at(allocations)
+
+    def memory_curve(self) -> MemoryCurve:
+        """The shape of this deployment's memory estimate (see `memory.MemoryCurve`)."""
+        return memory_curve(
             self.model_id,
             self.model_bytes,
-            allocations,
             self.per_deployment_memory_bytes,
             self.per_allocation_memory_bytes,
             self.cache_size,

@@ -1,0 +1,71 @@
+"""Properties every plan must have, on random small clusters."""
+
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sched_helpers import check_valid
+
+from scheduler import PLANNER_MODES, PlanDeployment, PlanNode, plan
+from scheduler.memory import MiB
+
+PROFILE = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def clusters(draw):
+    zones = draw(st.sampled_from([[""], ["a", "b"], ["a", "b", "c"]]))
+    nodes = [
+        PlanNode(f"n{i}", draw(st.integers(200, 4000)) * MiB, draw(st.integers(0, 8)), draw(st.sampled_from(zones)))
+        for i in range(draw(st.integers(0, 5)))
+    ]
+    deployments = []
+    for i in range(draw(st.integers(0, 7))):
+        low = draw(st.booleans()) and draw(st.booleans())
+        metadata = draw(st.booleans())
+        current = {}
+        for n in nodes:
+            if draw(st.integers(0, 3)) == 0:
+                current[n.id] = draw(st.integers(1, 3))
+        deployments.append(
+            PlanDeployment(
+                id=f"d{i}",
+                model_id=draw(st.sampled_from([f"m{i}", ".elser_model_2"])),
+                model_bytes=draw(st.integers(1, 800)) * MiB,
+                allocations=1 if low else draw(st.integers(0, 6)),
+                threads_per_allocation=1 if low else draw(st.sampled_from([1, 2, 4])),
+                priority="low" if low else "normal",
+                per_deployment_memory_bytes=draw(st.integers(0, 300)) * MiB if metadata else 0,
+                per_allocation_memory_bytes=draw(st.integers(0, 200)) * MiB if metadata else 0,
+                current_allocations=current,
+                max_assigned_allocations=draw(st.integers(0, 3)),
+            )
+        )
+    return nodes, deployments
+
+
+@PROFILE
+@given(clusters(), st.sampled_from(PLANNER_MODES))
+def test_plans_never_exceed_capacity_or_demand(cluster, mode):
+    nodes, deployments = cluster
+    check_valid(nodes, deployments, plan(nodes, deployments, mode=mode))
+
+
+@PROFILE
+@given(clusters(), st.sampled_from(PLANNER_MODES))
+def test_replanning_a_satisfied_cluster_moves_nothing(cluster, mode):
+    nodes, deployments = cluster
+    first = plan(nodes, deployments, mode=mode)
+    # Make the first plan the current state and ask only for what it placed.
+    settled = [
+        replace(
+            d,
+            allocations=first.allocations(d.id),
+            current_allocations=first.assignments[d.id],
+            max_assigned_allocations=max(d.max_assigned_allocations, first.allocations(d.id)),
+        )
+        for d in deployments
+    ]
+    again = plan(nodes, settled, mode=mode)
+    assert again.assignments == first.assignments
+    assert again.reasons == {}
