@@ -1,0 +1,34 @@
+"""The aiohttp application serving the simulated cluster in Elasticsearch's REST dialect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from cluster.cluster import Cluster
+
+from . import es_root, sim_routes
+from .context import CLUSTER
+from .middleware import es_dialect
+
+
+def create_app(cluster: Cluster) -> web.Application:
+    app = web.Application(middlewares=[es_dialect])
+    app[CLUSTER] = cluster
+    app.add_routes(es_root.routes)
+    sim_routes.add_routes(app)
+    if cluster.clock.mode == "realtime":
+        app.cleanup_ctx.append(_drive_clock)
+    return app
+
+
+async def _drive_clock(app: web.Application) -> AsyncIterator[None]:
+    """Run simulated time with the wall clock while the server is up."""
+    task = asyncio.create_task(app[CLUSTER].clock.drive_realtime())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

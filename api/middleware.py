@@ -1,0 +1,44 @@
+"""The one middleware that makes every reply look like Elasticsearch's.
+
+It turns `MlError`s into ES error bodies, the router's misses into ES's "no handler" and
+"incorrect HTTP method" answers, anything unexpected into a 500 (a simulator bug), and
+stamps the product header the official clients check for.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from cluster.errors import MlError
+
+from .http_errors import error_body, no_handler_body, unexpected_error, wrong_method_body
+from .responses import compatible_version, render
+
+log = logging.getLogger(__name__)
+
+
+
+@web.middleware
+async def es_dialect(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        compatible_version(request)
+        response = await handler(request)
+    except MlError as exc:
+        response = render(request, error_body(exc), exc.status, filtered=False)
+    except web.HTTPMethodNotAllowed as exc:
+        body = wrong_method_body(request.raw_path, request.method, exc.allowed_methods)
+        response = render(request, body, 405, filtered=False)
+        response.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+    except web.HTTPNotFound:
+        response = render(request, no_handler_body(request.raw_path, request.method), 400, filtered=False)
+    except web.HTTPException as exc:
+        error = MlError(exc.status, "status_exception", exc.reason)
+        response = render(request, error_body(error), exc.status, filtered=False)
+    except Exception as exc:  # a bug: answer like ES does for one, and keep the trace
+        log.exception("unexpected error serving %s %s", request.method, request.raw_path)
+        error = unexpected_error(exc)
+        response = render(request, error_body(error), 500, filtered=False)
+    response.headers["X-Elastic-Product"] = "Elasticsearch"
+    return response
