@@ -97,7 +97,8 @@ class SimClock:
             raise RuntimeError("run_until steps the simulation itself; in realtime use wait_until")
         deadline = self.env.now + timeout
         while not predicate():
-            if self.env.peek() > deadline:
+            upcoming = self.env.peek()
+            if upcoming > deadline or upcoming == math.inf:
                 if math.isfinite(deadline):
                     self._run_through(deadline)
                 return predicate()
