@@ -6,11 +6,12 @@ import time
 from typing import Sequence
 
 from .elasticsearch_mode import plan_elasticsearch
+from .optimal import plan_optimal
 from .problem import Plan, PlanDeployment, PlanNode
 from .reasons import explain
 from .satisfied import current_assignments, is_satisfied
 
-PLANNER_MODES = ("elasticsearch",)
+PLANNER_MODES = ("elasticsearch", "optimal")
 
 
 def plan(
@@ -34,8 +35,6 @@ def plan(
     elif mode == "elasticsearch":
         assignments = plan_elasticsearch(nodes, deployments)
     else:
-        from .optimal import plan_optimal
-
         assignments, upper_bound = plan_optimal(nodes, deployments)
     result = Plan(
         assignments=assignments,
