@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import scheduler
+
 from .assignment import Assignment, TaskParameters
 from .clock import SimClock
 from .errors import MlError, illegal_argument, not_found, status_error
@@ -19,8 +21,6 @@ from .requests import AdaptiveAllocations, StartRequest, UpdateRequest
 from .settings import MAX_TRAINED_MODEL_DEPLOYMENTS
 from .state import ClusterState
 from .timevalue import format_time_value
-
-import scheduler
 
 
 @dataclass(frozen=True, slots=True)
