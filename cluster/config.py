@@ -63,9 +63,10 @@ def parse_node_spec(data: Any, default_name: str, where: str = "node") -> NodeSp
         spec["attributes"] = read.attributes("attributes")
     if spec.get("node_id") == "":
         raise ConfigError(f"{where}.node_id: must not be empty")
-    if spec.get("jvm_size", 0) >= spec.get("machine_memory", NodeSpec.machine_memory):
+    node = _build(NodeSpec, spec, where)
+    if node.effective_jvm_size >= node.machine_memory:
         raise ConfigError(f"{where}.jvm_size: must be smaller than machine_memory")
-    return _build(NodeSpec, spec, where)
+    return node
 
 
 def parse_settings(data: Any, where: str = "settings") -> ClusterSettings:
