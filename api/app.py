@@ -10,7 +10,7 @@ from aiohttp import web
 
 from cluster.cluster import Cluster
 
-from . import es_root, sim_routes
+from . import es_aliases, es_cat, es_deployments, es_infer, es_models, es_pipelines, es_root, es_stats, sim_routes
 from .context import CLUSTER
 from .middleware import es_dialect
 
@@ -18,7 +18,9 @@ from .middleware import es_dialect
 def create_app(cluster: Cluster) -> web.Application:
     app = web.Application(middlewares=[es_dialect])
     app[CLUSTER] = cluster
-    app.add_routes(es_root.routes)
+    # Static paths (`_stats`) before the `{model_id}` patterns they would otherwise match.
+    for module in (es_root, es_stats, es_models, es_aliases, es_deployments, es_infer, es_cat, es_pipelines):
+        app.add_routes(module.routes)
     sim_routes.add_routes(app)
     if cluster.clock.mode == "realtime":
         app.cleanup_ctx.append(_drive_clock)

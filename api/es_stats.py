@@ -1,0 +1,33 @@
+"""`GET /_ml/trained_models[/{model_id}]/_stats`: counts models, one entry per deployment."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cluster.model_queries import expand_models
+from cluster.model_stats import model_stats
+
+from .context import cluster_of
+from .params import Query
+from .responses import render
+
+routes = web.RouteTableDef()
+
+
+async def _stats(request: web.Request, expression: str | None) -> web.Response:
+    query = Query(request, ("allow_no_match", "from", "size"))
+    cluster = cluster_of(request)
+    models = expand_models(cluster.state, expression, query.bool("allow_no_match", True))
+    start, size = query.int("from", 0), query.int("size", 100)
+    entries = model_stats(cluster.state, cluster.clock, models[start : start + size])
+    return render(request, {"count": len(models), "trained_model_stats": entries})
+
+
+@routes.get("/_ml/trained_models/_stats")
+async def all_stats(request: web.Request) -> web.Response:
+    return await _stats(request, None)
+
+
+@routes.get("/_ml/trained_models/{model_id}/_stats")
+async def stats(request: web.Request) -> web.Response:
+    return await _stats(request, request.match_info["model_id"])
