@@ -1,0 +1,121 @@
+"""Planner benchmark: `python -m benchmarks.planner [--quick] [--sizes 10,100] [--repeats 3] [--json FILE]`.
+
+For seeded random instances (benchmarks/instances.py) and each planner mode: compute time
+(min and median over repeats), allocations placed against the LP upper bound, deployments
+fully satisfied, and current allocations kept and moved. One more row re-plans a satisfied
+500-node cluster after one deployment's allocations grow by 1 (an `_update`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import replace
+from typing import Any, Sequence
+
+import numpy as np
+
+import scheduler
+from benchmarks.instances import random_instance
+from scheduler.instance import parse_instance
+
+SIZES = (10, 50, 100, 200, 500, 1000)
+QUICK_SIZES = (10, 100)
+SEED = 20240611
+
+
+def measure(nodes: Sequence[scheduler.PlanNode], deployments: Sequence[scheduler.PlanDeployment], mode: str, repeats: int) -> dict[str, Any]:
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = scheduler.plan(nodes, deployments, mode=mode)
+        times.append((time.perf_counter() - started) * 1000.0)
+    assert result is not None
+    kept = sum(
+        min(count, result.assignments[d.id].get(node, 0)) for d in deployments for node, count in d.current_allocations.items()
+    )
+    current = sum(d.current_total for d in deployments)
+    return {
+        "mode": mode,
+        "ms_min": round(min(times), 1),
+        "ms_median": round(statistics.median(times), 1),
+        "placed": sum(result.allocations(d.id) for d in deployments),
+        "requested": sum(d.allocations for d in deployments),
+        "satisfied": sum(result.allocations(d.id) >= d.allocations for d in deployments),
+        "deployments": len(deployments),
+        "kept": kept,
+        "moved": current - kept,
+    }
+
+
+def suite(sizes: Sequence[int], repeats: int) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(SEED)
+    rows = []
+    for size in sizes:
+        for demand in (0.9, 1.3):
+            for zones in (1, 3):
+                nodes, deployments = parse_instance(random_instance(rng, size, size, demand, zones))
+                bound = scheduler.plan(nodes, deployments, mode="optimal").upper_bound
+                for mode in scheduler.PLANNER_MODES:
+                    row = {"case": f"{size}x{size} d{demand} z{zones}", "upper_bound": bound}
+                    row.update(measure(nodes, deployments, mode, repeats))
+                    rows.append(row)
+    rows.extend(incremental(rng, repeats))
+    return rows
+
+
+def incremental(rng: np.random.Generator, repeats: int, size: int = 500) -> list[dict[str, Any]]:
+    """Re-plan a satisfied cluster after one deployment asks for one more allocation."""
+    nodes, deployments = parse_instance(random_instance(rng, size, size, 0.8, 1))
+    settled_plan = scheduler.plan(nodes, deployments)
+    settled = [
+        replace(
+            d,
+            allocations=settled_plan.allocations(d.id),
+            current_allocations=settled_plan.assignments[d.id],
+            max_assigned_allocations=settled_plan.allocations(d.id),
+        )
+        for d in deployments
+    ]
+    grown = next(i for i, d in enumerate(settled) if d.priority == "normal" and d.allocations > 0)
+    settled[grown] = replace(settled[grown], allocations=settled[grown].allocations + 1)
+    rows = []
+    for mode in scheduler.PLANNER_MODES:
+        row = {"case": f"incremental {size} nodes +1", "upper_bound": None}
+        row.update(measure(nodes, settled, mode, repeats))
+        rows.append(row)
+    return rows
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    head = "| case | mode | ms min | ms median | placed / requested | LP bound | satisfied | kept | moved |"
+    lines = [head, "|" + "---|" * 9]
+    for r in rows:
+        bound = "" if r["upper_bound"] is None else f"{r['upper_bound']:.0f}"
+        lines.append(
+            f"| {r['case']} | {r['mode']} | {r['ms_min']} | {r['ms_median']} | {r['placed']} / {r['requested']} "
+            f"| {bound} | {r['satisfied']} / {r['deployments']} | {r['kept']} | {r['moved']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.planner", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES} only")
+    parser.add_argument("--sizes", help="comma-separated cluster sizes (nodes = deployments)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", dest="json_path", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else (QUICK_SIZES if args.quick else SIZES)
+    rows = suite(sizes, max(args.repeats, 1))
+    print(table(rows))
+    if args.json_path:
+        with open(args.json_path, "w", encoding="utf-8") as handle:
+            json.dump(rows, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
