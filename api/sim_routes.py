@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from cluster.cluster import Cluster
-from cluster.config import ConfigError, parse_node_spec
+from cluster.config import ConfigError, free_node_name, parse_node_spec
 from cluster.errors import illegal_argument
 from cluster.node_report import node_report, nodes_report
 from cluster.timevalue import parse_time_value
@@ -46,8 +46,9 @@ async def add_node(request: web.Request) -> web.Response:
     Query(request)
     cluster = cluster_of(request)
     body = await read_body(request, "node", required=True)
+    taken = [node.name for node in cluster.state.nodes.values()]
     try:
-        spec = parse_node_spec(body.data, default_name=_free_node_name(cluster))
+        spec = parse_node_spec(body.data, default_name=free_node_name(taken))
     except ConfigError as exc:
         raise illegal_argument(str(exc)) from None
     node_id = cluster.membership.join(spec)
@@ -71,15 +72,6 @@ async def crash_node(request: web.Request) -> web.Response:
     node_id = request.match_info["node_id"]
     cluster_of(request).crash_node(node_id)
     return render(request, {"acknowledged": True, "node_id": node_id, "state": "crashed"})
-
-
-def _free_node_name(cluster: Cluster) -> str:
-    """The first `ml-N` no node is called, for nodes added without a name."""
-    taken = {node.name for node in cluster.state.nodes.values()}
-    n = len(taken) + 1
-    while f"ml-{n}" in taken:
-        n += 1
-    return f"ml-{n}"
 
 
 # -- clock ------------------------------------------------------------------------------

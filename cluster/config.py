@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from nodes.resources import NodeSpec
 from nodes.timing import NodeTiming
@@ -117,6 +117,15 @@ def parse_cluster(data: Any) -> ClusterConfig:
                 raise ConfigError(f"nodes[{i}].{kind}: [{value}] is used by an earlier node")
             seen.add(value)
     return ClusterConfig(settings, nodes)
+
+
+def free_node_name(taken: Iterable[str]) -> str:
+    """The first `ml-N` not in `taken`, for nodes added without a name."""
+    names = set(taken)
+    n = 1
+    while f"ml-{n}" in names:
+        n += 1
+    return f"ml-{n}"
 
 
 def load_cluster_file(path: str | Path) -> ClusterConfig:

@@ -5,7 +5,9 @@ import json
 import pytest
 
 from cluster.bytesize import parse_byte_size
-from cluster.config import ConfigError, load_cluster_file, parse_cluster, parse_node_spec, parse_settings
+from cluster.config import (
+    ConfigError, free_node_name, load_cluster_file, parse_cluster, parse_node_spec, parse_settings,
+)
 from nodes.resources import GiB
 
 
@@ -130,3 +132,8 @@ def test_load_cluster_file_errors_name_the_file(tmp_path):
     wrong.write_text('{"nodes": [{"cpus": 2}]}')
     with pytest.raises(ConfigError, match=r"wrong.json: nodes\[0\]: unknown field \[cpus\]"):
         load_cluster_file(wrong)
+
+
+def test_free_node_name_fills_the_first_gap():
+    assert free_node_name([]) == "ml-1"
+    assert free_node_name(["ml-1", "ml-3", "gpu"]) == "ml-2"
