@@ -6,17 +6,14 @@ request runs, with the same message (and "did you mean" hint) Elasticsearch give
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 from aiohttp import web
 
+from cluster.bytesize import parse_byte_size as cluster_byte_size
 from cluster.errors import MlError, illegal_argument
 from cluster.timevalue import parse_time_value
 
-_BYTE_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|tb|t|pb|p)?")
-_BYTE_UNITS = {"b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30,
-               "t": 1 << 40, "tb": 1 << 40, "p": 1 << 50, "pb": 1 << 50}
 #: Parameters every endpoint accepts (they shape the response, not the request).
 GLOBAL_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path"})
 
@@ -64,15 +61,10 @@ class Query:
 
 def parse_byte_size(raw: str, name: str) -> int:
     """Bytes in `10kb`, `1.5mb` or `0`; ES's parse_exception when malformed."""
-    match = _BYTE_SIZE.fullmatch(raw.strip().lower())
-    if match is None or (match.group(2) is None and match.group(1) != "0"):
-        raise MlError(
-            400,
-            "parse_exception",
-            f"failed to parse setting [{name}] with value [{raw}] as a size in bytes: unit is missing or unrecognized",
-        )
-    number, unit = match.groups()
-    return int(float(number) * _BYTE_UNITS[unit or "b"])
+    try:
+        return cluster_byte_size(raw, name)
+    except ValueError as exc:
+        raise MlError(400, "parse_exception", str(exc)) from None
 
 
 def parse_bool(raw: str | None, default: bool) -> bool:
