@@ -117,9 +117,9 @@ def test_cutting_into_batches_changes_nothing() -> None:
     """Same arrivals and seed: one batch or many control windows give the same schedule."""
     rng = np.random.default_rng(3)
     arrivals = np.sort(rng.uniform(0.0, 100.0, 20_000))
-    whole = InferenceQueue(InferenceProfile(0.9, distribution="lognormal", cv=2.0), np.random.default_rng(1), 2, queue_capacity=50)
+    whole = InferenceQueue(InferenceProfile(9.0, distribution="lognormal", cv=2.0), np.random.default_rng(1), 2, queue_capacity=5)
     one = whole.run(arrivals, 100.0)
-    cut = InferenceQueue(InferenceProfile(0.9, distribution="lognormal", cv=2.0), np.random.default_rng(1), 2, queue_capacity=50)
+    cut = InferenceQueue(InferenceProfile(9.0, distribution="lognormal", cv=2.0), np.random.default_rng(1), 2, queue_capacity=5)
     outcome, started, answered = run_windows(cut, arrivals, 100.0, 1.0)
     assert np.array_equal(one.outcome, outcome)
     np.testing.assert_array_equal(one.started, started)
