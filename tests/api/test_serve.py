@@ -7,6 +7,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -115,8 +116,6 @@ def test_cluster_file_demo_and_quick_nodes_combine(tmp_path):
 
 
 def test_port_in_use_is_a_clear_error(capsys):
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
