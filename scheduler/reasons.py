@@ -1,8 +1,16 @@
-"""Why a deployment did not get all its allocations, in Elasticsearch's words."""
+"""Why a deployment did not get all its allocations, in Elasticsearch's words.
+
+Overloaded clusters leave hundreds of deployments short on every one of hundreds of nodes,
+so the checks run as numpy comparisons per deployment and each node's part of the sentence
+(which depends only on the node and what the plan left there) is formatted once.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
+
+import numpy as np
 
 from .memory import format_bytes
 from .problem import PlanDeployment, PlanNode
@@ -22,46 +30,61 @@ def explain(
     cores (never for low priority, which uses none). Like Elasticsearch, a deployment that
     no node can explain gets no reason.
     """
-    free_mem = {n.id: n.memory_bytes for n in nodes}
-    free_cores = {n.id: n.cores for n in nodes}
-    for dep in deployments:
-        for node_id, count in assignments.get(dep.id, {}).items():
-            free_mem[node_id] -= dep.memory_bytes(count)
-            free_cores[node_id] -= dep.cores(count)
-    reasons: dict[str, str] = {}
+    short = [d for d in deployments if sum(assignments.get(d.id, {}).values()) < d.allocations]
+    if not short:
+        return {}
+    if not nodes:
+        return {d.id: NO_NODES for d in short}
+    nodes = sorted(nodes, key=lambda n: n.id)
+    col = {n.id: j for j, n in enumerate(nodes)}
+    free_mem = np.array([n.memory_bytes for n in nodes], dtype=np.int64)
+    free_cores = np.array([n.cores for n in nodes], dtype=np.int64)
     for dep in deployments:
         placed = assignments.get(dep.id, {})
-        if sum(placed.values()) >= dep.allocations:
+        if placed:
+            curve = dep.memory_curve()
+            for node_id, count in placed.items():
+                free_mem[col[node_id]] -= curve.at(count)
+                free_cores[col[node_id]] -= dep.cores(count)
+    memory_head = [
+        f"{_head(n.id)}This node has insufficient available memory. Available memory for ML "
+        f"[{_bytes(n.memory_bytes)}], free memory [{_bytes(int(m))}], estimated memory required for this model ["
+        for n, m in zip(nodes, free_mem)
+    ]
+    cores_head = [
+        f"{_head(n.id)}This node has insufficient allocated processors. Available processors [{n.cores}], "
+        f"free processors [{int(c)}], processors required for each allocation of this model ["
+        for n, c in zip(nodes, free_cores)
+    ]
+    reasons: dict[str, str] = {}
+    for dep in short:
+        required = _required_memory(dep, assignments.get(dep.id, {}), col, len(nodes))
+        by_memory = required > free_mem
+        by_cores = ~by_memory & (dep.priority != "low") & (dep.threads_per_allocation > free_cores)
+        if not (by_memory.any() or by_cores.any()):
             continue
-        if not nodes:
-            reasons[dep.id] = NO_NODES
-            continue
-        parts = []
-        for node in sorted(nodes, key=lambda n: n.id):
-            reason = _node_reason(node, dep, placed.get(node.id, 0), free_mem[node.id], free_cores[node.id])
-            if reason:
-                parts.append(f"Could not assign (more) allocations on node [{node.id}]. Reason: {reason}")
-        if parts:
-            reasons[dep.id] = "|".join(parts)
+        memory_tail = {int(r): f"{_bytes(int(r))}]." for r in np.unique(required[by_memory])}
+        cores_tail = f"{dep.threads_per_allocation}]"
+        reasons[dep.id] = "|".join(
+            memory_head[j] + memory_tail[int(required[j])] if by_memory[j] else cores_head[j] + cores_tail
+            for j in np.flatnonzero(by_memory | by_cores)
+        )
     return reasons
 
 
-def _node_reason(node: PlanNode, dep: PlanDeployment, placed: int, free_mem: int, free_cores: int) -> str | None:
-    required = dep.memory_bytes(placed + 1) - dep.memory_bytes(placed)
-    if required > free_mem:
-        return (
-            "This node has insufficient available memory. "
-            f"Available memory for ML [{_bytes(node.memory_bytes)}], free memory [{_bytes(free_mem)}], "
-            f"estimated memory required for this model [{_bytes(required)}]."
-        )
-    if dep.priority != "low" and dep.threads_per_allocation > free_cores:
-        return (
-            "This node has insufficient allocated processors. "
-            f"Available processors [{node.cores}], free processors [{free_cores}], "
-            f"processors required for each allocation of this model [{dep.threads_per_allocation}]"
-        )
-    return None
+def _required_memory(dep: PlanDeployment, placed: dict[str, int], col: dict[str, int], n_nodes: int) -> np.ndarray:
+    """Memory one more allocation of `dep` needs on each node: the increase where it runs."""
+    curve = dep.memory_curve()
+    required = np.full(n_nodes, curve.at(1), dtype=np.int64)
+    for node_id, count in placed.items():
+        required[col[node_id]] = curve.at(count + 1) - curve.at(count)
+    return required
 
 
+def _head(node_id: str) -> str:
+    return f"Could not assign (more) allocations on node [{node_id}]. Reason: "
+
+
+@lru_cache(maxsize=4096)
 def _bytes(n: int) -> str:
     return f"{n} ({format_bytes(n)})"
