@@ -16,6 +16,7 @@ from aiohttp import web
 from cluster.errors import MlError
 
 from .http_errors import parse_error
+from .params import INT_MAX, INT_MIN
 
 
 def body_required() -> MlError:
@@ -54,21 +55,20 @@ class JsonBody:
                 raise parse_error(f"[{line}:{column}] [{self.parser}] unknown field [{name}]")
 
     def int(self, name: str) -> int | None:
+        """A 32-bit int (numbers in strings and integral floats coerce, as in ES)."""
         value = self.data.get(name)
         if value is None:
             return None
-        if isinstance(value, bool):
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            number = int(value)
+        if number is None or not INT_MIN <= number <= INT_MAX:
             raise self.field_error(name)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise self.field_error(name)
+        return number
 
     def bool(self, name: str) -> bool | None:
         value = self.data.get(name)

@@ -71,7 +71,7 @@ async def _cat(request: web.Request, expression: str | None) -> web.Response:
     query = Query(request, (*CAT_PARAMS, *LIST_PARAMS))
     cluster = cluster_of(request)
     models = expand_models(cluster.state, expression, query.bool("allow_no_match", True))
-    start, size = query.int("from", 0), query.int("size", 100)
+    start, size = query.page()
     rows = [
         Row(m, pipeline_count(cluster.state, m.model_id), _iso_millis(m.create_time_ms))
         for m in models[start : start + size]

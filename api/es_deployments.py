@@ -26,7 +26,7 @@ from cluster.timevalue import format_time_value, parse_time_value
 
 from .body import JsonBody, body_required, read_body
 from .context import cluster_of
-from .params import Query, parse_byte_size
+from .params import Query, parse_byte_size, parse_int
 from .responses import render
 
 routes = web.RouteTableDef()
@@ -70,21 +70,14 @@ def _time(text: str, name: str) -> float:
 #: How each start setting is read from text, and shown back in the conflict message.
 _START_SETTINGS: dict[str, tuple[Callable[[str, str], Any], Callable[[Any], str]]] = {
     "deployment_id": (lambda v, n: v, str),
-    "number_of_allocations": (lambda v, n: _int(v, n), str),
-    "threads_per_allocation": (lambda v, n: _int(v, n), str),
-    "queue_capacity": (lambda v, n: _int(v, n), str),
+    "number_of_allocations": (parse_int, str),
+    "threads_per_allocation": (parse_int, str),
+    "queue_capacity": (parse_int, str),
     "cache_size": (parse_byte_size, format_cache_size),
     "priority": (lambda v, n: _choice(v, n, PRIORITIES), str),
     "timeout": (_time, format_time_value),
     "wait_for": (lambda v, n: _choice(v, n, WAIT_FOR_STATES), str),
 }
-
-
-def _int(text: str, name: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise illegal_argument(f"Failed to parse int parameter [{name}] with value [{text}]") from None
 
 
 def _start_body(body: JsonBody | None, model_id: str) -> dict[str, Any]:

@@ -28,6 +28,8 @@ INCLUDE_OPTIONS = ("definition", "total_feature_importance", "feature_importance
 PUT_FIELDS = ("model_id", "model_type", "description", "tags", "metadata", "input", "inference_config",
               "definition", "compressed_definition", "model_size_bytes", "estimated_operations", "location",
               "default_field_map", "platform_architecture", "prefix_strings")
+#: Metadata the memory estimate reads, so it must hold non-negative integers.
+MEMORY_METADATA = ("per_deployment_memory_bytes", "per_allocation_memory_bytes")
 PYTORCH_LOCATION = {"index": {"name": ".ml-inference-native-000002"}}
 
 
@@ -78,6 +80,11 @@ def parse_model_config(body: JsonBody, model_id: str) -> dict[str, Any]:
     for name in ("metadata", "definition", "input", "location", "default_field_map", "prefix_strings"):
         if name in body:
             config[name] = body.object(name)
+    metadata = config.get("metadata") or {}
+    for name in MEMORY_METADATA:
+        value = metadata.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise body.field_error("metadata")
     tags = body.list("tags")
     if tags is not None:
         if not all(isinstance(t, str) for t in tags):
@@ -122,7 +129,7 @@ async def _get_models(request: web.Request, expression: str | None) -> web.Respo
     unknown = sorted(include - set(INCLUDE_OPTIONS))
     if unknown:
         raise validation_failed([f"unknown [include] parameter [{unknown[0]}]; expected one of {list(INCLUDE_OPTIONS)}"])
-    start, size = query.int("from", 0), query.int("size", 100)
+    start, size = query.page()
     query.bool("decompress_definition", True)
     query.bool("exclude_generated")
     query.bool("include_model_definition")

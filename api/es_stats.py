@@ -18,7 +18,7 @@ async def _stats(request: web.Request, expression: str | None) -> web.Response:
     query = Query(request, ("allow_no_match", "from", "size"))
     cluster = cluster_of(request)
     models = expand_models(cluster.state, expression, query.bool("allow_no_match", True))
-    start, size = query.int("from", 0), query.int("size", 100)
+    start, size = query.page()
     entries = model_stats(cluster.state, cluster.clock, models[start : start + size])
     return render(request, {"count": len(models), "trained_model_stats": entries})
 

@@ -14,6 +14,10 @@ from cluster.bytesize import parse_byte_size as cluster_byte_size
 from cluster.errors import MlError, illegal_argument
 from cluster.timevalue import parse_time_value
 
+#: Java's int range: ES reads these parameters and body fields as 32-bit ints.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_END = 10_000
 #: Parameters every endpoint accepts (they shape the response, not the request).
 GLOBAL_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path"})
 
@@ -41,12 +45,17 @@ class Query:
 
     def int(self, name: str, default: int | None = None) -> int | None:
         raw = self.values.get(name)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise illegal_argument(f"Failed to parse int parameter [{name}] with value [{raw}]") from None
+        return default if raw is None else parse_int(raw, name)
+
+    def page(self) -> tuple[int, int]:
+        """`from` and `size` (0 and 100 by default), checked as ES checks paging."""
+        start, size = self.int("from", 0), self.int("size", DEFAULT_PAGE_SIZE)
+        for name, value in (("from", start), ("size", size)):
+            if value < 0:
+                raise illegal_argument(f"[{name}] parameter cannot be negative, found [{value}]")
+        if start + size > MAX_PAGE_END:
+            raise illegal_argument(f"The sum of parameters [from] and [size] cannot be higher than {MAX_PAGE_END}.")
+        return start, size
 
     def time(self, name: str, default: float) -> float:
         """Seconds; a malformed value is ES's parse_exception."""
@@ -57,6 +66,17 @@ class Query:
             return parse_time_value(raw, name)
         except ValueError as exc:
             raise MlError(400, "parse_exception", str(exc)) from None
+
+
+def parse_int(raw: str, name: str) -> int:
+    """A 32-bit int query value, with ES's message otherwise."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not INT_MIN <= value <= INT_MAX:
+        raise illegal_argument(f"Failed to parse int parameter [{name}] with value [{raw}]")
+    return value
 
 
 def parse_byte_size(raw: str, name: str) -> int:

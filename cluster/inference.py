@@ -12,6 +12,7 @@ from typing import Any
 from .assignment import Assignment
 from .errors import not_found, status_error
 from .inference_results import analytics_result, nlp_result
+from .models import TrainedModel
 from .state import ClusterState
 
 SERVING_ROUTE_STATES = ("started", "stopping")
@@ -59,9 +60,17 @@ def infer(
                 f"task [{task}]",
             )
         settings.update(changes or {})
+    if model.is_pytorch:
+        serving_deployment(state, name)
+    try:
+        return _answer(model, settings, docs)
+    except (ValueError, TypeError) as exc:
+        raise status_error(400, f"Invalid inference config for model [{model_id}]: {exc}") from None
+
+
+def _answer(model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not model.is_pytorch:
         return [analytics_result(model.task_type, settings, doc) for doc in docs]
-    serving_deployment(state, name)
     field = model.field_names[0] if model.field_names else "text_field"
     results = []
     for doc in docs:

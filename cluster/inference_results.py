@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 DEFAULT_EMBEDDING_SIZE = 384
+MAX_EMBEDDING_SIZE = 8192
 DEFAULT_RESULTS_FIELD = "predicted_value"
 NER_CLASSES = ("PER", "ORG", "LOC", "MISC")
 MASK_TOKEN = "[MASK]"
@@ -35,7 +36,10 @@ def _ranked(labels: list[str], probs: list[float]) -> list[tuple[str, float]]:
 
 
 def nlp_result(task_type: str, settings: dict[str, Any], text: str) -> dict[str, Any]:
-    """One document's result for an NLP task (`settings` merged with any request update)."""
+    """One document's result for an NLP task (`settings` merged with any request update).
+
+    Raises ValueError or TypeError when a setting cannot be used (a bad `embedding_size`, …).
+    """
     field = settings.get("results_field") or DEFAULT_RESULTS_FIELD
     answer = _NLP[task_type](settings, text)
     value = answer.pop("predicted_value")
@@ -67,6 +71,8 @@ def _ner(settings: dict[str, Any], text: str) -> dict[str, Any]:
 
 def embedding(text: str, size: int) -> list[float]:
     """A unit vector of `size` floats derived from the text."""
+    if not 1 <= size <= MAX_EMBEDDING_SIZE:
+        raise ValueError(f"[embedding_size] must be between 1 and {MAX_EMBEDDING_SIZE}, found [{size}]")
     vector = _rng("embedding", text).standard_normal(size)
     vector /= np.linalg.norm(vector) or 1.0
     return [round(float(x), 6) for x in vector]

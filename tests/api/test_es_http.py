@@ -237,3 +237,21 @@ async def test_definition_and_vocabulary_errors(http: TestClient, world: Cluster
     assert status == 400
     status, body = await call(http, "PUT", f"{BASE}/missing/vocabulary", body={"vocabulary": ["a"]})
     assert status == 404
+
+
+async def test_out_of_range_and_unusable_values_are_400s(http: TestClient, world: Cluster) -> None:
+    status, body = await call(http, "POST", f"{BASE}/ner/deployment/_start?number_of_allocations=99999999999999999999")
+    assert reason(body) == "Failed to parse int parameter [number_of_allocations] with value [99999999999999999999]"
+    status, body = await call(http, "POST", f"{BASE}/ner/deployment/_start", body={"queue_capacity": 2**40})
+    assert body["error"]["type"] == "x_content_parse_exception"
+    status, body = await call(http, "PUT", f"{BASE}/bad-meta", body={
+        "model_type": "pytorch", "inference_config": {"ner": {}}, "metadata": {"per_deployment_memory_bytes": "x"}})
+    assert reason(body).endswith("failed to parse field [metadata]")
+    status, body = await call(http, "GET", f"{BASE}?from=-1")
+    assert reason(body) == "[from] parameter cannot be negative, found [-1]"
+    await call(http, "POST", f"{BASE}/emb/deployment/_start")
+    for size in ("x", 10**10):
+        status, body = await call(http, "POST", f"{BASE}/emb/_infer", body={
+            "docs": [{"text_field": "a"}], "inference_config": {"text_embedding": {"embedding_size": size}}})
+        assert status == 400
+    assert sorted(world.state.models) == ["cls", "emb", "ner"] and sorted(world.state.assignments) == ["emb"]
