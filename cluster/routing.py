@@ -1,0 +1,29 @@
+"""Which route serves each request: a random choice among started routes weighted by
+their current allocations, as Elasticsearch routes inference calls, drawn for a whole
+batch at once."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+
+def split_by_allocations(
+    count: int, allocations: Mapping[str, int], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """For `count` requests in arrival order, the ascending request indices each route gets.
+
+    `allocations` maps the started routes (node id) to their current allocations;
+    indices (not times) come back so callers can split arrivals and cache keys alike.
+    """
+    if any(n < 0 for n in allocations.values()):
+        raise ValueError("allocations must not be negative")
+    routes = sorted(node for node, n in allocations.items() if n > 0)
+    if not routes:
+        raise ValueError("no started route has allocations")
+    weights = np.array([allocations[node] for node in routes], dtype=float)
+    choice = rng.choice(len(routes), size=count, p=weights / weights.sum())
+    order = np.argsort(choice, kind="stable")
+    bounds = np.cumsum(np.bincount(choice, minlength=len(routes)))[:-1]
+    return dict(zip(routes, np.split(order, bounds)))

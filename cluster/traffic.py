@@ -1,0 +1,196 @@
+"""Inference traffic as arrival times: each profile draws the arrivals of a window
+[t0, t1) of simulated seconds, so traffic is generated window by window between the
+cluster's control events, with the random generator passed in (never global state).
+
+Poisson-type profiles are independent over disjoint windows, so cutting a horizon into
+windows leaves the process unchanged; constant rate and replay are deterministic.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence, TextIO
+
+import numpy as np
+
+
+class TrafficProfile(Protocol):
+    def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
+        """Sorted arrival times in [t0, t1)."""
+        ...
+
+
+def _check_window(t0: float, t1: float) -> None:
+    if not t1 >= t0:
+        raise ValueError(f"window [{t0}, {t1}) is empty or reversed")
+
+
+def _check_rate(rate: float) -> None:
+    if not (rate >= 0 and math.isfinite(rate)):
+        raise ValueError(f"rate [{rate}] must be a finite non-negative number")
+
+
+def _poisson(rng: np.random.Generator, rate: float, t0: float, t1: float) -> np.ndarray:
+    """A homogeneous Poisson process: a Poisson count of sorted uniform times."""
+    n = rng.poisson(rate * (t1 - t0)) if rate > 0 and t1 > t0 else 0
+    return np.sort(rng.uniform(t0, t1, n))
+
+
+@dataclass(frozen=True, slots=True)
+class ConstantRate:
+    """Evenly spaced requests at k / rate (a load generator with a fixed pace)."""
+
+    rate: float
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+
+    def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
+        _check_window(t0, t1)
+        if self.rate == 0:
+            return np.empty(0)
+        k = np.arange(math.ceil(t0 * self.rate), math.ceil(t1 * self.rate))
+        times = k / self.rate
+        return times[(times >= t0) & (times < t1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Poisson:
+    """Independent users: exponential gaps at `rate` requests per second."""
+
+    rate: float
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+
+    def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
+        _check_window(t0, t1)
+        return _poisson(rng, self.rate, t0, t1)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Piecewise-constant Poisson rates: `steps` are (from_time, rate), rate 0 before the first."""
+
+    steps: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        starts = [t for t, _ in self.steps]
+        if not self.steps or starts != sorted(starts) or len(set(starts)) != len(starts):
+            raise ValueError("[steps] must be a non-empty list of (time, rate) with increasing times")
+        for _, rate in self.steps:
+            _check_rate(rate)
+
+    def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
+        _check_window(t0, t1)
+        ends = [t for t, _ in self.steps[1:]] + [math.inf]
+        parts = [
+            _poisson(rng, rate, max(t0, start), min(t1, end))
+            for (start, rate), end in zip(self.steps, ends)
+            if start < t1 and end > t0
+        ]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Diurnal:
+    """A daily cycle: rate(t) = mean · (1 + amplitude · sin(2π (t − phase) / period)),
+    drawn by thinning a Poisson process at the peak rate."""
+
+    mean_rate: float
+    amplitude: float = 0.5
+    period: float = 86_400.0
+    phase: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_rate(self.mean_rate)
+        if not 0.0 <= self.amplitude <= 1.0:
+            raise ValueError("[amplitude] must be in [0, 1]")
+        if not self.period > 0:
+            raise ValueError("[period] must be positive")
+
+    def rate(self, t: float | np.ndarray) -> float | np.ndarray:
+        return self.mean_rate * (1.0 + self.amplitude * np.sin(2.0 * np.pi * (np.subtract(t, self.phase)) / self.period))
+
+    def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
+        _check_window(t0, t1)
+        peak = self.mean_rate * (1.0 + self.amplitude)
+        candidates = _poisson(rng, peak, t0, t1)
+        if peak == 0:
+            return candidates
+        return candidates[rng.random(candidates.size) * peak < self.rate(candidates)]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """Recorded request times (seconds), replayed exactly."""
+
+    times: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.times.ndim != 1 or not np.all(np.isfinite(self.times)):
+            raise ValueError("replay times must be a one-dimensional array of finite numbers")
+        if np.any(np.diff(self.times) < 0):
+            raise ValueError("replay times must be sorted")
+
+    def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
+        _check_window(t0, t1)
+        lo, hi = np.searchsorted(self.times, [t0, t1], side="left")
+        return self.times[lo:hi]
+
+    @classmethod
+    def from_csv(cls, source: str | os.PathLike | TextIO, column: int | str = 0) -> "Replay":
+        """Read timestamps (seconds) from one CSV column, chosen by index or header name.
+
+        A first row that is not numeric is a header. Rows come out sorted, since a merged
+        trace need not be; a bad value is reported with its line number.
+        """
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, newline="", encoding="utf-8") as stream:
+                return cls(parse_timestamps(stream, column))
+        return cls(parse_timestamps(source, column))
+
+
+def parse_timestamps(stream: TextIO | io.StringIO, column: int | str = 0) -> np.ndarray:
+    """The numbers of one CSV column, sorted; see `Replay.from_csv`."""
+    rows = list(csv.reader(stream))
+    if not rows:
+        raise ValueError("the trace is empty")
+    index, first = _column_index(rows[0], column)
+    values: list[float] = []
+    for line, row in enumerate(rows[first:], start=first + 1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if index >= len(row):
+            raise ValueError(f"line {line}: no column {index} in {row!r}")
+        try:
+            value = float(row[index])
+        except ValueError:
+            raise ValueError(f"line {line}: [{row[index]}] is not a number of seconds") from None
+        if not math.isfinite(value):
+            raise ValueError(f"line {line}: [{row[index]}] is not a finite number of seconds")
+        values.append(value)
+    if not values:
+        raise ValueError("the trace has no timestamps")
+    return np.sort(np.array(values))
+
+
+def _column_index(header: Sequence[str], column: int | str) -> tuple[int, int]:
+    """(column index, first data row): a non-numeric first row is a header."""
+    try:
+        float(header[column if isinstance(column, int) else 0])
+        has_header = False
+    except (ValueError, IndexError):
+        has_header = True
+    if isinstance(column, str):
+        names = [h.strip() for h in header]
+        if column not in names:
+            raise ValueError(f"no column named [{column}] in the header {names}")
+        return names.index(column), 1
+    if column < 0:
+        raise ValueError("[column] must not be negative")
+    return column, 1 if has_header else 0
