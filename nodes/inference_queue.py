@@ -32,8 +32,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import count, islice, repeat
 from typing import Sequence
 
 import numpy as np
@@ -58,6 +59,21 @@ class Outcome(IntEnum):
     ERROR = 2
     REJECTED = 3
     TIMEOUT = 4
+
+
+# plain ints for the per-batch arithmetic (enum member lookups cost per call)
+OK, CACHE_HIT, ERROR, REJECTED, TIMEOUT = (int(o) for o in Outcome)
+
+
+@dataclass(slots=True)
+class _Marks:
+    """What the loop found, applied to the batch's arrays at once afterwards."""
+
+    waited: list[int] = field(default_factory=list)
+    waited_start: list[float] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+    timed_out: list[int] = field(default_factory=list)
+    hits: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,18 +213,18 @@ class InferenceQueue:
         outcome = np.zeros(n, dtype=np.int8)
         started = a.copy()
         if n and not self._free:
-            outcome[:] = Outcome.REJECTED
+            outcome[:] = REJECTED
         elif n:
             self._schedule(a, service, keys, timeout, outcome, started)
         if errors is not None:
-            outcome[(outcome == Outcome.OK) & errors] = Outcome.ERROR
-        served = outcome <= Outcome.ERROR
-        service_ms = np.where(outcome == Outcome.CACHE_HIT, 0.0, service * 1000.0)
-        finished = started + np.where(outcome == Outcome.CACHE_HIT, 0.0, service)
+            outcome[(outcome == OK) & errors] = ERROR
+        served = outcome <= ERROR
+        service_ms = np.where(outcome == CACHE_HIT, 0.0, service * 1000.0)
+        finished = started + np.where(outcome == CACHE_HIT, 0.0, service)
         answered = np.where(served, finished, a)
-        answered[outcome == Outcome.TIMEOUT] += timeout
-        started[outcome == Outcome.REJECTED] = math.nan
-        leaves = np.where(served, finished, np.where(outcome == Outcome.TIMEOUT, started, a))
+        answered[outcome == TIMEOUT] += timeout
+        started[outcome == REJECTED] = math.nan
+        leaves = np.where(served, finished, np.where(outcome == TIMEOUT, started, a))
         self._account(answered, outcome, np.where(served, service_ms, 0.0), leaves, until)
         return BatchResult(a, outcome, started, answered)
 
@@ -222,11 +238,11 @@ class InferenceQueue:
         done = self._minute_index(self._now)
         last = self._minutes.get(done - 1, [0, 0.0, 0])
         return RouteStats(
-            inference_count=int(k[Outcome.OK] + k[Outcome.CACHE_HIT]),
-            inference_cache_hit_count=int(k[Outcome.CACHE_HIT]),
-            error_count=int(k[Outcome.ERROR]),
-            rejected_execution_count=int(k[Outcome.REJECTED]),
-            timeout_count=int(k[Outcome.TIMEOUT]),
+            inference_count=int(k[OK] + k[CACHE_HIT]),
+            inference_cache_hit_count=int(k[CACHE_HIT]),
+            error_count=int(k[ERROR]),
+            rejected_execution_count=int(k[REJECTED]),
+            timeout_count=int(k[TIMEOUT]),
             inference_time_ms_sum=self._ms_sum,
             inference_time_ms_sum_excluding_cache_hits=self._ms_sum_misses,
             last_access=self._last_access,
@@ -259,6 +275,7 @@ class InferenceQueue:
         use_cache = self._cache is not None and keys is not None
         al, sl = a.tolist(), service.tolist()
         kl = list(keys) if use_cache else None
+        marks = _Marks()
         i, n = 0, a.size
         while i < n:
             if not use_cache:
@@ -276,7 +293,11 @@ class InferenceQueue:
                     self._streak = min(2 * self._streak, _MAX_STREAK)
                 elif progress > 4 * self._streak:
                     self._streak = _MIN_STREAK
-            i = self._loop(al, sl, kl, i, timeout, outcome, started)
+            i = self._loop(al, sl, kl, i, timeout, marks)
+        started[marks.waited] = marks.waited_start
+        outcome[marks.rejected] = REJECTED
+        outcome[marks.timed_out] = TIMEOUT
+        outcome[marks.hits] = CACHE_HIT
 
     def _no_wait_prefix(self, a: np.ndarray, s: np.ndarray, lo: int, chunk: int) -> tuple[int, bool]:
         """How many of the next `chunk` arrivals from `lo` find a free worker, given that
@@ -305,49 +326,49 @@ class InferenceQueue:
             self._free = free
         return k, not blocked.size
 
-    def _loop(self, al, sl, kl, i, timeout, outcome, started) -> int:
+    def _loop(self, al, sl, kl, i, timeout, marks: "_Marks") -> int:
         """The FIFO recurrence one request at a time, from `i` until a long enough run of
-        requests found a free worker (then numpy takes over) or the batch ends."""
+        requests found a free worker (then numpy takes over) or the batch ends; returns
+        where it stopped and records what differs from "started on arrival, OK"."""
         free, queued, cache = self._free, self._queued, self._cache
         cap, capacity = self._cache_entries, self.queue_capacity
         replace, enqueue, dequeue = heapq.heapreplace, queued.append, queued.popleft
-        exit_streak = self._streak if kl is None else math.inf
-        streak, n = 0, len(al)
-        while i < n:
-            x = al[i]
+        waited, waited_start = marks.waited.append, marks.waited_start.append
+        rejected, timed_out, hit = marks.rejected.append, marks.timed_out.append, marks.hits.append
+        caching = kl is not None
+        exit_streak = math.inf if caching else self._streak
+        keys = islice(kl, i, None) if caching else repeat(None)
+        streak = 0
+        for j, x, y, key in zip(count(i), islice(al, i, None), islice(sl, i, None), keys):
             start = free[0]
             if start > x:
                 streak = 0
                 while queued and queued[0] <= x:
                     dequeue()
                 if len(queued) >= capacity:
-                    outcome[i] = Outcome.REJECTED
-                    i += 1
+                    rejected(j)
                     continue
                 enqueue(start)
-                started[i] = start
+                waited(j)
+                waited_start(start)
                 if start - x > timeout:
-                    outcome[i] = Outcome.TIMEOUT
-                    i += 1
+                    timed_out(j)
                     continue
             else:
                 start = x
                 streak += 1
-            if kl is not None:
-                key = kl[i]
+            if caching:
                 if key in cache:
                     cache.move_to_end(key)
-                    outcome[i] = Outcome.CACHE_HIT
-                    i += 1
+                    hit(j)
                     continue
                 cache[key] = None
                 if len(cache) > cap:
                     cache.popitem(last=False)
-            replace(free, start + sl[i])
-            i += 1
+            replace(free, start + y)
             if streak >= exit_streak:
-                break
-        return i
+                return j + 1
+        return len(al)
 
     # -- accounting ----------------------------------------------------------------
 
@@ -360,12 +381,12 @@ class InferenceQueue:
         self._due_time, self._due_outcome, self._due_ms = t[~due], o[~due], ms[~due]
         t, o, ms = t[due], o[due], ms[due]
         self._counts += np.bincount(o, minlength=len(Outcome))
-        inferred = o <= Outcome.CACHE_HIT
+        inferred = o <= CACHE_HIT
         self._ms_sum += float(ms[inferred].sum())
-        self._ms_sum_misses += float(ms[o == Outcome.OK].sum())
-        if np.any(o <= Outcome.ERROR):
-            self._last_access = max(self._last_access or -math.inf, float(t[o <= Outcome.ERROR].max()))
-        self._add_minutes(t[inferred], ms[inferred], o[inferred] == Outcome.CACHE_HIT)
+        self._ms_sum_misses += float(ms[o == OK].sum())
+        if np.any(o <= ERROR):
+            self._last_access = max(self._last_access or -math.inf, float(t[o <= ERROR].max()))
+        self._add_minutes(t[inferred], ms[inferred], o[inferred] == CACHE_HIT)
         all_leaves = np.concatenate((self._leaves, leaves))
         self._leaves = all_leaves[all_leaves > until]
         self._now = until
