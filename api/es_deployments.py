@@ -22,11 +22,11 @@ from cluster.requests import (
     StartRequest,
     UpdateRequest,
 )
-from cluster.timevalue import format_time_value, parse_time_value
+from cluster.timevalue import format_time_value
 
 from .body import JsonBody, body_required, read_body
 from .context import cluster_of
-from .params import Query, parse_byte_size, parse_int
+from .params import Query, parse_byte_size, parse_time, parse_int
 from .responses import render
 
 routes = web.RouteTableDef()
@@ -60,13 +60,6 @@ def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _time(text: str, name: str) -> float:
-    try:
-        return parse_time_value(text, name)
-    except ValueError as exc:
-        raise illegal_argument(str(exc)) from None
-
-
 #: How each start setting is read from text, and shown back in the conflict message.
 _START_SETTINGS: dict[str, tuple[Callable[[str, str], Any], Callable[[Any], str]]] = {
     "deployment_id": (lambda v, n: v, str),
@@ -75,7 +68,7 @@ _START_SETTINGS: dict[str, tuple[Callable[[str, str], Any], Callable[[Any], str]
     "queue_capacity": (parse_int, str),
     "cache_size": (parse_byte_size, format_cache_size),
     "priority": (lambda v, n: _choice(v, n, PRIORITIES), str),
-    "timeout": (_time, format_time_value),
+    "timeout": (parse_time, format_time_value),
     "wait_for": (lambda v, n: _choice(v, n, WAIT_FOR_STATES), str),
 }
 

@@ -60,12 +60,7 @@ class Query:
     def time(self, name: str, default: float) -> float:
         """Seconds; a malformed value is ES's parse_exception."""
         raw = self.values.get(name)
-        if raw is None:
-            return default
-        try:
-            return parse_time_value(raw, name)
-        except ValueError as exc:
-            raise MlError(400, "parse_exception", str(exc)) from None
+        return default if raw is None else parse_time(raw, name)
 
 
 def parse_int(raw: str, name: str) -> int:
@@ -77,6 +72,14 @@ def parse_int(raw: str, name: str) -> int:
     if value is None or not INT_MIN <= value <= INT_MAX:
         raise illegal_argument(f"Failed to parse int parameter [{name}] with value [{raw}]")
     return value
+
+
+def parse_time(raw: str, name: str) -> float:
+    """Seconds in `30s`, `1m`, `500ms`; ES's parse_exception when malformed."""
+    try:
+        return parse_time_value(raw, name)
+    except ValueError as exc:
+        raise MlError(400, "parse_exception", str(exc)) from None
 
 
 def parse_byte_size(raw: str, name: str) -> int:

@@ -71,7 +71,7 @@ async def test_query_parameter_errors(http: TestClient, world: Cluster) -> None:
     status, body = await call(http, "POST", f"{BASE}/ner/deployment/_stop?force=maybe")
     assert reason(body) == "Failed to parse value [maybe] as only [true] or [false] are allowed."
     status, body = await call(http, "POST", f"{BASE}/ner/deployment/_start?timeout=soon")
-    assert (status, body["error"]["type"]) == (400, "illegal_argument_exception")
+    assert (status, body["error"]["type"]) == (400, "parse_exception")
     status, body = await call(http, "POST", f"{BASE}/ner/deployment/_start?cache_size=lots")
     assert "as a size in bytes" in reason(body)
     assert world.state.assignments == {}
