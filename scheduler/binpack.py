@@ -40,22 +40,89 @@ def bin_pack(p: Arrays, held: np.ndarray | None = None) -> np.ndarray:
 
 
 def _place(ledger: Ledger, row: int, node_memory_score: np.ndarray) -> None:
+    """Steps for one deployment, each on the best node by ES's order, until none fits.
+
+    Only nodes with cores for one allocation can ever take a step (cores only shrink), so
+    the steps scan that subset, kept locally with one node changing per step.
+    """
     p = ledger.p
     threads = int(p.threads[row])
-    not_host = np.where(p.current[row] > 0, 0, 1) if p.has_current[row] else 1
-    while ledger.remaining[row] > 0:
-        wanted_threads = int(ledger.remaining[row]) * threads
-        cores = ledger.cores
-        count = np.minimum(cores // threads, ledger.remaining[row])
-        if p.step_cap_bytes[row] > 0:
-            count = np.maximum(np.minimum(count, ledger.mem // p.step_cap_bytes[row]), 0)
-        memory = ledger.memory_needed(row, count)
-        usable = np.flatnonzero((count > 0) & (memory <= ledger.mem))
-        if usable.size == 0:
+    cols = np.flatnonzero(ledger.cores >= threads)
+    if cols.size == 0:
+        return
+    before = ledger.alloc[row, cols] if ledger.held is None else ledger.alloc[row, cols] + ledger.held[row, cols]
+    not_host = np.where(p.current[row, cols] > 0, 0, 1) if p.has_current[row] else 1
+    nodes = _Nodes(cols, ledger.cores[cols], ledger.mem[cols], node_memory_score[cols], not_host)
+    if p.mem_slope[row] == 0 and p.step_cap_bytes[row] == 0:
+        _place_flat(ledger, row, nodes, before)
+    else:
+        _place_sloped(ledger, row, nodes, before)
+
+
+class _Nodes:
+    """The scanned nodes' free cores and memory and their fixed order terms."""
+
+    def __init__(
+        self, cols: np.ndarray, cores: np.ndarray, mem: np.ndarray, score: np.ndarray, not_host: np.ndarray | int
+    ) -> None:
+        self.cols, self.cores, self.mem, self.score, self.not_host = cols, cores, mem, score, not_host
+
+    def best(self, wanted_threads: int, usable: np.ndarray) -> int:
+        """Index of the first usable node with the smallest ES order key."""
+        cores = self.cores
+        order = (self.not_host + np.where(cores >= wanted_threads, 0, 1)) + 0.01 * np.abs(
+            cores - wanted_threads
+        ) - self.score
+        return int(np.argmin(np.where(usable, order, np.inf)))
+
+    def take(self, ledger: Ledger, row: int, k: int, count: int, memory: int) -> None:
+        ledger.assign(row, int(self.cols[k]), count, memory)
+        self.cores[k] = ledger.cores[self.cols[k]]
+        self.mem[k] = ledger.mem[self.cols[k]]
+
+
+def _place_flat(ledger: Ledger, row: int, nodes: _Nodes, before: np.ndarray) -> None:
+    """A deployment whose memory does not grow with allocations and whose steps memory does
+    not cap (the common case): a node it is on costs
+    nothing more, any other its full estimate, so which nodes are usable changes only
+    where a step lands."""
+    threads = int(ledger.p.threads[row])
+    need = np.where(before > 0, 0, max(int(ledger.p.mem_floor[row]), int(ledger.p.mem_base[row])))
+    usable = need <= nodes.mem
+    remaining = int(ledger.remaining[row])
+    while remaining > 0:
+        k = nodes.best(remaining * threads, usable)
+        if not usable[k]:
             return
-        c = cores[usable]
-        order = (
-            (not_host if np.isscalar(not_host) else not_host[usable]) + np.where(c >= wanted_threads, 0, 1)
-        ) + 0.01 * np.abs(c - wanted_threads) - node_memory_score[usable]
-        col = int(usable[np.argmin(order)])
-        ledger.assign(row, col, int(count[col]), int(memory[col]))
+        count = min(int(nodes.cores[k]) // threads, remaining)
+        nodes.take(ledger, row, k, count, int(need[k]))
+        remaining -= count
+        need[k] = 0
+        usable[k] = nodes.cores[k] >= threads and nodes.mem[k] >= 0
+
+
+def _place_sloped(ledger: Ledger, row: int, nodes: _Nodes, before: np.ndarray) -> None:
+    """A deployment whose memory grows per allocation or whose step memory caps: the step
+    size, and with it the memory a step needs, depends on what is still wanted and on free
+    memory, so every step recomputes both."""
+    p = ledger.p
+    threads = int(p.threads[row])
+    floor, base, slope = int(p.mem_floor[row]), int(p.mem_base[row]), int(p.mem_slope[row])
+    step_cap = int(p.step_cap_bytes[row])
+    held_memory = np.where(before > 0, np.maximum(floor, base + slope * before), 0)
+    remaining = int(ledger.remaining[row])
+    while remaining > 0:
+        count = np.minimum(nodes.cores // threads, remaining)
+        if step_cap > 0:
+            count = np.maximum(np.minimum(count, nodes.mem // step_cap), 0)
+        # the increase of the estimate; meaningless where count is 0, which is never usable
+        memory = np.maximum(floor, base + slope * (before + count)) - held_memory
+        usable = (count > 0) & (memory <= nodes.mem)
+        k = nodes.best(remaining * threads, usable)
+        if not usable[k]:
+            return
+        n = int(count[k])
+        nodes.take(ledger, row, k, n, int(memory[k]))
+        remaining -= n
+        before[k] += n
+        held_memory[k] = max(floor, base + slope * int(before[k]))
