@@ -43,7 +43,24 @@ def merge(p: Arrays, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
     Never gives a deployment more than it asks for (relevant when it runs more now).
     """
     ledger = Ledger(p)
-    touched = np.flatnonzero(((kept > 0) | (new > 0)).any(axis=0))
+    total = kept + new
+    touched = np.flatnonzero(total.any(axis=0))
+    if np.all(total.sum(axis=1) <= p.allocations):
+        # No deployment can reach its ask, so nodes are independent, and a node with room
+        # for everything it is offered takes all of it (the estimate only grows with n).
+        rows, cols = np.nonzero(total)
+        counts = total[rows, cols]
+        used_mem = np.zeros(p.shape[1], dtype=np.int64)
+        used_cores = np.zeros(p.shape[1], dtype=np.int64)
+        np.add.at(used_mem, cols, p.estimate(rows, counts))
+        np.add.at(used_cores, cols, counts * p.threads[rows])
+        room = (used_mem <= p.mem) & (used_cores <= p.cores)
+        taken = room[cols]
+        ledger.alloc[rows[taken], cols[taken]] = counts[taken]
+        ledger.mem -= np.where(room, used_mem, 0)
+        ledger.cores -= np.where(room, used_cores, 0)
+        np.subtract.at(ledger.remaining, rows[taken], counts[taken])
+        touched = touched[~room[touched]]
     for col in touched:
         for source in (kept, new):
             for row in np.flatnonzero(source[:, col] > 0):

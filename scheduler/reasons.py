@@ -8,7 +8,7 @@ so the checks run as numpy comparisons per deployment and each node's part of th
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -46,30 +46,45 @@ def explain(
             for node_id, count in placed.items():
                 free_mem[col[node_id]] -= curve.at(count)
                 free_cores[col[node_id]] -= dep.cores(count)
-    memory_head = [
+    memory_head = _object_array(
         f"{_head(n.id)}This node has insufficient available memory. Available memory for ML "
         f"[{_bytes(n.memory_bytes)}], free memory [{_bytes(int(m))}], estimated memory required for this model ["
         for n, m in zip(nodes, free_mem)
-    ]
-    cores_head = [
+    )
+    cores_head = _object_array(
         f"{_head(n.id)}This node has insufficient allocated processors. Available processors [{n.cores}], "
         f"free processors [{int(c)}], processors required for each allocation of this model ["
         for n, c in zip(nodes, free_cores)
-    ]
+    )
     reasons: dict[str, str] = {}
     for dep in short:
         required = _required_memory(dep, assignments.get(dep.id, {}), col, len(nodes))
         by_memory = required > free_mem
         by_cores = ~by_memory & (dep.priority != "low") & (dep.threads_per_allocation > free_cores)
-        if not (by_memory.any() or by_cores.any()):
-            continue
-        memory_tail = {int(r): f"{_bytes(int(r))}]." for r in np.unique(required[by_memory])}
-        cores_tail = f"{dep.threads_per_allocation}]"
-        reasons[dep.id] = "|".join(
-            memory_head[j] + memory_tail[int(required[j])] if by_memory[j] else cores_head[j] + cores_tail
-            for j in np.flatnonzero(by_memory | by_cores)
-        )
+        explained = np.flatnonzero(by_memory | by_cores)
+        if explained.size:
+            # the tail of each part: the memory required (>= 0), or -1 for the processor reason
+            tails = np.where(by_memory, required, -1)[explained]
+            reasons[dep.id] = "|".join(
+                _joined(memory_head, cores_head, tails[start], explained[start:end], dep.threads_per_allocation)
+                for start, end in _runs(tails)
+            )
     return reasons
+
+
+def _runs(values: np.ndarray) -> zip:
+    """(start, end) of the runs of equal consecutive values."""
+    starts = np.concatenate(([0], np.flatnonzero(values[1:] != values[:-1]) + 1))
+    return zip(starts.tolist(), np.append(starts[1:], values.size).tolist())
+
+
+def _joined(memory_head: np.ndarray, cores_head: np.ndarray, tail: int, cols: np.ndarray, threads: int) -> str:
+    """The parts of consecutive nodes that share one tail, as `head + tail` joined by `|`."""
+    if tail < 0:
+        heads, text = cores_head, f"{threads}]"
+    else:
+        heads, text = memory_head, f"{_bytes(int(tail))}]."
+    return (text + "|").join(heads[cols].tolist()) + text
 
 
 def _required_memory(dep: PlanDeployment, placed: dict[str, int], col: dict[str, int], n_nodes: int) -> np.ndarray:
@@ -79,6 +94,11 @@ def _required_memory(dep: PlanDeployment, placed: dict[str, int], col: dict[str,
     for node_id, count in placed.items():
         required[col[node_id]] = curve.at(count + 1) - curve.at(count)
     return required
+
+
+def _object_array(texts: Iterable[str]) -> np.ndarray:
+    """Strings in an array, so a whole selection of them can be taken at once."""
+    return np.array(list(texts), dtype=object)
 
 
 def _head(node_id: str) -> str:
