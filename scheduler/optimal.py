@@ -23,6 +23,7 @@ from .arrays import Arrays, build_arrays
 from .ledger import Ledger
 from .lp import allocation_upper_bound, per_node_cap
 from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
+from .top_up import top_up
 
 #: The MILP is tried when there are at most this many candidate (deployment, node) pairs.
 MAX_MILP_PAIRS = 20_000
@@ -34,6 +35,10 @@ def plan_optimal(
     nodes: Sequence[PlanNode], deployments: Sequence[PlanDeployment]
 ) -> tuple[dict[str, dict[str, int]], float]:
     """Assignments and the LP upper bound on total allocations (low priority included)."""
+    topped_up = top_up(nodes, deployments)
+    if topped_up is not None:
+        # everything asked for is placed: that total is the bound
+        return topped_up, float(sum(d.allocations for d in deployments if d.allocations > 0))
     assignments: dict[str, dict[str, int]] = {d.id: {} for d in deployments}
     wanted = [d for d in deployments if d.allocations > 0]
     normal = [d for d in wanted if d.priority != "low"]

@@ -60,3 +60,27 @@ def test_low_priority_smallest_first_no_cores():
     # 260 MiB normal leaves 764 MiB: the two 260 MiB low models fit, the 640 MiB one not
     assert result.assignments["l-a"] and result.assignments["l-b"] and not result.assignments["l-big"]
     check_valid(nodes, deps, result)
+
+
+def test_an_update_on_a_settled_cluster_keeps_everything_and_places_the_new_allocation():
+    nodes = [node("n1", cores=4), node("n2", cores=4)]
+    deps = [
+        dep("a", allocations=3, current_allocations={"n1": 2}, max_assigned_allocations=2),
+        dep("b", allocations=2, current_allocations={"n1": 1, "n2": 1}, max_assigned_allocations=2),
+        dep("c", allocations=2, current_allocations={"n2": 2}, max_assigned_allocations=2),
+    ]
+    result = plan(nodes, deps, mode="optimal")
+    assert result.assignments == {"a": {"n1": 3}, "b": {"n1": 1, "n2": 1}, "c": {"n2": 2}}
+    assert result.upper_bound == 7.0 and result.reasons == {}
+
+
+def test_a_missing_allocation_that_fits_nowhere_falls_back_to_the_full_optimisation():
+    # a's new allocation needs 2 free cores on one node: only moving b makes room
+    nodes = [node("n1", cores=3), node("n2", cores=3)]
+    deps = [
+        dep("a", allocations=2, threads=2, current_allocations={"n1": 1}, max_assigned_allocations=1),
+        dep("b", allocations=2, current_allocations={"n1": 1, "n2": 1}, max_assigned_allocations=2),
+    ]
+    result = plan(nodes, deps, mode="optimal")
+    assert sum(result.allocations(d.id) for d in deps) == 4
+    check_valid(nodes, deps, result)

@@ -6,8 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sched_helpers import check_valid
 
-from scheduler import PLANNER_MODES, PlanDeployment, PlanNode, plan
+from scheduler import PLANNER_MODES, Plan, PlanDeployment, PlanNode, plan
 from scheduler.memory import MiB
+from scheduler.top_up import top_up
 
 PROFILE = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -69,3 +70,20 @@ def test_replanning_a_satisfied_cluster_moves_nothing(cluster, mode):
     again = plan(nodes, settled, mode=mode)
     assert again.assignments == first.assignments
     assert again.reasons == {}
+
+
+@PROFILE
+@given(clusters())
+def test_top_up_keeps_every_current_allocation_and_places_everything(cluster):
+    nodes, deployments = cluster
+    topped_up = top_up(sorted(nodes, key=lambda n: n.id), sorted(deployments, key=lambda d: d.id))
+    if topped_up is None:
+        return
+    result = Plan(assignments=topped_up)
+    check_valid(nodes, deployments, result)
+    live = {n.id for n in nodes}
+    for d in deployments:
+        assert result.allocations(d.id) == d.allocations
+        if d.allocations:
+            for node_id, count in d.current_allocations.items():
+                assert node_id not in live or topped_up[d.id].get(node_id, 0) >= count
