@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from cluster.errors import validation_failed
-from cluster.inference import infer
 
 from .body import read_body
 from .context import cluster_of
@@ -20,7 +19,7 @@ DEPRECATION = f"[POST {DEPRECATED_INFER}] is deprecated! Use [POST {INFER}] inst
 
 
 async def _infer(request: web.Request, warnings: tuple[str, ...]) -> web.Response:
-    Query(request, ("timeout",)).time("timeout", 10.0)
+    timeout = Query(request, ("timeout",)).time("timeout", 10.0)
     body = await read_body(request, "infer_trained_model_request", required=True)
     body.check_known(("docs", "inference_config"))
     docs = body.list("docs")
@@ -31,7 +30,7 @@ async def _infer(request: web.Request, warnings: tuple[str, ...]) -> web.Respons
     config = body.object("inference_config")
     if config is not None and (len(config) != 1 or not isinstance(next(iter(config.values())), (dict, type(None)))):
         raise body.field_error("inference_config")
-    results = infer(cluster_of(request).state, request.match_info["model_id"], docs, config)
+    results = await cluster_of(request).infer(request.match_info["model_id"], docs, config, timeout)
     return render(request, {"inference_results": results}, warnings=warnings)
 
 

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Callable
 
 import numpy as np
 import simpy
 
+from nodes.inference_queue import DEFAULT_TIMEOUT_SECONDS
 from nodes.resources import GiB, NodeSpec
 
 from .assignment import Assignment
 from .clock import DEFAULT_EPOCH_MS, ClockMode, SimClock
 from .deployments import DeploymentService
 from .events import EventLog
+from .inference import infer, serving_deployment
 from .master import Master
 from .membership import Membership
 from .model_service import ModelService
 from .models import TrainedModel
 from .requests import StartRequest
+from .serving import Serving, ticket_error
 from .settings import ClusterSettings
 from .state import ClusterState
+from .traffic import TrafficProfile
 
 
 class Cluster:
@@ -45,7 +50,9 @@ class Cluster:
         self.log = EventLog(lambda: self.env.now, self.settings.event_log_capacity)
         self.state = ClusterState(self.settings)
         self.master = Master(self.state, self.log)
-        self.membership = Membership(self.env, self.state, self.master, self.log, self.rng)
+        self.serving = Serving(self.env, self.state, self.log, self.rng.spawn(1)[0])
+        self.master.before_change = self.serving.sync
+        self.membership = Membership(self.env, self.state, self.master, self.log, self.rng, self.serving)
         self.models = ModelService(self.state, self.master, self.clock, self.log)
         self.deployments = DeploymentService(self.state, self.master, self.clock, self.log)
 
@@ -137,3 +144,34 @@ class Cluster:
             )
 
         return holds
+
+    # -- inference ------------------------------------------------------------------
+
+    async def infer(
+        self,
+        name: str,
+        docs: list[dict[str, Any]],
+        config_update: dict[str, Any] | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> list[dict[str, Any]]:
+        """`_infer`: the answer's content from `inference_results`; for a PyTorch model one
+        request per document through a started route's queue, answered (or refused with
+        429 / 408) at its simulated answer time."""
+        results = infer(self.state, name, docs, config_update)
+        model_id = self.state.resolve_model_id(name)
+        if model_id is not None and not self.state.models[model_id].is_pytorch:
+            return results
+        deployment_id = serving_deployment(self.state, name).deployment_id
+        config = json.dumps(config_update, sort_keys=True, default=str)
+        keys = [json.dumps(doc, sort_keys=True, default=str) + config for doc in docs]
+        tickets = self.serving.submit(deployment_id, keys, timeout)
+        await self.clock.wait_until(lambda: self.serving.answered(tickets))
+        error = ticket_error(tickets, timeout)
+        if error is not None:
+            raise error
+        return results
+
+    def add_traffic(self, deployment_id: str, profile: TrafficProfile) -> None:
+        """Drive `deployment_id` with `profile` (see `cluster.traffic`) from now on, served
+        in windows at every control event and every stats read."""
+        self.serving.add_traffic(deployment_id, profile)

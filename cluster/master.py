@@ -7,7 +7,7 @@ that into routing-table changes, each written to the event log with its cause.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from typing import Callable, Iterable
 
 import scheduler
 from scheduler import Plan
@@ -29,6 +29,8 @@ class Master:
         #: which must stay byte-identical between runs).
         self.planner_ms: deque[float] = deque(maxlen=PLANNER_TIMINGS_KEPT)
         self._pending_resize: dict[tuple[str, str], int] = {}
+        #: Called before a routing table changes (the cluster serves traffic up to now).
+        self.before_change: Callable[[], None] = lambda: None
 
     # -- planning -------------------------------------------------------------------
 
@@ -78,6 +80,7 @@ class Master:
 
     def set_targets(self, assignment: Assignment, targets: dict[str, int], cause: str) -> None:
         """Give each node its target; add, reset or drop routes; start the node work."""
+        self.before_change()
         deployment_id = assignment.deployment_id
         for node_id, target in sorted(targets.items()):
             route = assignment.routes.get(node_id)
@@ -121,6 +124,7 @@ class Master:
 
     def begin_stop(self, assignment: Assignment, cause: str) -> None:
         """Mark stopping; running routes drain and stop, failed ones go at once."""
+        self.before_change()
         assignment.stopping = True
         self.log.append("assignment_state", cause, deployment_id=assignment.deployment_id, state="stopping")
         for node_id, route in sorted(assignment.routes.items()):
@@ -132,6 +136,7 @@ class Master:
 
     def stop_routes_on(self, node_id: str, cause: str) -> None:
         """A node is shutting down: each of its routes drains and stops."""
+        self.before_change()
         for assignment, route in list(self.state.routes_on(node_id)):
             if route.routing_state == "failed":
                 self._remove_route(assignment, node_id, cause)
@@ -140,6 +145,7 @@ class Master:
 
     def forget_node(self, node_id: str, cause: str) -> None:
         """A node vanished: its routes go with it, without stopping."""
+        self.before_change()
         for assignment, _ in list(self.state.routes_on(node_id)):
             self._remove_route(assignment, node_id, cause)
             self._finish_stop_if_done(assignment, cause)

@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import simpy
 
-from nodes.node import MlNode
+from nodes.node import MlNode, RouteServing
 from nodes.resources import NodeSpec
 
 from .errors import not_found, status_error
@@ -23,13 +23,20 @@ def random_node_id(rng: np.random.Generator) -> str:
 
 class Membership:
     def __init__(
-        self, env: simpy.Environment, state: ClusterState, master: Master, log: EventLog, rng: np.random.Generator
+        self,
+        env: simpy.Environment,
+        state: ClusterState,
+        master: Master,
+        log: EventLog,
+        rng: np.random.Generator,
+        serving: RouteServing | None = None,
     ) -> None:
         self.env = env
         self.state = state
         self.master = master
         self.log = log
         self.rng = rng
+        self.serving = serving
 
     def join(self, spec: NodeSpec) -> str:
         node_id = spec.node_id or random_node_id(self.rng)
@@ -37,7 +44,9 @@ class Membership:
             raise status_error(400, f"node [{node_id}] already exists")
         if any(node.spec.name == spec.name for node in self.state.nodes.values()):
             raise status_error(400, f"a node named [{spec.name}] already exists")
-        self.state.nodes[node_id] = MlNode(self.env, node_id, spec, self.state.settings.timing, self.master)
+        self.state.nodes[node_id] = MlNode(
+            self.env, node_id, spec, self.state.settings.timing, self.master, self.serving
+        )
         self.log.append(
             "node_joined", "node joined", node_id=node_id, name=spec.name, zone=self.state.zone_of(node_id),
             machine_memory=spec.machine_memory, allocated_processors=spec.allocated_processors,

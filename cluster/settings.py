@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nodes.resources import DEFAULT_MAX_MACHINE_MEMORY_PERCENT
+from nodes.service_model import InferenceProfile
 from nodes.timing import NodeTiming
+
+from .adaptive import DEFAULT_COOLDOWN_SECONDS, DEFAULT_SCALE_TO_ZERO_SECONDS
 
 MAX_TRAINED_MODEL_DEPLOYMENTS = 100
 
@@ -18,6 +21,10 @@ class ClusterSettings:
     zone is its values of those attributes. Scaling is possible (so starts that do not fit
     are accepted and wait) when `max_lazy_ml_nodes` exceeds the ML node count or the
     smallest node is below `max_ml_node_size`.
+
+    `inference_profile` is the inference cost of a model whose metadata has no
+    `mlsim_inference_profile`; the adaptive-allocations times are
+    `xpack.ml.trained_models.adaptive_allocations.*`.
     """
 
     cluster_name: str = "mlsim"
@@ -30,6 +37,11 @@ class ClusterSettings:
     planner_mode: str = "elasticsearch"
     timing: NodeTiming = field(default_factory=NodeTiming)
     event_log_capacity: int = 100_000
+    inference_profile: InferenceProfile = field(
+        default_factory=lambda: InferenceProfile(mean_ms=20.0, parallel_fraction=0.5)
+    )
+    adaptive_cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS
+    adaptive_scale_to_zero_seconds: float = DEFAULT_SCALE_TO_ZERO_SECONDS
 
     def __post_init__(self) -> None:
         if not 5 <= self.max_machine_memory_percent <= 200:

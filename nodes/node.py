@@ -1,7 +1,8 @@
 """One simulated ML node: the simpy processes that load, resize and stop model routes.
 
 The node owns no routing state: the cluster's routing table is the one truth. The node
-only runs the work a route needs and reports the outcome to the listener it was given.
+only runs the work a route needs, serves each started route from its inference queue,
+and reports the outcome to the listener it was given.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Protocol
 
 import simpy
 
+from .inference_queue import InferenceQueue
 from .resources import NodeSpec
 from .timing import NodeTiming
 
@@ -25,6 +27,15 @@ class RouteListener(Protocol):
     def route_resized(self, node_id: str, deployment_id: str, allocations: int) -> None: ...
 
     def route_stopped(self, node_id: str, deployment_id: str) -> None: ...
+
+
+class RouteServing(Protocol):
+    """Builds a started route's queue, and serves traffic up to now before a queue changes
+    (so arrivals before a resize or stop meet the old allocations)."""
+
+    def sync(self) -> None: ...
+
+    def open_queue(self, node_id: str, deployment_id: str) -> InferenceQueue | None: ...
 
 
 @dataclass(slots=True)
@@ -46,6 +57,7 @@ class MlNode:
         spec: NodeSpec,
         timing: NodeTiming,
         listener: RouteListener,
+        serving: RouteServing | None = None,
     ) -> None:
         self.env = env
         self.id = node_id
@@ -54,6 +66,9 @@ class MlNode:
         self._listener = listener
         self._work: dict[str, simpy.Process] = {}
         self._failures: list[InjectedFailure] = []
+        self._serving = serving
+        #: The inference queue of each started (or draining) route, by deployment id.
+        self.queues: dict[str, InferenceQueue] = {}
 
     @property
     def name(self) -> str:
@@ -83,6 +98,9 @@ class MlNode:
             if process.is_alive:
                 process.interrupt("crash")
         self._work.clear()
+        if self._serving is not None:
+            self._serving.sync()
+        self.queues.clear()
 
     def _replace(self, deployment_id: str, generator) -> None:
         running = self._work.get(deployment_id)
@@ -111,6 +129,11 @@ class MlNode:
         self._finish(deployment_id)
         reason = self._take_failure(deployment_id)
         if reason is None:
+            if self._serving is not None:
+                self._serving.sync()
+                queue = self._serving.open_queue(self.id, deployment_id)
+                if queue is not None:
+                    self.queues[deployment_id] = queue
             self._listener.route_started(self.id, deployment_id)
         else:
             self._listener.route_failed(self.id, deployment_id, reason)
@@ -121,12 +144,24 @@ class MlNode:
         except simpy.Interrupt:
             return
         self._finish(deployment_id)
+        queue = self.queues.get(deployment_id)
+        if queue is not None:
+            self._serving.sync()
+            queue.resize(allocations)
         self._listener.route_resized(self.id, deployment_id, allocations)
 
     def _stop(self, deployment_id: str):
+        """Drain first: wait until the queue's accepted work has left (it may still grow
+        while no started route is left to take traffic), then stop the process."""
         try:
+            queue = self.queues.get(deployment_id)
+            while queue is not None and queue.idle_at() > self.env.now:
+                yield self.env.timeout(queue.idle_at() - self.env.now)
             yield self.env.timeout(self.timing.stop_seconds)
         except simpy.Interrupt:
             return
         self._finish(deployment_id)
+        if queue is not None:
+            self._serving.sync()
+            self.queues.pop(deployment_id, None)
         self._listener.route_stopped(self.id, deployment_id)

@@ -1,0 +1,229 @@
+"""Inference traffic through the routes' queues: opening a started route's queue, cutting
+time into windows, routing each window's requests across started routes, and `_infer`
+requests as tickets answered in simulated time.
+
+Every queue is brought to `now` (with the traffic of the window fed in) before anything
+changes a route, reads stats or routes a request, so each request meets the allocations
+that were current when it arrived. A `_infer` request arriving at t is served in the
+window that closes `TICKET_WINDOW_SECONDS` later (the queue engine takes arrivals in
+[start, end) windows), then its answer is an event at its answer time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Hashable, Sequence
+
+import numpy as np
+import simpy
+
+from nodes.inference_queue import REJECTED_REASON, InferenceQueue, Outcome
+from nodes.service_model import InferenceProfile
+
+from .errors import MlError, status_error
+from .events import EventLog
+from .routing import split_by_allocations
+from .state import ClusterState
+from .timevalue import format_time_value
+from .traffic import TrafficProfile
+
+#: How long after its arrival an `_infer` request's window closes (1 µs).
+TICKET_WINDOW_SECONDS = 1e-6
+#: Bytes of cache one cached result takes: `cache_size` / this = cached entries.
+CACHE_ENTRY_BYTES = 4096
+#: Model metadata key holding `InferenceProfile` fields for that model.
+PROFILE_METADATA_KEY = "mlsim_inference_profile"
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One `_infer` document: its arrival, cache key and timeout, then its outcome."""
+
+    arrival: float
+    key: Hashable
+    timeout: float
+    outcome: Outcome | None = None
+    answered: float | None = None
+
+
+class Serving:
+    """The cluster side of serving (implements `nodes.node.RouteServing`)."""
+
+    def __init__(self, env: simpy.Environment, state: ClusterState, log: EventLog, rng: np.random.Generator) -> None:
+        self.env = env
+        self.state = state
+        self.log = log
+        self._rng = rng
+        self._traffic: dict[str, list[TrafficProfile]] = {}
+        self._drawn_until: dict[str, float] = {}
+        self._tickets: dict[str, list[Ticket]] = {}
+        self._next_key = 0
+        #: Requests that found no started route, by deployment (traffic and tickets).
+        self.unrouted: dict[str, int] = {}
+
+    # -- queues (called by nodes) ---------------------------------------------------
+
+    def open_queue(self, node_id: str, deployment_id: str) -> InferenceQueue | None:
+        assignment = self.state.assignments.get(deployment_id)
+        route = assignment.routes.get(node_id) if assignment else None
+        if route is None:
+            return None
+        p = assignment.params
+        return InferenceQueue(
+            self.profile(p.model_id),
+            self._rng.spawn(1)[0],
+            allocations=route.current_allocations,
+            threads_per_allocation=p.threads_per_allocation,
+            queue_capacity=p.queue_capacity,
+            cache_entries=(p.cache_size or 0) // CACHE_ENTRY_BYTES,
+            start_time=self.env.now,
+        )
+
+    def profile(self, model_id: str) -> InferenceProfile:
+        """The model's `mlsim_inference_profile` metadata, else the cluster default."""
+        default = self.state.settings.inference_profile
+        model = self.state.models.get(model_id)
+        fields = model.metadata.get(PROFILE_METADATA_KEY) if model else None
+        if fields is None:
+            return default
+        try:
+            return InferenceProfile(**fields)
+        except (TypeError, ValueError) as exc:
+            self.log.append("inference_profile_invalid", "route started", model_id=model_id, reason=str(exc))
+            return default
+
+    def queue(self, node_id: str, deployment_id: str) -> InferenceQueue | None:
+        node = self.state.nodes.get(node_id)
+        return node.queues.get(deployment_id) if node else None
+
+    # -- traffic --------------------------------------------------------------------
+
+    def add_traffic(self, deployment_id: str, profile: TrafficProfile) -> None:
+        """Requests drawn from `profile` (times in simulated seconds) from now on."""
+        self.sync()
+        self._traffic.setdefault(deployment_id, []).append(profile)
+        self._drawn_until.setdefault(deployment_id, self.env.now)
+
+    @property
+    def has_traffic(self) -> bool:
+        return bool(self._traffic)
+
+    def submit(self, deployment_id: str, keys: Sequence[Hashable], timeout: float) -> list[Ticket]:
+        """Queue one request per key at now; their window closes an instant later."""
+        tickets = [Ticket(self.env.now, key, timeout) for key in keys]
+        self._tickets.setdefault(deployment_id, []).extend(tickets)
+        self.env.timeout(TICKET_WINDOW_SECONDS).callbacks.append(lambda _: self._close_ticket_window(tickets))
+        return tickets
+
+    def answered(self, tickets: Sequence[Ticket]) -> bool:
+        return all(t.answered is not None and t.answered <= self.env.now for t in tickets)
+
+    def _close_ticket_window(self, tickets: list[Ticket]) -> None:
+        self.sync()
+        last = max((t.answered for t in tickets if t.answered is not None), default=self.env.now)
+        self.env.timeout(max(last - self.env.now, 0.0))  # an event at the answer, for the clock
+
+    # -- windows --------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Serve every window up to now, then bring every queue to now."""
+        now = self.env.now
+        for deployment_id in sorted(set(self._traffic) | set(self._tickets)):
+            self._serve_window(deployment_id, now)
+        for node_id in sorted(self.state.nodes):
+            for queue in self.state.nodes[node_id].queues.values():
+                if queue.now < now:
+                    queue.advance(now)
+        for deployment_id in [d for d in self._traffic if d not in self.state.assignments]:
+            del self._traffic[deployment_id], self._drawn_until[deployment_id]
+
+    def _serve_window(self, deployment_id: str, now: float) -> None:
+        t0 = self._drawn_until.get(deployment_id, now)
+        parts = [p.arrivals(self._rng, t0, now) for p in self._traffic.get(deployment_id, [])] if now > t0 else []
+        if deployment_id in self._drawn_until:
+            self._drawn_until[deployment_id] = now
+        waiting = self._tickets.get(deployment_id, [])
+        due = [t for t in waiting if t.arrival < now]
+        if waiting:
+            self._tickets[deployment_id] = [t for t in waiting if t.arrival >= now]
+            if not self._tickets[deployment_id]:
+                del self._tickets[deployment_id]
+        traffic = np.concatenate(parts) if parts else np.empty(0)
+        times = np.concatenate((traffic, [t.arrival for t in due]))
+        if not times.size:
+            return
+        keys = np.empty(times.size, dtype=object)
+        keys[: traffic.size] = np.arange(self._next_key, self._next_key + traffic.size)  # never hit
+        self._next_key += traffic.size
+        keys[traffic.size :] = [t.key for t in due]
+        timeouts = np.concatenate((np.full(traffic.size, math.nan), [t.timeout for t in due]))
+        order = np.argsort(times, kind="stable")
+        times, keys, timeouts = times[order], keys[order], timeouts[order]
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)
+        ticket_at = {int(position[traffic.size + i]): t for i, t in enumerate(due)}
+        targets = self._targets(deployment_id)
+        if not targets:
+            self.unrouted[deployment_id] = self.unrouted.get(deployment_id, 0) + times.size
+            for ticket in due:
+                ticket.outcome, ticket.answered = Outcome.REJECTED, ticket.arrival
+            return
+        split = split_by_allocations(times.size, {n: q.allocations for n, q in targets.items()}, self._rng)
+        for node_id, index in sorted(split.items()):
+            outcome, answered = _serve(targets[node_id], times[index], keys[index], timeouts[index], now)
+            for j, i in enumerate(index.tolist()):
+                if i in ticket_at:
+                    ticket_at[i].outcome, ticket_at[i].answered = Outcome(int(outcome[j])), float(answered[j])
+
+    def _targets(self, deployment_id: str) -> dict[str, InferenceQueue]:
+        """Queues of started routes with allocations; else of draining ones (ES serves
+        from stopping routes too)."""
+        assignment = self.state.assignments.get(deployment_id)
+        if assignment is None:
+            return {}
+        for states in (("started",), ("stopping",)):
+            found = {
+                node_id: queue
+                for node_id, route in sorted(assignment.routes.items())
+                if route.routing_state in states
+                and (queue := self.queue(node_id, deployment_id)) is not None
+                and queue.allocations > 0
+            }
+            if found:
+                return found
+        return {}
+
+
+def _serve(queue: InferenceQueue, times: np.ndarray, keys: np.ndarray, timeouts: np.ndarray, until: float):
+    """Run one route's share of a window; each ticket (a finite timeout) runs in a batch
+    of its own instant so its timeout applies to it alone. Returns outcomes and answers."""
+    times = np.maximum(times, queue.now)
+    outcome = np.empty(times.size, dtype=np.int8)
+    answered = np.empty(times.size)
+    start = 0
+    for at in sorted(set(times[~np.isnan(timeouts)].tolist())):
+        lo, hi = np.searchsorted(times, at, "left"), np.searchsorted(times, at, "right")
+        _run(queue, times, keys, start, lo, at, None, outcome, answered)
+        _run(queue, times, keys, lo, hi, float(np.nextafter(at, math.inf)), float(np.nanmin(timeouts[lo:hi])), outcome, answered)
+        start = hi
+    _run(queue, times, keys, start, times.size, max(until, queue.now), None, outcome, answered)
+    return outcome, answered
+
+
+def _run(queue, times, keys, lo: int, hi: int, until: float, timeout: float | None, outcome, answered) -> None:
+    result = queue.run(times[lo:hi], until, keys=list(keys[lo:hi]), timeout_seconds=timeout)
+    outcome[lo:hi], answered[lo:hi] = result.outcome, result.answered
+
+
+def ticket_error(tickets: Sequence[Ticket], timeout: float) -> MlError | None:
+    """The error `_infer` answers with when any document was not inferred (first by kind:
+    rejected, timed out, failed), or None."""
+    outcomes = {t.outcome for t in tickets}
+    if Outcome.REJECTED in outcomes:
+        return status_error(429, REJECTED_REASON)
+    if Outcome.TIMEOUT in outcomes:
+        return status_error(408, f"timeout [{format_time_value(timeout)}] waiting for inference result")
+    if Outcome.ERROR in outcomes:
+        return status_error(500, "inference process failed (simulated error)")
+    return None
