@@ -48,6 +48,13 @@ class Arrays:
             floor, base, slope = floor[:, None], base[:, None], slope[:, None]
         return np.where(allocations > 0, np.maximum(floor, base + slope * allocations), 0)
 
+    def memory_per_node(self, alloc: np.ndarray) -> np.ndarray:
+        """Memory `alloc` (a [D, N] plan, mostly zeros) uses on each node."""
+        rows, cols = np.nonzero(alloc)
+        used = np.zeros(alloc.shape[1], dtype=np.int64)
+        np.add.at(used, cols, self.estimate(rows, alloc[rows, cols]))
+        return used
+
     def estimate_one(self, row: int, allocations: int) -> int:
         """Scalar form of `estimate` for the small merge loops."""
         if allocations <= 0:

@@ -34,8 +34,9 @@ def bin_pack(p: Arrays, held: np.ndarray | None = None) -> np.ndarray:
     size = (np.where(p.has_current[candidates], 2.0, 1.0) * -(p.model_bytes[candidates] / largest_model)) * p.threads[
         candidates
     ]
-    for row in candidates[np.argsort(size, kind="stable")]:
-        _place(ledger, int(row), node_memory_score)
+    for row in candidates[np.argsort(size, kind="stable")].tolist():
+        if ledger.remaining[row] > 0:
+            _place(ledger, row, node_memory_score)
     return ledger.alloc
 
 
@@ -50,8 +51,9 @@ def _place(ledger: Ledger, row: int, node_memory_score: np.ndarray) -> None:
     cols = np.flatnonzero(ledger.cores >= threads)
     if cols.size == 0:
         return
-    before = ledger.alloc[row, cols] if ledger.held is None else ledger.alloc[row, cols] + ledger.held[row, cols]
-    not_host = np.where(p.current[row, cols] > 0, 0, 1) if p.has_current[row] else 1
+    # nothing of this row is placed yet in this bin-pack: what is there before is the held part
+    before = np.zeros(cols.size, dtype=np.int64) if ledger.held is None else ledger.held[row][cols]
+    not_host = np.where(p.current[row][cols] > 0, 0, 1) if p.has_current[row] else 1
     nodes = _Nodes(cols, ledger.cores[cols], ledger.mem[cols], node_memory_score[cols], not_host)
     if p.mem_slope[row] == 0 and p.step_cap_bytes[row] == 0:
         _place_flat(ledger, row, nodes, before)

@@ -35,7 +35,7 @@ def plan_elasticsearch(nodes: Sequence[PlanNode], deployments: Sequence[PlanDepl
     _record(assignments, normal, zoned, normal_alloc)
     if low:
         free = np.empty(len(nodes), dtype=np.int64)  # back in id order, as ES plans low priority
-        free[by_zone] = p.mem - p.estimate(slice(None), normal_alloc).sum(axis=0)
+        free[by_zone] = p.mem - p.memory_per_node(normal_alloc)
         _record(assignments, low, nodes, plan_low_priority(nodes, low, free, plan_nodes))
     return assignments
 

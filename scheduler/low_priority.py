@@ -31,7 +31,7 @@ def plan_low_priority(
     the resulting problem (Elasticsearch's one-zone planner in elasticsearch mode).
     """
     kept = _fitting_current(nodes, deployments, free_memory)
-    slots = [replace(n, memory_bytes=int(m), cores=MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE) for n, m in zip(nodes, free_memory)]
+    slots = [PlanNode(n.id, int(m), MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, n.zone) for n, m in zip(nodes, free_memory)]
     keeping = [replace(d, current_allocations=k) for d, k in zip(deployments, kept)]
     return planner(build_arrays(slots, keeping, low_priority_pass=True))
 

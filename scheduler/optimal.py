@@ -53,7 +53,7 @@ def plan_optimal(
     alloc = move_back(p, alloc)
     _record(assignments, normal, nodes, alloc)
     if low:
-        free = p.mem - p.estimate(slice(None), alloc).sum(axis=0)
+        free = p.mem - p.memory_per_node(alloc)
         slots = [replace(n, memory_bytes=int(m), cores=MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE) for n, m in zip(nodes, free)]
         q = build_arrays(slots, low, low_priority_pass=True)
         _record(assignments, low, nodes, keep_then_fill(q))
@@ -187,7 +187,7 @@ def move_back(p: Arrays, alloc: np.ndarray) -> np.ndarray:
 
 
 def _valid(p: Arrays, alloc: np.ndarray) -> bool:
-    used_mem = p.estimate(slice(None), alloc).sum(axis=0)
+    used_mem = p.memory_per_node(alloc)
     used_cores = (alloc * p.threads[:, None]).sum(axis=0)
     return bool(
         np.all(alloc >= 0)

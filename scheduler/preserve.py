@@ -24,7 +24,7 @@ def solve_preserving(p: Arrays, keep_all: bool) -> np.ndarray:
     kept = current if keep_all else hosted.astype(np.int64)
     # Memory is reserved for every current allocation, as Elasticsearch does, even when
     # only one per node is kept; cores only for the kept ones.
-    reserved_mem = p.estimate(slice(None), current).sum(axis=0)
+    reserved_mem = p.memory_per_node(current)
     reserved_cores = (kept * p.threads[:, None]).sum(axis=0)
     preserved = p.current_total if keep_all else p.current_hosts
     rest = replace(
@@ -50,9 +50,8 @@ def merge(p: Arrays, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
         # for everything it is offered takes all of it (the estimate only grows with n).
         rows, cols = np.nonzero(total)
         counts = total[rows, cols]
-        used_mem = np.zeros(p.shape[1], dtype=np.int64)
+        used_mem = p.memory_per_node(total)
         used_cores = np.zeros(p.shape[1], dtype=np.int64)
-        np.add.at(used_mem, cols, p.estimate(rows, counts))
         np.add.at(used_cores, cols, counts * p.threads[rows])
         room = (used_mem <= p.mem) & (used_cores <= p.cores)
         taken = room[cols]
