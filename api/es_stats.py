@@ -17,6 +17,7 @@ routes = web.RouteTableDef()
 async def _stats(request: web.Request, expression: str | None) -> web.Response:
     query = Query(request, ("allow_no_match", "from", "size"))
     cluster = cluster_of(request)
+    cluster.serving.sync()
     models = expand_models(cluster.state, expression, query.bool("allow_no_match", True))
     start, size = query.page()
     entries = model_stats(cluster.state, cluster.clock, models[start : start + size])

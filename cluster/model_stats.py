@@ -1,8 +1,8 @@
 """Trained model statistics, in the shape of Elasticsearch's `_stats` answer.
 
 One entry per deployment (a model with no deployment gets one entry without
-`deployment_stats`), while `count` counts models. Traffic counters are zero until the
-simulation serves inference; the "only when > 0" fields are therefore left out.
+`deployment_stats`), while `count` counts models. Traffic counters are read from each
+started route's inference queue (bring the queues to now first: `Serving.sync`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import scheduler
+from nodes.inference_queue import InferenceQueue, RouteStats
 
 from .assignment import FAILED_REASON, Assignment, format_cache_size
 from .clock import SimClock
@@ -85,9 +86,27 @@ def deployment_stats(state: ClusterState, clock: SimClock, assignment: Assignmen
         body["cache_size"] = format_cache_size(p.cache_size)
     body["priority"] = p.priority
     body["start_time"] = clock.millis(assignment.start_time)
-    body["peak_throughput_per_minute"] = 0
+    counters = [s for n in sorted(assignment.routes) if (s := _started_route_counters(state, assignment, n))]
+    for name in ("error_count", "rejected_execution_count", "timeout_count", "inference_count"):
+        total = sum(getattr(s, name) for s in counters)
+        if total > 0:
+            body[name] = total
+    body["peak_throughput_per_minute"] = sum(s.peak_throughput_per_minute for s in counters)
     body["nodes"] = [route_stats(state, clock, assignment, node_id) for node_id in sorted(assignment.routes)]
     return body
+
+
+def _started_route_counters(state: ClusterState, assignment: Assignment, node_id: str) -> RouteStats | None:
+    """The route's queue counters while it is started (others report no traffic)."""
+    queue = _route_queue(state, assignment, node_id)
+    if queue is None or assignment.routes[node_id].routing_state != "started":
+        return None
+    return queue.stats()
+
+
+def _route_queue(state: ClusterState, assignment: Assignment, node_id: str) -> InferenceQueue | None:
+    node = state.nodes.get(node_id)
+    return node.queues.get(assignment.deployment_id) if node else None
 
 
 def route_stats(state: ClusterState, clock: SimClock, assignment: Assignment, node_id: str) -> dict[str, Any]:
@@ -96,17 +115,44 @@ def route_stats(state: ClusterState, clock: SimClock, assignment: Assignment, no
     if route.reason:
         routing_state["reason"] = route.reason
     body: dict[str, Any] = {"node": {node_id: node_summary(state, node_id)}, "routing_state": routing_state}
+    counters = _started_route_counters(state, assignment, node_id)
     if route.routing_state != "started":
         return {**body, "peak_throughput_per_minute": 0, "throughput_last_minute": 0}
-    return {
-        **body,
-        "inference_count": 0,
-        "inference_cache_hit_count": 0,
-        "number_of_pending_requests": 0,
-        "start_time": clock.millis(assignment.start_time),
-        "threads_per_allocation": assignment.params.threads_per_allocation,
-        "number_of_allocations": route.current_allocations,
-        "peak_throughput_per_minute": 0,
-        "throughput_last_minute": 0,
-        "inference_cache_hit_count_last_minute": 0,
+    queue = _route_queue(state, assignment, node_id)
+    start = queue.start_time if queue is not None else assignment.start_time
+    return {**body, **_traffic_fields(clock, counters), "start_time": clock.millis(start),
+            "threads_per_allocation": assignment.params.threads_per_allocation,
+            "number_of_allocations": route.current_allocations,
+            **_minute_fields(counters)}
+
+
+def _traffic_fields(clock: SimClock, s: RouteStats | None) -> dict[str, Any]:
+    """Counts up to `start_time` in the node entry; averages and failures only when > 0."""
+    if s is None:
+        return {"inference_count": 0, "inference_cache_hit_count": 0, "number_of_pending_requests": 0}
+    body: dict[str, Any] = {"inference_count": s.inference_count}
+    if s.average_inference_time_ms is not None:
+        body["average_inference_time_ms"] = s.average_inference_time_ms
+    if s.average_inference_time_ms_excluding_cache_hits is not None:
+        body["average_inference_time_ms_excluding_cache_hits"] = s.average_inference_time_ms_excluding_cache_hits
+    body["inference_cache_hit_count"] = s.inference_cache_hit_count
+    if s.last_access is not None:
+        body["last_access"] = clock.millis(s.last_access)
+    body["number_of_pending_requests"] = s.number_of_pending_requests
+    for name in ("error_count", "rejected_execution_count", "timeout_count"):
+        if getattr(s, name) > 0:
+            body[name] = getattr(s, name)
+    return body
+
+
+def _minute_fields(s: RouteStats | None) -> dict[str, Any]:
+    if s is None:
+        return {"peak_throughput_per_minute": 0, "throughput_last_minute": 0, "inference_cache_hit_count_last_minute": 0}
+    body: dict[str, Any] = {
+        "peak_throughput_per_minute": s.peak_throughput_per_minute,
+        "throughput_last_minute": s.throughput_last_minute,
     }
+    if s.average_inference_time_ms_last_minute is not None:
+        body["average_inference_time_ms_last_minute"] = s.average_inference_time_ms_last_minute
+    body["inference_cache_hit_count_last_minute"] = s.inference_cache_hit_count_last_minute
+    return body
