@@ -13,6 +13,7 @@ from nodes.inference_queue import DEFAULT_TIMEOUT_SECONDS
 from nodes.resources import GiB, NodeSpec
 
 from .assignment import Assignment
+from .autoscaling import Autoscaler
 from .clock import DEFAULT_EPOCH_MS, ClockMode, SimClock
 from .deployments import DeploymentService
 from .events import EventLog
@@ -51,10 +52,15 @@ class Cluster:
         self.state = ClusterState(self.settings)
         self.master = Master(self.state, self.log)
         self.serving = Serving(self.env, self.state, self.log, self.rng.spawn(1)[0])
-        self.master.before_change = self.serving.sync
         self.membership = Membership(self.env, self.state, self.master, self.log, self.rng, self.serving)
         self.models = ModelService(self.state, self.master, self.clock, self.log)
         self.deployments = DeploymentService(self.state, self.master, self.clock, self.log)
+        self.autoscaler = Autoscaler(self.env, self.state, self.deployments, self.serving, self.log)
+        self.master.before_change = self._before_change
+
+    def _before_change(self) -> None:
+        self.serving.sync()
+        self.autoscaler.ensure_ticking()
 
     # -- time -----------------------------------------------------------------------
 
@@ -157,6 +163,7 @@ class Cluster:
         """`_infer`: the answer's content from `inference_results`; for a PyTorch model one
         request per document through a started route's queue, answered (or refused with
         429 / 408) at its simulated answer time."""
+        self.autoscaler.wake(name)
         results = infer(self.state, name, docs, config_update)
         model_id = self.state.resolve_model_id(name)
         if model_id is not None and not self.state.models[model_id].is_pytorch:
@@ -175,3 +182,4 @@ class Cluster:
         """Drive `deployment_id` with `profile` (see `cluster.traffic`) from now on, served
         in windows at every control event and every stats read."""
         self.serving.add_traffic(deployment_id, profile)
+        self.autoscaler.ensure_ticking()

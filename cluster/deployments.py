@@ -223,7 +223,8 @@ class DeploymentService:
         adaptive = self._merged_adaptive(assignment, request)
         if new_n == old_n and adaptive == assignment.adaptive_allocations:
             return assignment
-        if assignment.state != "started":
+        scaling_from_zero = request.allow_zero and old_n == 0
+        if assignment.state != "started" and not scaling_from_zero:
             raise status_error(409, "cannot update deployment that is not in [started] state")
         if assignment.params.priority == "low" and new_n > 1:
             raise illegal_argument("[number_of_allocations] must be 1 when [priority] is low")
@@ -238,6 +239,7 @@ class DeploymentService:
                     "requested allocations",
                 )
         assignment.adaptive_allocations = adaptive
+        self.master.before_change()
         self.log.append(
             "deployment_updated", "update deployment", deployment_id=assignment.deployment_id,
             number_of_allocations=new_n, adaptive_allocations=adaptive,

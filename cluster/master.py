@@ -29,7 +29,8 @@ class Master:
         #: which must stay byte-identical between runs).
         self.planner_ms: deque[float] = deque(maxlen=PLANNER_TIMINGS_KEPT)
         self._pending_resize: dict[tuple[str, str], int] = {}
-        #: Called before a routing table changes (the cluster serves traffic up to now).
+        #: Called before a routing table or a deployment's settings change (the cluster
+        #: serves traffic up to now and starts its tick if needed).
         self.before_change: Callable[[], None] = lambda: None
 
     # -- planning -------------------------------------------------------------------
