@@ -45,7 +45,9 @@ def plan_optimal(
     low = [d for d in wanted if d.priority == "low"]
     p = build_arrays(nodes, normal)
     bound = allocation_upper_bound(p)
-    alloc = max((keep_then_fill(p), fill_around_current(p)), key=lambda a: _score(p, a))
+    alloc = keep_then_fill(p)
+    if alloc.sum() < np.floor(bound + 1e-6):
+        alloc = max((alloc, fill_around_current(p)), key=lambda a: _score(p, a))
     if alloc.sum() < np.floor(bound + 1e-6) or _moved(p, alloc) > 0:
         exact, milp_bound = solve_milp(p, MILP_TIME_LIMIT - (time.perf_counter() - started))
         bound = min(bound, np.floor(milp_bound + 1e-6))

@@ -14,10 +14,15 @@ from typing import Sequence
 from .memory import MemoryCurve
 from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
 
+#: With more deployments short than this the full optimisation runs: the node scans here are
+#: plain Python, cheap for a few deployments, slower than the numpy greedy for hundreds.
+MAX_SHORT_DEPLOYMENTS = 16
+
 
 def top_up(nodes: Sequence[PlanNode], deployments: Sequence[PlanDeployment]) -> dict[str, dict[str, int]] | None:
     """Every deployment with its full ask and no current allocation moved, or None when the
-    current placement is not valid as it is or something missing does not fit."""
+    current placement is not valid as it is, too many deployments are short, or something
+    missing does not fit."""
     free_mem = {n.id: n.memory_bytes for n in nodes}
     free_cores = {n.id: n.cores for n in nodes}
     low_slots = dict.fromkeys(free_mem, MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE)
@@ -41,7 +46,9 @@ def top_up(nodes: Sequence[PlanNode], deployments: Sequence[PlanDeployment]) -> 
         assignments[dep.id] = placed
         if sum(placed.values()) < dep.allocations:
             short.append(dep)
-    if any(free_mem[n] < 0 or free_cores[n] < 0 or low_slots[n] < 0 for n in free_mem):
+    if len(short) > MAX_SHORT_DEPLOYMENTS or any(
+        free_mem[n] < 0 or free_cores[n] < 0 or low_slots[n] < 0 for n in free_mem
+    ):
         return None
     # normal before low priority (low uses what normal leaves); cheapest allocations first
     short.sort(key=lambda d: (d.priority == "low", d.threads_per_allocation, d.memory_bytes(1), d.id))
