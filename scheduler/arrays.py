@@ -145,3 +145,16 @@ def build_arrays(
         has_current=(current > 0).any(axis=1),
     )
     return arrays
+
+
+def record_assignments(
+    assignments: dict[str, dict[str, int]],
+    deployments: Sequence[PlanDeployment],
+    nodes: Sequence[PlanNode],
+    alloc: np.ndarray,
+) -> None:
+    """Write an allocation matrix (rows `deployments`, columns `nodes`) into `assignments`,
+    node ids sorted and zero entries left out, whatever order the columns were planned in."""
+    for row, dep in enumerate(deployments):
+        cols = sorted(np.flatnonzero(alloc[row]), key=lambda col: nodes[col].id)
+        assignments[dep.id] = {nodes[col].id: int(alloc[row, col]) for col in cols}

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .arrays import build_arrays
+from .arrays import build_arrays, record_assignments
 from .assignment_planner import plan_nodes
 from .low_priority import plan_low_priority
 from .problem import PlanDeployment, PlanNode
@@ -32,22 +32,9 @@ def plan_elasticsearch(nodes: Sequence[PlanNode], deployments: Sequence[PlanDepl
     zoned = [nodes[j] for j in by_zone]
     p = build_arrays(zoned, normal)
     normal_alloc = plan_zones(p, [n.zone for n in zoned])
-    _record(assignments, normal, zoned, normal_alloc)
+    record_assignments(assignments, normal, zoned, normal_alloc)
     if low:
         free = np.empty(len(nodes), dtype=np.int64)  # back in id order, as ES plans low priority
         free[by_zone] = p.mem - p.memory_per_node(normal_alloc)
-        _record(assignments, low, nodes, plan_low_priority(nodes, low, free, plan_nodes))
+        record_assignments(assignments, low, nodes, plan_low_priority(nodes, low, free, plan_nodes))
     return assignments
-
-
-def _record(
-    assignments: dict[str, dict[str, int]],
-    deployments: Sequence[PlanDeployment],
-    nodes: Sequence[PlanNode],
-    alloc: np.ndarray,
-) -> None:
-    rows, cols = np.nonzero(alloc)
-    for row, col in zip(rows, cols):
-        assignments[deployments[row].id][nodes[col].id] = int(alloc[row, col])
-    for dep in deployments:
-        assignments[dep.id] = dict(sorted(assignments[dep.id].items()))

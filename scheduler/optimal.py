@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .arrays import Arrays, build_arrays
+from .arrays import Arrays, build_arrays, record_assignments
 from .greedy import fill_around_current, keep_then_fill
 from .lp import allocation_upper_bound, per_node_cap
 from .milp import solve_milp
@@ -54,12 +54,12 @@ def plan_optimal(
         if exact is not None and _score(p, exact) > _score(p, alloc):
             alloc = exact
     alloc = move_back(p, alloc)
-    _record(assignments, normal, nodes, alloc)
+    record_assignments(assignments, normal, nodes, alloc)
     if low:
         free = p.mem - p.memory_per_node(alloc)
         slots = [PlanNode(n.id, int(m), MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, n.zone) for n, m in zip(nodes, free)]
         q = build_arrays(slots, low, low_priority_pass=True)
-        _record(assignments, low, nodes, keep_then_fill(q))
+        record_assignments(assignments, low, nodes, keep_then_fill(q))
         bound += float(np.count_nonzero(per_node_cap(q, q.mem, q.cores).sum(axis=1)))
     return assignments, round(float(bound), 6)
 
@@ -98,13 +98,3 @@ def _moved(p: Arrays, alloc: np.ndarray) -> int:
 def _score(p: Arrays, alloc: np.ndarray) -> tuple[int, int, int]:
     """The lexicographic objective, bigger is better."""
     return int(alloc.sum()), -_moved(p, alloc), -int(p.memory_per_node(alloc).sum())
-
-
-def _record(
-    assignments: dict[str, dict[str, int]],
-    deployments: Sequence[PlanDeployment],
-    nodes: Sequence[PlanNode],
-    alloc: np.ndarray,
-) -> None:
-    for row, dep in enumerate(deployments):
-        assignments[dep.id] = {nodes[col].id: int(alloc[row, col]) for col in np.flatnonzero(alloc[row])}
