@@ -24,11 +24,6 @@ def parse_error(reason: str) -> MlError:
     return MlError(400, "x_content_parse_exception", reason)
 
 
-def bad_parameter(reason: str) -> MlError:
-    """A query parameter value of the wrong form (illegal_argument, as ES answers)."""
-    return MlError(400, "illegal_argument_exception", reason)
-
-
 def no_handler_body(uri: str, method: str) -> dict[str, Any]:
     return {"error": f"no handler found for uri [{uri}] and method [{method}]"}
 

@@ -28,7 +28,7 @@ class Event:
 
 
 class EventLog:
-    """Append-only, bounded; listeners hear every append (used to wake waiters)."""
+    """Append-only and bounded; sequence numbers keep counting as old entries fall off."""
 
     def __init__(self, now: Callable[[], float], capacity: int = 100_000) -> None:
         if capacity < 1:
@@ -36,18 +36,12 @@ class EventLog:
         self._now = now
         self._events: deque[Event] = deque(maxlen=capacity)
         self._next_seq = 0
-        self._listeners: list[Callable[[Event], None]] = []
 
     def append(self, kind: str, cause: str, **fields: Any) -> Event:
         event = Event(self._next_seq, round(self._now(), 9), kind, cause, fields)
         self._next_seq += 1
         self._events.append(event)
-        for listener in self._listeners:
-            listener(event)
         return event
-
-    def subscribe(self, listener: Callable[[Event], None]) -> None:
-        self._listeners.append(listener)
 
     @property
     def next_seq(self) -> int:

@@ -6,7 +6,6 @@ that into routing-table changes, each written to the event log with its cause.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Callable, Iterable
 
 import scheduler
@@ -16,8 +15,6 @@ from .assignment import Assignment, Route
 from .events import EventLog
 from .state import ClusterState
 
-PLANNER_TIMINGS_KEPT = 10_000
-
 
 class Master:
     """Owns every change to routing tables; nodes only do the work it asks for."""
@@ -25,9 +22,6 @@ class Master:
     def __init__(self, state: ClusterState, log: EventLog) -> None:
         self.state = state
         self.log = log
-        #: Wall-clock milliseconds inside the planner, newest last (not in the event log,
-        #: which must stay byte-identical between runs).
-        self.planner_ms: deque[float] = deque(maxlen=PLANNER_TIMINGS_KEPT)
         self._pending_resize: dict[tuple[str, str], int] = {}
         #: Called before a routing table or a deployment's settings change (the cluster
         #: serves traffic up to now and starts its tick if needed).
@@ -44,9 +38,7 @@ class Master:
         deployments = [
             a.to_plan_deployment(assignable) for a in assignments if a.params.number_of_allocations > 0
         ]
-        plan = scheduler.plan(self.state.plan_nodes(), deployments, mode=self.state.settings.planner_mode)
-        self.planner_ms.append(plan.compute_ms)
-        return plan
+        return scheduler.plan(self.state.plan_nodes(), deployments, mode=self.state.settings.planner_mode)
 
     def rebalance(self, cause: str, force: bool = False) -> Plan | None:
         """Re-plan everything unless every assignment is already satisfied."""

@@ -71,10 +71,6 @@ class StartRequest:
     adaptive_allocations: AdaptiveAllocations | None = None
 
     @property
-    def effective_deployment_id(self) -> str:
-        return self.deployment_id or self.model_id
-
-    @property
     def effective_allocations(self) -> int:
         """Unset allocations mean 1, or the adaptive minimum when that is above zero."""
         if self.number_of_allocations is not None:

@@ -144,7 +144,6 @@ class InferenceQueue:
         self.queue_capacity = queue_capacity
         self.timeout_seconds = timeout_seconds
         self.start_time = start_time
-        self._mean_service = profile.mean_seconds(threads_per_allocation)
         self._rng = rng
         self._now = start_time
         self._free: list[float] = [start_time] * allocations

@@ -30,11 +30,3 @@ def mean_wait(servers: int, arrival_rate: float, mean_service: float) -> float:
     if load == 0:
         return 0.0
     return erlang_c(servers, load) * mean_service / (servers - load)
-
-
-def servers_for_wait(arrival_rate: float, mean_service: float, target_wait: float) -> int:
-    """The fewest servers (allocations) whose mean queue wait is at most `target_wait`."""
-    c = max(1, math.floor(arrival_rate * mean_service) + 1)
-    while mean_wait(c, arrival_rate, mean_service) > target_wait:
-        c += 1
-    return c
