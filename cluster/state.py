@@ -88,20 +88,28 @@ class ClusterState:
             self.settings.use_auto_machine_memory_percent,
         )
 
-    def usage(self, node_id: str) -> NodeUsage:
+    def deployment_memory(self, node_id: str) -> int:
+        """Memory model deployments may use on the node: its ML limit less other ML jobs and
+        the native code overhead (what the planner places into)."""
         spec = self.nodes[node_id].spec
-        limit = self.ml_memory_limit(node_id)
+        return max(
+            self.ml_memory_limit(node_id) - spec.other_ml_memory_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, 0
+        )
+
+    def cores(self, node_id: str) -> int:
+        spec = self.nodes[node_id].spec
+        return allocated_cores(spec.allocated_processors, self.settings.allocated_processors_scale)
+
+    def usage(self, node_id: str) -> NodeUsage:
         memory_used = cores_used = 0
         for assignment, route in self.routes_on(node_id):
             if route.consumes_memory:
                 memory_used += assignment.params.memory_bytes(route.target_allocations)
                 if assignment.params.priority != "low":
                     cores_used += route.target_allocations * assignment.params.threads_per_allocation
-        deployment_memory = max(
-            limit - spec.other_ml_memory_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, 0
+        return NodeUsage(
+            self.ml_memory_limit(node_id), self.deployment_memory(node_id), memory_used, self.cores(node_id), cores_used
         )
-        cores = allocated_cores(spec.allocated_processors, self.settings.allocated_processors_scale)
-        return NodeUsage(limit, deployment_memory, memory_used, cores, cores_used)
 
     def routes_on(self, node_id: str) -> Iterator[tuple[Assignment, Any]]:
         for _, assignment in sorted(self.assignments.items()):
@@ -110,11 +118,11 @@ class ClusterState:
                 yield assignment, route
 
     def plan_nodes(self) -> list[PlanNode]:
-        nodes = []
-        for node_id in self.assignable_node_ids():
-            usage = self.usage(node_id)
-            nodes.append(PlanNode(node_id, usage.deployment_memory, usage.cores, self.zone_of(node_id)))
-        return nodes
+        """The planner's input: capacity only; current placements come with the deployments."""
+        return [
+            PlanNode(node_id, self.deployment_memory(node_id), self.cores(node_id), self.zone_of(node_id))
+            for node_id in self.assignable_node_ids()
+        ]
 
     def scaling_possible(self) -> bool:
         """Whether autoscaling could add capacity (then unmet starts wait instead of failing)."""
