@@ -1,4 +1,4 @@
-"""The one middleware that makes every reply look like Elasticsearch's.
+"""The one middleware that makes every reply look like Elasticsearch's (or OpenSearch's).
 
 It turns `MlError`s into ES error bodies, the router's misses into ES's "no handler" and
 "incorrect HTTP method" answers, anything unexpected into a 500 (a simulator bug), and
@@ -17,7 +17,6 @@ from .http_errors import error_body, no_handler_body, unexpected_error, wrong_me
 from .responses import compatible_version, render
 
 log = logging.getLogger(__name__)
-
 
 
 @web.middleware
@@ -40,5 +39,11 @@ async def es_dialect(request: web.Request, handler) -> web.StreamResponse:
         log.exception("unexpected error serving %s %s", request.method, request.raw_path)
         error = unexpected_error(exc)
         response = render(request, error_body(error), 500, filtered=False)
-    response.headers["X-Elastic-Product"] = "Elasticsearch"
+    if not is_opensearch_path(request.path):
+        response.headers["X-Elastic-Product"] = "Elasticsearch"
     return response
+
+
+def is_opensearch_path(path: str) -> bool:
+    """ml-commons paths and users' document indices answer as OpenSearch (no Elastic header)."""
+    return path.startswith("/_plugins/") or "/_doc" in path

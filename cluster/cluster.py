@@ -22,6 +22,7 @@ from .master import Master
 from .membership import Membership
 from .model_service import ModelService
 from .models import TrainedModel
+from .opensearch.service import MlCommons
 from .requests import StartRequest
 from .serving import Serving, ticket_error
 from .settings import ClusterSettings
@@ -57,6 +58,8 @@ class Cluster:
         self.deployments = DeploymentService(self.state, self.master, self.clock, self.log)
         self.autoscaler = Autoscaler(self.env, self.state, self.deployments, self.serving, self.log)
         self.master.before_change = self._before_change
+        #: OpenSearch's ml-commons on the same nodes, clock and memory.
+        self.ml_commons = MlCommons(self.env, self.clock, self.state, self.log, self.rng.spawn(1)[0])
 
     def _before_change(self) -> None:
         self.serving.sync()

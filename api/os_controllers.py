@@ -1,0 +1,7 @@
+"""OpenSearch dialect: controllers endpoints (`/_plugins/_ml/...`)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
