@@ -23,6 +23,7 @@ from .models import Models
 from .predict import Predictor
 from .rate_limits import RateLimits
 from .settings import MlCommonsSettings
+from .stats import MlStats
 from .tasks import Tasks
 from .updates import ModelUpdates
 from .workers import ModelWorkers
@@ -47,6 +48,7 @@ class MlCommons:
         self.store = DocumentStore()
         self.tasks = Tasks(self.store, rng, clock.millis)
         self.workers = ModelWorkers()
+        self.stats = MlStats(self)
         self.groups = ModelGroups(self)
         self.connectors = Connectors(self)
         self.models = Models(self)
