@@ -18,7 +18,7 @@ from typing import Hashable, Sequence
 import numpy as np
 import simpy
 
-from nodes.inference_queue import REJECTED_REASON, InferenceQueue, Outcome
+from nodes.inference_queue import REJECTED_REASON, Batch, InferenceQueue, Outcome, run_together
 from nodes.service_model import InferenceProfile
 
 from .errors import MlError, status_error
@@ -127,10 +127,17 @@ class Serving:
     # -- windows --------------------------------------------------------------------
 
     def sync(self) -> None:
-        """Serve every window up to now, then bring every queue to now."""
+        """Serve every window up to now, then bring every queue to now.
+
+        Routes whose share of the window holds no `_infer` ticket are served together
+        (`run_together` solves many routes in one pass); each queue draws from its own
+        generator, so that changes no result.
+        """
         now = self.env.now
+        batches: list[Batch] = []
         for deployment_id in sorted(set(self._traffic) | set(self._tickets)):
-            self._serve_window(deployment_id, now)
+            batches += self._serve_window(deployment_id, now)
+        run_together(batches)
         for node_id in sorted(self.state.nodes):
             for queue in self.state.nodes[node_id].queues.values():
                 if queue.now < now:
@@ -138,7 +145,9 @@ class Serving:
         for deployment_id in [d for d in self._traffic if d not in self.state.assignments]:
             del self._traffic[deployment_id], self._drawn_until[deployment_id]
 
-    def _serve_window(self, deployment_id: str, now: float) -> None:
+    def _serve_window(self, deployment_id: str, now: float) -> list[Batch]:
+        """Route a deployment's window; serve the routes that got tickets, return the
+        others' batches."""
         t0 = self._drawn_until.get(deployment_id, now)
         parts = [p.arrivals(self._rng, t0, now) for p in self._traffic.get(deployment_id, [])] if now > t0 else []
         if deployment_id in self._drawn_until:
@@ -152,10 +161,12 @@ class Serving:
         traffic = np.concatenate(parts) if parts else np.empty(0)
         times = np.concatenate((traffic, [t.arrival for t in due]))
         if not times.size:
-            return
+            return []
+        targets = self._targets(deployment_id)
         keys = np.empty(times.size, dtype=object)
-        keys[: traffic.size] = np.arange(self._next_key, self._next_key + traffic.size)  # never hit
-        self._next_key += traffic.size
+        if any(q.caches for q in targets.values()):
+            keys[: traffic.size] = np.arange(self._next_key, self._next_key + traffic.size)  # never hit
+            self._next_key += traffic.size
         keys[traffic.size :] = [t.key for t in due]
         timeouts = np.concatenate((np.full(traffic.size, math.nan), [t.timeout for t in due]))
         order = np.argsort(times, kind="stable")
@@ -163,18 +174,24 @@ class Serving:
         position = np.empty_like(order)
         position[order] = np.arange(order.size)
         ticket_at = {int(position[traffic.size + i]): t for i, t in enumerate(due)}
-        targets = self._targets(deployment_id)
         if not targets:
             self.unrouted[deployment_id] = self.unrouted.get(deployment_id, 0) + times.size
             for ticket in due:
                 ticket.outcome, ticket.answered = Outcome.REJECTED, ticket.arrival
-            return
+            return []
         split = split_by_allocations(times.size, {n: q.allocations for n, q in targets.items()}, self._rng)
+        batches = []
         for node_id, index in sorted(split.items()):
-            outcome, answered = _serve(targets[node_id], times[index], keys[index], timeouts[index], now)
+            queue = targets[node_id]
+            if np.isnan(timeouts[index]).all():  # traffic only
+                arrivals = np.maximum(times[index], queue.now)
+                batches.append(Batch(queue, arrivals, max(now, queue.now), list(keys[index]) if queue.caches else None))
+                continue
+            outcome, answered = _serve(queue, times[index], keys[index], timeouts[index], now)
             for j, i in enumerate(index.tolist()):
                 if i in ticket_at:
                     ticket_at[i].outcome, ticket_at[i].answered = Outcome(int(outcome[j])), float(answered[j])
+        return batches
 
     def _targets(self, deployment_id: str) -> dict[str, InferenceQueue]:
         """Queues of started routes with allocations; else of draining ones (ES serves

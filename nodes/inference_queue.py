@@ -4,10 +4,14 @@ A route is `allocations` parallel workers fed from one FIFO queue of `queue_capa
 waiting requests. One simpy process per request tops out near 50k requests/s, so the
 cluster hands this engine every arrival between two control events (allocation change,
 stop, stats tick) as one sorted numpy array. Start times follow the c-server FIFO
-recurrence over a heap of worker free times; stretches where every request finds a free
-worker are solved with numpy alone (see `_no_wait_prefix`). State (worker free times,
-queued requests, answers not yet due) carries across batches, so control events cut
-cleanly between them.
+recurrence. `run_together` serves one batch on each of many queues at once: routes with
+few workers go through `nodes.fifo_blocks` (all blocks of all routes step together in
+numpy); a route whose batch would reject or time out a request, uses a cache, or has many
+workers takes the per-request loop over a heap of worker free times, where stretches in
+which every request finds a free worker are solved with numpy alone (see
+`_no_wait_prefix`). Both paths do the same arithmetic, so they give the same start times
+to the bit. State (worker free times, queued requests, answers not yet due) carries
+across batches, so control events cut cleanly between them.
 
 Semantics, chosen to follow Elasticsearch where known:
 - A request arriving while `queue_capacity` requests wait is rejected at once with
@@ -39,6 +43,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .fifo_blocks import MAX_WORKERS, fifo_starts
 from .service_model import InferenceProfile
 
 REJECTED_REASON = "inference process queue is full. Unable to execute command"
@@ -51,6 +56,9 @@ _MIN_STREAK = 32
 _MAX_STREAK = 4096
 #: Largest stretch the numpy path examines at once.
 _MAX_CHUNK = 1 << 16
+#: Fewest requests in one `run_together` call for the block solver to pay for its
+#: fixed numpy cost (below, the per-request loop is faster; results are the same).
+JOINT_MIN_REQUESTS = 2048
 
 
 class Outcome(IntEnum):
@@ -89,6 +97,35 @@ class BatchResult:
     @property
     def waits(self) -> np.ndarray:
         return self.started - self.arrivals
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One queue's arrivals for `run_together` (the arguments of `InferenceQueue.run`)."""
+
+    queue: "InferenceQueue"
+    arrivals: np.ndarray
+    until: float
+    keys: Sequence | None = None
+    timeout_seconds: float | None = None
+
+
+@dataclass(slots=True)
+class _Work:
+    """A batch being served: its draws and what scheduling found."""
+
+    a: np.ndarray
+    until: float
+    keys: Sequence | None
+    timeout: float
+    service: np.ndarray
+    errors: np.ndarray | None
+    outcome: np.ndarray
+    started: np.ndarray
+
+    @property
+    def uses_cache(self) -> bool:
+        return self.keys is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +210,11 @@ class InferenceQueue:
     def allocations(self) -> int:
         return len(self._free)
 
+    @property
+    def caches(self) -> bool:
+        """Whether repeated inputs can hit a result cache (then keys matter)."""
+        return self._cache is not None
+
     def resize(self, allocations: int) -> None:
         """Change the worker count at `now`; queued requests keep their schedule."""
         if allocations < 0:
@@ -203,28 +245,73 @@ class InferenceQueue:
         `keys` (one per arrival) identify inputs for the cache; `timeout_seconds`
         overrides the route's timeout for this batch.
         """
-        a = np.asarray(arrivals, dtype=float)
-        self._check_batch(a, until, keys)
-        timeout = self.timeout_seconds if timeout_seconds is None else timeout_seconds
+        return run_together([Batch(self, arrivals, until, keys, timeout_seconds)])[0]
+
+    def _begin(self, batch: Batch) -> _Work:
+        """Check a batch and draw its service times and failures (in this order, so a
+        seeded route replays whichever path serves it)."""
+        a = np.asarray(batch.arrivals, dtype=float)
+        self._check_batch(a, batch.until, batch.keys)
         n = a.size
         service = self.profile.sample_seconds(self._rng, n, self.threads_per_allocation)
         errors = self.profile.sample_errors(self._rng, n)
-        outcome = np.zeros(n, dtype=np.int8)
-        started = a.copy()
+        timeout = self.timeout_seconds if batch.timeout_seconds is None else batch.timeout_seconds
+        keys = batch.keys if self._cache is not None else None
+        work = _Work(a, batch.until, keys, timeout, service, errors, np.zeros(n, dtype=np.int8), a.copy())
         if n and not self._free:
-            outcome[:] = REJECTED
-        elif n:
-            self._schedule(a, service, keys, timeout, outcome, started)
-        if errors is not None:
-            outcome[(outcome == OK) & errors] = ERROR
+            work.outcome[:] = REJECTED
+        return work
+
+    def _joins(self, work: _Work) -> bool:
+        """Whether the block solver may serve this batch (it has no cache, rejection or
+        timeout logic: `_adopt` checks afterwards that none was needed)."""
+        return bool(work.a.size) and 1 <= len(self._free) <= MAX_WORKERS and not work.uses_cache
+
+    def _adopt(self, work: _Work, starts: np.ndarray, free: list[float]) -> bool:
+        """Take the block solver's start times unless some request would have been
+        rejected (queue full) or timed out; then the loop serves the batch instead."""
+        a = work.a
+        waited = np.flatnonzero(starts > a)
+        if waited.size:
+            ws, wa = starts[waited], a[waited]
+            if np.any(ws - wa > work.timeout):
+                return False
+            queued = np.fromiter(self._queued, dtype=float, count=len(self._queued))
+            ahead = (queued.size - np.searchsorted(queued, wa, side="right")) + (
+                waited - np.searchsorted(starts, wa, side="right")
+            )
+            if np.any(ahead >= self.queue_capacity):
+                return False
+            still = ws[ws > work.until]
+            self._queued = deque(queued[queued > work.until].tolist() + still.tolist())
+        else:
+            self._queued = deque(v for v in self._queued if v > work.until)
+        work.started = starts
+        self._free = free  # ascending, so already a heap
+        return True
+
+    def _serve_alone(self, work: _Work) -> None:
+        """The per-request path (see `_schedule`)."""
+        if work.a.size and self._free:
+            self._schedule(work.a, work.service, work.keys, work.timeout, work.outcome, work.started)
+
+    def _finish(self, work: _Work) -> BatchResult:
+        """Outcomes to answers; count what falls due by the batch's end."""
+        a, outcome, started, service = work.a, work.outcome, work.started, work.service
+        if work.errors is not None:
+            outcome[(outcome == OK) & work.errors] = ERROR
+        if not outcome.any():  # every request inferred by a worker: the common case
+            answered = started + service
+            self._account(answered, outcome, service * 1000.0, answered, work.until)
+            return BatchResult(a, outcome, started, answered)
         served = outcome <= ERROR
         service_ms = np.where(outcome == CACHE_HIT, 0.0, service * 1000.0)
         finished = started + np.where(outcome == CACHE_HIT, 0.0, service)
         answered = np.where(served, finished, a)
-        answered[outcome == TIMEOUT] += timeout
+        answered[outcome == TIMEOUT] += work.timeout
         started[outcome == REJECTED] = math.nan
         leaves = np.where(served, finished, np.where(outcome == TIMEOUT, started, a))
-        self._account(answered, outcome, np.where(served, service_ms, 0.0), leaves, until)
+        self._account(answered, outcome, np.where(served, service_ms, 0.0), leaves, work.until)
         return BatchResult(a, outcome, started, answered)
 
     def advance(self, until: float) -> None:
@@ -373,20 +460,31 @@ class InferenceQueue:
 
     def _account(self, answered, outcome, service_ms, leaves, until: float) -> None:
         """Count the answers due by `until`; keep the rest for later batches."""
-        t = np.concatenate((self._due_time, answered))
-        o = np.concatenate((self._due_outcome, outcome))
-        ms = np.concatenate((self._due_ms, service_ms))
+        t, o, ms = answered, outcome, service_ms
+        if self._due_time.size:
+            t = np.concatenate((self._due_time, t))
+            o = np.concatenate((self._due_outcome, o))
+            ms = np.concatenate((self._due_ms, ms))
         due = t <= until
-        self._due_time, self._due_outcome, self._due_ms = t[~due], o[~due], ms[~due]
+        later = ~due
+        self._due_time, self._due_outcome, self._due_ms = t[later], o[later], ms[later]
         t, o, ms = t[due], o[due], ms[due]
-        self._counts += np.bincount(o, minlength=len(Outcome))
-        inferred = o <= CACHE_HIT
-        self._ms_sum += float(ms[inferred].sum())
-        self._ms_sum_misses += float(ms[o == OK].sum())
-        if np.any(o <= ERROR):
-            self._last_access = max(self._last_access or -math.inf, float(t[o <= ERROR].max()))
-        self._add_minutes(t[inferred], ms[inferred], o[inferred] == CACHE_HIT)
-        all_leaves = np.concatenate((self._leaves, leaves))
+        if o.any():
+            self._counts += np.bincount(o, minlength=len(Outcome))
+            inferred = o <= CACHE_HIT
+            self._ms_sum += float(ms[inferred].sum())
+            self._ms_sum_misses += float(ms[o == OK].sum())
+            if np.any(o <= ERROR):
+                self._last_access = max(self._last_access or -math.inf, float(t[o <= ERROR].max()))
+            self._add_minutes(t[inferred], ms[inferred], o[inferred] == CACHE_HIT)
+        elif t.size:  # every answer a plain inference: the common case, in fewer steps
+            self._counts[OK] += t.size
+            total = float(ms.sum())
+            self._ms_sum += total
+            self._ms_sum_misses += total
+            self._last_access = max(self._last_access or -math.inf, float(t.max()))
+            self._add_minutes(t, ms, None, total)
+        all_leaves = np.concatenate((self._leaves, leaves)) if self._leaves.size else leaves
         self._leaves = all_leaves[all_leaves > until]
         self._now = until
         self._roll_minutes()
@@ -394,15 +492,22 @@ class InferenceQueue:
     def _minute_index(self, t: float | np.ndarray):
         return np.floor_divide(np.subtract(t, self.start_time), MINUTE_SECONDS).astype(np.int64)
 
-    def _add_minutes(self, t: np.ndarray, ms: np.ndarray, hits: np.ndarray) -> None:
+    def _add_minutes(self, t: np.ndarray, ms: np.ndarray, hits: np.ndarray | None, total: float | None = None) -> None:
+        """Add answers (times, service ms, which were cache hits; `total` = ms.sum() if
+        known) to their minutes' [count, ms sum, hit count]."""
         if not t.size:
             return
-        minute = self._minute_index(t)
-        first = int(minute.min())
-        offset = minute - first
+        first, last = self._minute_index([t.min(), t.max()]).tolist()
+        if first == last:  # one minute: no need to bin
+            bucket = self._minutes.setdefault(first, [0, 0.0, 0])
+            bucket[0] += t.size
+            bucket[1] += float(ms.sum()) if total is None else total
+            bucket[2] += 0 if hits is None else int(np.count_nonzero(hits))
+            return
+        offset = self._minute_index(t) - first
         counts = np.bincount(offset)
         sums = np.bincount(offset, weights=ms)
-        hit_counts = np.bincount(offset, weights=hits)
+        hit_counts = np.bincount(offset, weights=hits) if hits is not None else np.zeros(counts.size)
         for j in np.flatnonzero(counts):
             bucket = self._minutes.setdefault(first + int(j), [0, 0.0, 0])
             bucket[0] += int(counts[j])
@@ -416,3 +521,25 @@ class InferenceQueue:
             self._peak = max(self._peak, int(self._minutes[minute][0]))
             if minute < current - 1:
                 del self._minutes[minute]
+
+
+def run_together(batches: Sequence[Batch]) -> list[BatchResult]:
+    """Serve one batch on each of several distinct queues, as `InferenceQueue.run` would
+    one by one (same draws, same results), solving the queues with few workers together."""
+    queues = [b.queue for b in batches]
+    if len(set(map(id, queues))) != len(queues):
+        raise ValueError("each queue may appear once in a run_together call")
+    works = [b.queue._begin(b) for b in batches]
+    joint = [i for i, (q, w) in enumerate(zip(queues, works)) if q._joins(w)]
+    if sum(works[i].a.size for i in joint) < JOINT_MIN_REQUESTS:
+        joint = []
+    if joint:
+        starts, free = fifo_starts(
+            [works[i].a for i in joint], [works[i].service for i in joint], [queues[i]._free for i in joint]
+        )
+        joint = [i for i, s, f in zip(joint, starts, free) if queues[i]._adopt(works[i], s, f)]
+    solved = set(joint)
+    for i, (q, w) in enumerate(zip(queues, works)):
+        if i not in solved:
+            q._serve_alone(w)
+    return [q._finish(w) for q, w in zip(queues, works)]
