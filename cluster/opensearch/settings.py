@@ -1,8 +1,38 @@
-"""`plugins.ml_commons.*` settings that change what the simulated ml-commons does."""
+"""`plugins.ml_commons.*` settings that change what the simulated ml-commons does, and the
+cluster-settings layer (`PUT _cluster/settings`) that changes them while the cluster runs.
+
+A setting's effective value is, as in OpenSearch, the transient value if set, else the
+persistent one, else the node's own value (the field's value before any cluster setting
+touched it). Values travel as OpenSearch keeps them: strings (lists of strings for list
+settings), parsed and range-checked per setting with OpenSearch's messages.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+from cluster.bytesize import parse_byte_size
+from cluster.errors import MlError, illegal_argument
+
+PREFIX = "plugins.ml_commons."
+SCOPES = ("persistent", "transient")
+
+#: A setting's value as OpenSearch stores it.
+Raw = str | list[str]
+
+
+@dataclass(slots=True)
+class ClusterOverrides:
+    """What `PUT _cluster/settings` set, by scope and full key, and the node values it hides."""
+
+    persistent: dict[str, Raw] = field(default_factory=dict)
+    transient: dict[str, Raw] = field(default_factory=dict)
+    node_values: dict[str, Any] = field(default_factory=dict)
+
+    def scope(self, name: str) -> dict[str, Raw]:
+        return self.persistent if name == "persistent" else self.transient
 
 
 @dataclass(slots=True)
@@ -22,8 +52,212 @@ class MlCommonsSettings:
     model_auto_redeploy_success_ratio: float = 0.8
     jvm_heap_memory_threshold: int = 85
     native_memory_threshold: int = 90
+    disk_free_space_threshold_bytes: int = 5 << 30
+    #: Comma-separated node names no model is deployed to (`exclude_nodes._name`).
+    exclude_node_names: str = ""
+    #: "round_robin" or "least_load" (anything else routes round robin, as in ml-commons).
+    task_dispatch_policy: str = "round_robin"
+    remote_model_eligible_node_roles: tuple[str, ...] = ("data", "ml")
+    local_model_eligible_node_roles: tuple[str, ...] = ("data", "ml")
     safe_delete_model: bool = False
+    #: The controller API (user-level rate limits) answers only while this is on.
+    controller_enabled: bool = True
     #: Simulated seconds a remote connector takes to answer (the simulator's own knob).
     remote_latency_seconds: float = 0.2
     #: Bytes per simulated second a model's chunks are downloaded and stored at register.
     register_bandwidth_bytes_per_second: float = 100_000_000.0
+    #: Cluster-level values over the fields above (kept out of comparisons and repr).
+    cluster_overrides: ClusterOverrides = field(default_factory=ClusterOverrides, compare=False, repr=False)
+
+
+Kind = Literal["bool", "int", "float", "bytes", "string", "list"]
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    key: str
+    field: str
+    kind: Kind
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+def _spec(name: str, attr: str, kind: Kind, minimum: float | None = None, maximum: float | None = None) -> SettingSpec:
+    return SettingSpec(PREFIX + name, attr, kind, minimum, maximum)
+
+
+#: Every cluster setting the simulator knows, with ml-commons' types and bounds.
+SETTINGS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        _spec("allow_custom_deployment_plan", "allow_custom_deployment_plan", "bool"),
+        _spec("remote_inference.enabled", "remote_inference_enabled", "bool"),
+        _spec("only_run_on_ml_node", "only_run_on_ml_node", "bool"),
+        _spec("sync_up_job_interval_in_seconds", "sync_up_job_interval_in_seconds", "int", 0, 86400),
+        _spec("max_model_on_node", "max_model_on_node", "int", 0, 10000),
+        _spec("max_deploy_model_tasks_per_node", "max_deploy_model_tasks_per_node", "int", 0, 10),
+        _spec("max_register_model_tasks_per_node", "max_register_model_tasks_per_node", "int", 0, 10),
+        _spec("model_auto_deploy.enable", "model_auto_deploy_enable", "bool"),
+        _spec("model_auto_redeploy.enable", "model_auto_redeploy_enable", "bool"),
+        _spec("model_auto_redeploy.lifetime_retry_times", "model_auto_redeploy_lifetime_retry_times", "int"),
+        _spec("model_auto_redeploy_success_ratio", "model_auto_redeploy_success_ratio", "float", 0.0, 1.0),
+        _spec("jvm_heap_memory_threshold", "jvm_heap_memory_threshold", "int", 0, 100),
+        _spec("native_memory_threshold", "native_memory_threshold", "int", 0, 100),
+        _spec("disk_free_space_threshold", "disk_free_space_threshold_bytes", "bytes"),
+        _spec("exclude_nodes._name", "exclude_node_names", "string"),
+        _spec("task_dispatch_policy", "task_dispatch_policy", "string"),
+        _spec("task_dispatcher.eligible_node_role.remote_model", "remote_model_eligible_node_roles", "list"),
+        _spec("task_dispatcher.eligible_node_role.local_model", "local_model_eligible_node_roles", "list"),
+        _spec("safe_delete_model", "safe_delete_model", "bool"),
+        _spec("controller_enabled", "controller_enabled", "bool"),
+    )
+}
+
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_JAVA_INT = re.compile(r"[+-]?\d+")
+_JAVA_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[fFdD]?")
+
+
+def update_cluster_settings(
+    settings: MlCommonsSettings, persistent: Mapping[str, Any], transient: Mapping[str, Any]
+) -> dict[str, dict[str, Raw]]:
+    """Apply a `PUT _cluster/settings` body's two scopes (nested or dotted keys; null resets,
+    a key ending in `*` resets every matching key). All or nothing: any unknown key or bad
+    value raises OpenSearch's 400 and changes nothing. Returns what each scope set."""
+    requested = {"transient": flatten(transient), "persistent": flatten(persistent)}
+    for scope, values in requested.items():  # OpenSearch checks transient first
+        for key, raw in values.items():
+            if raw is None and (key.endswith("*") or key in SETTINGS):
+                continue
+            spec = SETTINGS.get(key)
+            if spec is None:
+                raise illegal_argument(f"{scope} setting [{key}], not recognized")
+            parse_value(spec, raw)
+    overrides = settings.cluster_overrides
+    for scope, values in requested.items():
+        stored = overrides.scope(scope)
+        for key, raw in values.items():
+            if raw is None:
+                for name in [k for k in stored if k == key or (key.endswith("*") and k.startswith(key[:-1]))]:
+                    del stored[name]
+            else:
+                overrides.node_values.setdefault(SETTINGS[key].field, getattr(settings, SETTINGS[key].field))
+                stored[key] = raw
+    _apply_effective(settings)
+    return {scope: {k: v for k, v in requested[scope].items() if v is not None} for scope in SCOPES}
+
+
+def node_defaults(settings: MlCommonsSettings) -> dict[str, Raw]:
+    """Each known setting's node-level value, as GET `_cluster/settings?include_defaults` shows it."""
+    values = {}
+    for spec in SETTINGS.values():
+        value = settings.cluster_overrides.node_values.get(spec.field, getattr(settings, spec.field))
+        values[spec.key] = render_value(spec, value)
+    return values
+
+
+def flatten(source: Mapping[str, Any], prefix: str = "") -> dict[str, Raw | None]:
+    """Nested objects to dotted keys; values to OpenSearch's strings (null kept as None)."""
+    flat: dict[str, Raw | None] = {}
+    for key, value in source.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, name + "."))
+        elif isinstance(value, list):
+            flat[name] = [_setting_string(item) for item in value]
+        else:
+            flat[name] = None if value is None else _setting_string(value)
+    return flat
+
+
+def nest(flat: Mapping[str, Raw]) -> dict[str, Any]:
+    """Dotted keys back to objects, the default (non-`flat_settings`) form of responses."""
+    nested: dict[str, Any] = {}
+    for key in sorted(flat):
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = flat[key]
+    return nested
+
+
+def parse_value(spec: SettingSpec, raw: Raw) -> Any:
+    """The typed value of a setting string, or OpenSearch's illegal_argument_exception."""
+    if spec.kind == "list":
+        return tuple(raw) if isinstance(raw, list) else tuple(part.strip() for part in raw.split(",") if part.strip())
+    if isinstance(raw, list):
+        raise _failed(spec, "[" + ", ".join(raw) + "]")
+    if spec.kind == "bool":
+        if raw not in ("true", "false"):
+            raise illegal_argument(f"Failed to parse value [{raw}] as only [true] or [false] are allowed.")
+        return raw == "true"
+    if spec.kind == "string":
+        return raw
+    if spec.kind == "bytes":
+        try:
+            return parse_byte_size(raw, spec.key)
+        except ValueError as exc:
+            raise illegal_argument(str(exc)) from None
+    number: float
+    if spec.kind == "int":
+        if not _JAVA_INT.fullmatch(raw) or not _INT_MIN <= int(raw) <= _INT_MAX:
+            raise _failed(spec, raw)
+        number = int(raw)
+    else:
+        if not _JAVA_FLOAT.fullmatch(raw.strip()):
+            raise _failed(spec, raw)
+        number = float(raw.strip().rstrip("fFdD"))
+    low, high = spec.minimum, spec.maximum
+    bound = (lambda v: repr(float(v))) if spec.kind == "float" else (lambda v: str(int(v)))
+    if low is not None and number < low:
+        raise illegal_argument(f"Failed to parse value [{raw}] for setting [{spec.key}] must be >= {bound(low)}")
+    if high is not None and number > high:
+        raise illegal_argument(f"Failed to parse value [{raw}] for setting [{spec.key}] must be <= {bound(high)}")
+    return number
+
+
+def render_value(spec: SettingSpec, value: Any) -> Raw:
+    """A typed value as its setting string."""
+    if spec.kind == "list":
+        return list(value)
+    if spec.kind == "bool":
+        return "true" if value else "false"
+    if spec.kind == "int":
+        return str(int(value))
+    if spec.kind == "bytes":
+        return _byte_size_string(int(value))
+    return repr(float(value)) if spec.kind == "float" else str(value)
+
+
+def _apply_effective(settings: MlCommonsSettings) -> None:
+    """Each overridden field to its transient, else persistent, else node value."""
+    overrides = settings.cluster_overrides
+    for spec in SETTINGS.values():
+        raw = overrides.transient.get(spec.key, overrides.persistent.get(spec.key))
+        if raw is not None:
+            setattr(settings, spec.field, parse_value(spec, raw))
+        elif spec.field in overrides.node_values:
+            setattr(settings, spec.field, overrides.node_values.pop(spec.field))
+
+
+def _setting_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (Mapping, list)):
+        raise MlError(400, "illegal_argument_exception", f"unexpected value [{value}] in a list of settings")
+    return str(value)
+
+
+def _byte_size_string(size: int) -> str:
+    for unit, scale in (("pb", 1 << 50), ("tb", 1 << 40), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return f"{size}b"
+
+
+def _failed(spec: SettingSpec, raw: str) -> MlError:
+    return illegal_argument(f"Failed to parse value [{raw}] for setting [{spec.key}]")
+
