@@ -1,7 +1,171 @@
-"""OpenSearch dialect: indices endpoints (`/_plugins/_ml/...`)."""
+"""OpenSearch dialect: users' own document indices (create, index, get, delete, search).
+
+Guardrail stop words and anything else users keep beside ml-commons live here, in the same
+`DocumentStore` as ml-commons' system indices. Index names follow OpenSearch's rules; the
+`.plugins-ml*` system indices are ml-commons' alone and refuse direct access. Mappings are
+accepted but not kept: every index maps dynamically (strings are text with a `.keyword`).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from typing import Any
+
 from aiohttp import web
 
+from cluster.errors import MlError, illegal_argument
+from cluster.opensearch.documents import PRIMARY_TERM, DocumentIndex, DocumentStore
+from cluster.opensearch.ids import new_document_id
+from cluster.opensearch.search import parse_request, run_search
+
+from .body import read_body
+from .os_bodies import ml_commons, search_body, write_status
+from .params import Query
+from .responses import render
+
 routes = web.RouteTableDef()
+
+SYSTEM_PREFIX = ".plugins-ml"
+#: An index name segment; names starting with `_` are the REST API's own paths (no handler here).
+INDEX = "/{index:[^_/][^/]*}"
+WRITE_PARAMS = ("refresh", "timeout", "routing", "op_type", "wait_for_active_shards", "pipeline", "if_seq_no",
+                "if_primary_term", "version", "version_type", "require_alias")
+SEARCH_PARAMS = ("size", "from", "source", "source_content_type", "track_total_hits", "seq_no_primary_term",
+                 "version", "timeout", "routing", "preference", "search_type", "request_cache", "allow_no_indices",
+                 "ignore_unavailable", "expand_wildcards", "rest_total_hits_as_int", "typed_keys")
+CREATE_INDEX_KEYS = ("settings", "mappings", "aliases")
+INVALID_CHARACTERS = ("\\", "/", "*", "?", '"', "<", ">", "|", " ", ",")
+
+
+def invalid_name(name: str, reason: str) -> MlError:
+    return MlError(400, "invalid_index_name_exception", f"Invalid index name [{name}], {reason}")
+
+
+def check_index_name(name: str) -> None:
+    """OpenSearch's index name rules, in the order it checks them."""
+    if any(char in name for char in INVALID_CHARACTERS):
+        raise invalid_name(name, "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]")
+    if "#" in name:
+        raise invalid_name(name, "must not contain '#'")
+    if ":" in name:
+        raise invalid_name(name, "must not contain ':'")
+    if name.startswith(("_", "-", "+")):
+        raise invalid_name(name, "must not start with '_', '-', or '+'")
+    if name != name.lower():
+        raise invalid_name(name, "must be lowercase")
+    if name in (".", ".."):
+        raise invalid_name(name, "must not be '.' or '..'")
+    if len(name.encode("utf-8")) > 255:
+        raise invalid_name(name, f"index name is too long, ({len(name.encode('utf-8'))} > 255)")
+
+
+def refuse_system_index(name: str) -> None:
+    if name.startswith(SYSTEM_PREFIX):
+        raise illegal_argument(f"Indices [{name}] use and access is reserved for system operations")
+
+
+def index_uuid(name: str) -> str:
+    """A stable stand-in for the index UUID OpenSearch prints beside a name."""
+    return base64.urlsafe_b64encode(hashlib.sha256(name.encode()).digest()[:16]).decode().rstrip("=")
+
+
+def existing_index(store: DocumentStore, name: str) -> DocumentIndex:
+    refuse_system_index(name)
+    index = store.index_named(name)
+    if index is None:
+        raise MlError(404, "index_not_found_exception", f"no such index [{name}]")
+    return index
+
+
+def writable_index(store: DocumentStore, name: str) -> DocumentIndex:
+    """The index a document write goes to, created on first write as OpenSearch auto-creates it."""
+    refuse_system_index(name)
+    check_index_name(name)
+    index = store.index_named(name, create=True)
+    assert index is not None
+    return index
+
+
+@routes.put(INDEX)
+async def create_index(request: web.Request) -> web.Response:
+    Query(request, ("wait_for_active_shards", "timeout", "master_timeout", "cluster_manager_timeout"))
+    name = request.match_info["index"]
+    refuse_system_index(name)
+    check_index_name(name)
+    body = await read_body(request, "create_index")
+    for key, value in (body.data if body else {}).items():
+        if key not in CREATE_INDEX_KEYS:
+            raise MlError(400, "parse_exception", f"unknown key [{key}] for create index")
+        if not isinstance(value, dict):
+            raise MlError(400, "parse_exception", f"key [{key}] must be an object")
+    store = ml_commons(request).store
+    if store.index_named(name) is not None:
+        raise MlError(400, "resource_already_exists_exception", f"index [{name}/{index_uuid(name)}] already exists")
+    store.index_named(name, create=True)
+    return render(request, {"acknowledged": True, "shards_acknowledged": True, "index": name})
+
+
+@routes.put(INDEX + "/_doc/{doc_id}")
+@routes.post(INDEX + "/_doc/{doc_id}")
+async def index_document(request: web.Request) -> web.Response:
+    query = Query(request, WRITE_PARAMS)
+    source = await document_source(request)
+    index = writable_index(ml_commons(request).store, request.match_info["index"])
+    doc_id = request.match_info["doc_id"]
+    if query.str("op_type") == "create" and index.get(doc_id) is not None:
+        current = index.docs[doc_id].version
+        raise MlError(409, "version_conflict_engine_exception",
+                      f"[{doc_id}]: version conflict, document already exists (current version [{current}])")
+    response = index.index(doc_id, source)
+    return render(request, response, write_status(response))
+
+
+@routes.post(INDEX + "/_doc")
+async def index_new_document(request: web.Request) -> web.Response:
+    Query(request, WRITE_PARAMS)
+    source = await document_source(request)
+    ml = ml_commons(request)
+    index = writable_index(ml.store, request.match_info["index"])
+    response = index.index(new_document_id(ml.rng), source)
+    return render(request, response, write_status(response))
+
+
+async def document_source(request: web.Request) -> dict[str, Any]:
+    body = await read_body(request, "document", required=True)
+    assert body is not None
+    return body.data
+
+
+@routes.get(INDEX + "/_doc/{doc_id}")
+async def get_document(request: web.Request) -> web.Response:
+    Query(request, ("preference", "realtime", "refresh", "routing", "_source", "_source_includes",
+                    "_source_excludes", "version", "version_type"))
+    index = existing_index(ml_commons(request).store, request.match_info["index"])
+    doc_id = request.match_info["doc_id"]
+    stored = index.docs.get(doc_id)
+    if stored is None:
+        return render(request, {"_index": index.name, "_id": doc_id, "found": False}, 404)
+    return render(request, {
+        "_index": index.name, "_id": doc_id, "_version": stored.version, "_seq_no": stored.seq_no,
+        "_primary_term": PRIMARY_TERM, "found": True, "_source": index.get(doc_id),
+    })
+
+
+@routes.delete(INDEX + "/_doc/{doc_id}")
+async def delete_document(request: web.Request) -> web.Response:
+    Query(request, WRITE_PARAMS)
+    index = existing_index(ml_commons(request).store, request.match_info["index"])
+    response = index.delete(request.match_info["doc_id"])
+    return render(request, response, write_status(response))
+
+
+@routes.get(INDEX + "/_search")
+@routes.post(INDEX + "/_search")
+async def search_index(request: web.Request) -> web.Response:
+    query = Query(request, SEARCH_PARAMS)
+    index = existing_index(ml_commons(request).store, request.match_info["index"])
+    body = await search_body(request, required=False)
+    search = parse_request(body, size=query.int("size"), start=query.int("from"),
+                           versions=query.bool("seq_no_primary_term") or query.bool("version"))
+    return render(request, run_search(index, search))
