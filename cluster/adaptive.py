@@ -100,8 +100,10 @@ class AdaptiveScaler:
         if requests > 0:
             self._last_request = now
 
-    def decide(self, now: float, current: int) -> int | None:
-        """The allocation count to move to, or None to stay."""
+    def decide(self, now: float, current: int, observed_scale_up: bool = False) -> int | None:
+        """The allocation count to move to, or None to stay. `observed_scale_up`: a route
+        is starting or started within the cooldown, which blocks a scale-down as this
+        scaler's own scale-ups do."""
         rate_low, rate_high = self.rate.bounds(0.0)
         time_low, time_high = self.time.bounds(1.0)
         load_low, load_high = rate_low * time_low, rate_high * time_high
@@ -115,7 +117,7 @@ class AdaptiveScaler:
         n = min(n, s.max_allocations if s.max_allocations is not None else DEFAULT_MAX_ALLOCATIONS)
         if not s.min_allocations and now - self._last_request > s.scale_to_zero_seconds:
             n = 0
-        if n < current and now - self._last_scale_up < s.cooldown_seconds:
+        if n < current and (observed_scale_up or now - self._last_scale_up < s.cooldown_seconds):
             return None
         if n == current:
             return None

@@ -129,9 +129,12 @@ class Assignment:
 
     @property
     def state(self) -> str:
-        """stopping is sticky; otherwise started once any route is started."""
+        """stopping is sticky; otherwise started once any route is started, or when no
+        allocation is wanted (a deployment adaptive allocations scaled to zero)."""
         if self.stopping:
             return "stopping"
+        if self.params.number_of_allocations == 0:
+            return "started"
         if any(r.routing_state == "started" for r in self.routes.values()):
             return "started"
         return "starting"

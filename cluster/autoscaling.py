@@ -58,7 +58,8 @@ class Autoscaler:
         self.serving.sync()
         now = self.env.now
         for deployment_id, assignment in sorted(self.state.assignments.items()):
-            if _enabled(assignment) and assignment.state == "started":
+            # like ES, which scales from node stats: no route, nothing to scale (from zero: `wake`)
+            if _enabled(assignment) and assignment.state == "started" and assignment.routes:
                 self._scale(assignment, now)
         for gone in [d for d in self._scalers if not _enabled(self.state.assignments.get(d))]:
             del self._scalers[gone]
@@ -92,9 +93,20 @@ class Autoscaler:
         self._last_tick[deployment_id] = now
         scaler.observe(now, dt, requests, inferences, ms / inferences if inferences else None)
         current = assignment.params.number_of_allocations
-        wanted = scaler.decide(now, current)
+        wanted = scaler.decide(now, current, self._observed_scale_up(assignment, now))
         if wanted is not None:
             self._apply(deployment_id, wanted, "adaptive allocations")
+
+    def _observed_scale_up(self, assignment: Assignment, now: float) -> bool:
+        """A route still starting, or one that started within the cooldown: a scale-up
+        this scaler did not make (a new node, another caller's update) also holds off
+        scaling down."""
+        cooldown = self.state.settings.adaptive_cooldown_seconds
+        for node_id, route in assignment.routes.items():
+            queue = self.serving.queue(node_id, assignment.deployment_id)
+            if route.routing_state == "starting" or (queue is not None and now < queue.start_time + cooldown):
+                return True
+        return False
 
     def _deltas(self, assignment: Assignment) -> tuple[int, int, float]:
         """Requests (answered, failed, rejected, timed out, plus the change in pending),

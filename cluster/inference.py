@@ -10,29 +10,37 @@ from __future__ import annotations
 from typing import Any
 
 from .assignment import Assignment
-from .errors import not_found, status_error
+from .errors import MlError, not_found, status_error
 from .inference_results import analytics_result, nlp_result
 from .models import TrainedModel
 from .state import ClusterState
 
 SERVING_ROUTE_STATES = ("started", "stopping")
+#: Which of a model's deployments answers, as Elasticsearch picks (it shuffles within a state).
+PICK_ORDER = ("started", "starting", "stopping")
 
 
 def serving_deployment(state: ClusterState, name: str) -> Assignment:
-    """The deployment that answers for `name`, or ES's 404/409."""
+    """The deployment that answers for `name`, or ES's 404/409: a stopping deployment
+    refuses, and one with neither a started nor a stopping route is not allocated."""
     assignment = state.assignments.get(name)
     if assignment is None:
         model_id = state.resolve_model_id(name)
         if model_id is None:
             raise not_found(f"Could not find trained model [{name}]")
-        deployments = state.deployments_of(model_id)
-        serving = [a for a in deployments if _serves(a)]
-        assignment = (serving or deployments or [None])[0]
-        if assignment is None:
+        deployments = sorted(state.deployments_of(model_id), key=lambda a: PICK_ORDER.index(a.state))
+        if not deployments:
             raise status_error(409, f"Trained model deployment [{model_id}] is not allocated to any nodes")
+        assignment = deployments[0]
+    if assignment.state == "stopping":
+        raise status_error(409, f"Trained model [{assignment.deployment_id}] is [stopping]")
     if not _serves(assignment):
-        raise status_error(409, f"Trained model deployment [{assignment.deployment_id}] is not allocated to any nodes")
+        raise not_allocated(assignment.deployment_id)
     return assignment
+
+
+def not_allocated(deployment_id: str) -> MlError:
+    return status_error(409, f"Trained model deployment [{deployment_id}] is not allocated to any nodes")
 
 
 def _serves(assignment: Assignment) -> bool:

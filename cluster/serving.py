@@ -23,6 +23,7 @@ from nodes.service_model import InferenceProfile
 
 from .errors import MlError, status_error
 from .events import EventLog
+from .inference import not_allocated
 from .routing import split_by_allocations
 from .state import ClusterState
 from .timevalue import format_time_value
@@ -38,8 +39,10 @@ PROFILE_METADATA_KEY = "mlsim_inference_profile"
 
 @dataclass(slots=True)
 class Ticket:
-    """One `_infer` document: its arrival, cache key and timeout, then its outcome."""
+    """One `_infer` document: its arrival, cache key and timeout, then its outcome
+    (none if no route could take it when its window closed)."""
 
+    deployment_id: str
     arrival: float
     key: Hashable
     timeout: float
@@ -111,7 +114,7 @@ class Serving:
 
     def submit(self, deployment_id: str, keys: Sequence[Hashable], timeout: float) -> list[Ticket]:
         """Queue one request per key at now; their window closes an instant later."""
-        tickets = [Ticket(self.env.now, key, timeout) for key in keys]
+        tickets = [Ticket(deployment_id, self.env.now, key, timeout) for key in keys]
         self._tickets.setdefault(deployment_id, []).extend(tickets)
         self.env.timeout(TICKET_WINDOW_SECONDS).callbacks.append(lambda _: self._close_ticket_window(tickets))
         return tickets
@@ -177,7 +180,7 @@ class Serving:
         if not targets:
             self.unrouted[deployment_id] = self.unrouted.get(deployment_id, 0) + times.size
             for ticket in due:
-                ticket.outcome, ticket.answered = Outcome.REJECTED, ticket.arrival
+                ticket.answered = ticket.arrival
             return []
         split = split_by_allocations(times.size, {n: q.allocations for n, q in targets.items()}, self._rng)
         batches = []
@@ -235,8 +238,10 @@ def _run(queue, times, keys, lo: int, hi: int, until: float, timeout: float | No
 
 def ticket_error(tickets: Sequence[Ticket], timeout: float) -> MlError | None:
     """The error `_infer` answers with when any document was not inferred (first by kind:
-    rejected, timed out, failed), or None."""
+    no route left, rejected, timed out, failed), or None."""
     outcomes = {t.outcome for t in tickets}
+    if None in outcomes:  # every route went away between the request and its window
+        return not_allocated(tickets[0].deployment_id)
     if Outcome.REJECTED in outcomes:
         return status_error(429, REJECTED_REASON)
     if Outcome.TIMEOUT in outcomes:
