@@ -1,7 +1,51 @@
-"""OpenSearch dialect: connectors endpoints (`/_plugins/_ml/...`)."""
+"""OpenSearch dialect: connectors (`/_plugins/_ml/connectors/...`)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from .body import read_body
+from .os_bodies import SOURCE_PARAMS, ml_commons, search_body, write_status
+from .params import Query
+from .responses import render
+
 routes = web.RouteTableDef()
+
+BASE = "/_plugins/_ml/connectors"
+
+
+@routes.post(BASE + "/_create")
+async def create_connector(request: web.Request) -> web.Response:
+    Query(request)
+    body = await read_body(request, "connector")
+    connector_id = ml_commons(request).connectors.create(None if body is None else body.data)
+    return render(request, {"connector_id": connector_id})
+
+
+@routes.get(BASE + "/_search")
+@routes.post(BASE + "/_search")
+async def search_connectors(request: web.Request) -> web.Response:
+    Query(request, SOURCE_PARAMS)
+    body = await search_body(request, required=True)
+    return render(request, ml_commons(request).connectors.search(body))
+
+
+@routes.get(BASE + "/{connector_id}")
+async def get_connector(request: web.Request) -> web.Response:
+    Query(request)
+    return render(request, ml_commons(request).connectors.view(request.match_info["connector_id"]))
+
+
+@routes.put(BASE + "/{connector_id}")
+async def update_connector(request: web.Request) -> web.Response:
+    Query(request)
+    body = await read_body(request, "connector")
+    connectors = ml_commons(request).connectors
+    return render(request, connectors.update(request.match_info["connector_id"], None if body is None else body.data))
+
+
+@routes.delete(BASE + "/{connector_id}")
+async def delete_connector(request: web.Request) -> web.Response:
+    Query(request)
+    response = ml_commons(request).connectors.delete(request.match_info["connector_id"])
+    return render(request, response, write_status(response))
