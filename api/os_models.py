@@ -1,7 +1,47 @@
-"""OpenSearch dialect: models endpoints (`/_plugins/_ml/...`)."""
+"""OpenSearch dialect: model register, get, search and delete (`/_plugins/_ml/models/...`).
+
+Deploy, undeploy, update and predict on `/models/{id}` live in their own modules.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from .body import read_body
+from .os_bodies import SOURCE_PARAMS, ml_commons, search_body, write_status
+from .params import Query
+from .responses import render
+
 routes = web.RouteTableDef()
+
+BASE = "/_plugins/_ml/models"
+
+
+@routes.post(BASE + "/_register")
+@routes.post(BASE + "/_upload")
+async def register_model(request: web.Request) -> web.Response:
+    query = Query(request, ("deploy",))
+    body = await read_body(request, "register_model", required=True)
+    assert body is not None
+    return render(request, ml_commons(request).models.register(body.data, deploy=query.bool("deploy")))
+
+
+@routes.get(BASE + "/_search")
+@routes.post(BASE + "/_search")
+async def search_models(request: web.Request) -> web.Response:
+    Query(request, SOURCE_PARAMS)
+    body = await search_body(request, required=True)
+    return render(request, ml_commons(request).models.search(body))
+
+
+@routes.get(BASE + "/{model_id}")
+async def get_model(request: web.Request) -> web.Response:
+    Query(request)
+    return render(request, ml_commons(request).models.get(request.match_info["model_id"]))
+
+
+@routes.delete(BASE + "/{model_id}")
+async def delete_model(request: web.Request) -> web.Response:
+    Query(request)
+    response = ml_commons(request).models.delete(request.match_info["model_id"])
+    return render(request, response, write_status(response))

@@ -1,7 +1,56 @@
-"""OpenSearch dialect: tasks endpoints (`/_plugins/_ml/...`)."""
+"""OpenSearch dialect: ml-commons tasks (`/_plugins/_ml/tasks/...`).
+
+Tasks are documents in `.plugins-ml-task` (cluster/opensearch/tasks.py keeps them); this
+module reads, deletes and searches them as ml-commons' task APIs do.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from cluster.errors import MlError
+from cluster.opensearch.documents import TASK_INDEX
+from cluster.opensearch.errors import os_status
+from cluster.opensearch.search import FieldMapping, parse_request, run_search
+
+from .os_bodies import SOURCE_PARAMS, ml_commons, search_body
+from .params import Query
+from .responses import render
+
 routes = web.RouteTableDef()
+
+BASE = "/_plugins/_ml/tasks"
+#: `error` is the only analysed text field of the task index mapping.
+TEXT_FIELDS = FieldMapping(frozenset({"error"}))
+
+
+@routes.get(BASE + "/_search")
+@routes.post(BASE + "/_search")
+async def search_tasks(request: web.Request) -> web.Response:
+    Query(request, SOURCE_PARAMS)
+    body = await search_body(request, required=True)
+    index = ml_commons(request).store[TASK_INDEX]
+    return render(request, run_search(index, parse_request(body, TEXT_FIELDS, versions=True)))
+
+
+@routes.get(BASE + "/{task_id}")
+async def get_task(request: web.Request) -> web.Response:
+    Query(request)
+    task = ml_commons(request).tasks.get(request.match_info["task_id"])
+    if task is None:
+        raise os_status(404, "Failed to find task")
+    return render(request, task)
+
+
+@routes.delete(BASE + "/{task_id}")
+async def delete_task(request: web.Request) -> web.Response:
+    Query(request)
+    ml = ml_commons(request)
+    task_id = request.match_info["task_id"]
+    task = ml.tasks.get(task_id)
+    if task is None:
+        raise os_status(404, "Failed to find task")
+    if task["state"] == "RUNNING":
+        # ml-commons fails with a plain Exception here, which OpenSearch answers as a 500.
+        raise MlError(500, "exception", "Task cannot be deleted in running state. Try after some time.")
+    return render(request, ml.store[TASK_INDEX].delete(task_id))
