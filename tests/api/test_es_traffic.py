@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
+import asyncio
+import time
 
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from api.app import create_app
 from cluster.cluster import Cluster
+from cluster.requests import StartRequest
+from cluster.settings import ClusterSettings
 from cluster.traffic import ConstantRate
+from nodes.service_model import InferenceProfile
 
 INFER = "/_ml/trained_models/m/_infer"
 
@@ -40,3 +48,30 @@ async def test_infer_over_http_advances_the_virtual_clock_and_counts(cluster: Cl
     node = stats["deployment_stats"]["nodes"][0]
     assert stats["deployment_stats"]["inference_count"] == node["inference_count"] == 1
     assert node["average_inference_time_ms"] > 0 and node["last_access"] <= cluster.clock.millis()
+
+
+async def test_infer_in_the_realtime_clock_waits_out_its_latency() -> None:
+    """Served by the app, whose realtime driver moves simulated time while the request waits."""
+    latency = 200.0  # simulated ms; at speed 1000 a fifth of a wall millisecond
+    realtime = Cluster(ClusterSettings(inference_profile=InferenceProfile(latency, distribution="deterministic")),
+                       clock="realtime", speed=1000.0)
+    realtime.add_node("ml-1", processors=8)
+    realtime.add_pytorch_model("m", 10_000_000)
+    realtime.deployments.start(StartRequest(model_id="m", number_of_allocations=1))
+    realtime.advance(30.0)  # before the driver runs, time moves only on request
+    assert realtime.assignment("m").state == "started"
+    client = TestClient(TestServer(create_app(realtime)))
+    await client.start_server()
+    try:
+        before, wall = realtime.now, time.monotonic()
+        response = await asyncio.wait_for(client.post(INFER, json={"docs": [{"text_field": "hi"}]}), 10.0)
+        assert response.status == 200
+        assert len((await response.json())["inference_results"]) == 1
+        assert realtime.now - before >= latency / 1000
+        assert time.monotonic() - wall >= latency / 1000 / realtime.clock.speed  # waited, did not jump
+        stats = await (await client.get("/_ml/trained_models/m/_stats")).json()
+        node = stats["trained_model_stats"][0]["deployment_stats"]["nodes"][0]
+        assert node["inference_count"] == 1
+        assert node["average_inference_time_ms"] == pytest.approx(latency)
+    finally:
+        await client.close()
