@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generator, Mapping
 
 from .connectors import MCP_PROTOCOLS, predict_action, without_credential
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
-from .errors import illegal_argument, os_status
+from .errors import MlError, illegal_argument, os_status
 from .ids import new_document_id
 from .pretrained import NOT_IN_LIST, PRETRAINED, pretrained_config
 from .register_input import RegisterInput, parse_register_input
@@ -150,7 +150,7 @@ class Models:
         for node_id in nodes[:1]:
             self.ml.stats.record_request(node_id, model_id, spec.function_name, "register", 0.0, False)
         if deploy:
-            self.ml.deployer.deploy(model_id)
+            self._deploy_registered(model_id)
         return {"task_id": task_id, "status": "CREATED", "model_id": model_id}
 
     def _start_local(self, spec: RegisterInput, group_id: str, task_id: str, node_id: str, deploy: bool) -> None:
@@ -204,7 +204,15 @@ class Models:
         self.ml.tasks.update(task_id, state="COMPLETED", model_id=model_id)
         self.ml.log.append("os_model_registered", "model chunks stored", model_id=model_id, task_id=task_id)
         if deploy:
+            self._deploy_registered(model_id)
+
+    def _deploy_registered(self, model_id: str) -> None:
+        """`?deploy=true`: ml-commons starts the deploy after registering and only logs its failure
+        (the register answer stands); the deploy task and model state tell the rest."""
+        try:
             self.ml.deployer.deploy(model_id)
+        except MlError as error:
+            self.ml.log.append("os_deploy_after_register_failed", error.reason, model_id=model_id)
 
     def _fail(self, task_id: str, error: str) -> None:
         self.ml.tasks.update(task_id, state="FAILED", error=error)

@@ -194,3 +194,13 @@ async def test_register_with_deploy(client: AsyncOpenSearch, cluster: Cluster) -
     model_id = cluster.ml_commons.tasks.get(response["task_id"])["model_id"]
     assert cluster.run_until(
         lambda: cluster.ml_commons.store[MODEL_INDEX].get(model_id)["model_state"] == "DEPLOYED", timeout=120)
+
+
+@pytest.mark.skipif(not hasattr(Deployer, "deploy"), reason="the deployer part has no deploy() yet")
+async def test_a_failed_deploy_after_register_leaves_the_model_registered(client: AsyncOpenSearch,
+                                                                         cluster: Cluster) -> None:
+    cluster.ml_commons.settings.exclude_node_names = "ml-1,ml-2"  # nowhere to deploy
+    response = await client.plugins.ml.register_model(
+        body={"name": "chat", "function_name": "remote", "connector": OPENAI_CONNECTOR}, params={"deploy": "true"})
+    assert (await client.plugins.ml.get_model(model_id=response["model_id"]))["model_state"] == "REGISTERED"
+    assert [e.kind for e in cluster.log.since(0)].count("os_deploy_after_register_failed") == 1
