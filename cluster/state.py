@@ -7,7 +7,7 @@ planner's input and what `/_sim/nodes` shows cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from nodes.node import MlNode
 from nodes.resources import NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, allocated_cores, ml_memory_limit
@@ -37,6 +37,10 @@ class NodeUsage:
         return self.cores - self.cores_used
 
 
+def no_external_memory(node_id: str) -> int:
+    return 0
+
+
 @dataclass
 class ClusterState:
     settings: ClusterSettings
@@ -46,6 +50,9 @@ class ClusterState:
     aliases: dict[str, str] = field(default_factory=dict)
     assignments: dict[str, Assignment] = field(default_factory=dict)
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Bytes other services (OpenSearch ml-commons models) hold on a node, computed by them
+    #: on demand, so the pool Elasticsearch deployments place into shrinks by exactly that.
+    external_memory: Callable[[str], int] = no_external_memory
 
     # -- models ---------------------------------------------------------------------
 
@@ -88,13 +95,18 @@ class ClusterState:
             self.settings.use_auto_machine_memory_percent,
         )
 
-    def deployment_memory(self, node_id: str) -> int:
-        """Memory model deployments may use on the node: its ML limit less other ML jobs and
-        the native code overhead (what the planner places into)."""
+    def model_memory_pool(self, node_id: str) -> int:
+        """Memory models may use on the node, whichever service loads them: its ML limit less
+        other ML jobs and the native code overhead."""
         spec = self.nodes[node_id].spec
         return max(
             self.ml_memory_limit(node_id) - spec.other_ml_memory_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, 0
         )
+
+    def deployment_memory(self, node_id: str) -> int:
+        """Memory Elasticsearch deployments may use on the node (what the planner places
+        into): the model memory pool less what other services hold there."""
+        return max(self.model_memory_pool(node_id) - self.external_memory(node_id), 0)
 
     def cores(self, node_id: str) -> int:
         spec = self.nodes[node_id].spec
