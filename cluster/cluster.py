@@ -22,8 +22,10 @@ from .master import Master
 from .membership import Membership
 from .model_service import ModelService
 from .models import TrainedModel
+from .opensearch.local_models import ROUTE_KEY_PREFIX
 from .opensearch.service import MlCommons
 from .requests import StartRequest
+from .route_dispatch import RouteDispatcher
 from .serving import Serving, ticket_error
 from .settings import ClusterSettings
 from .state import ClusterState
@@ -53,17 +55,32 @@ class Cluster:
         self.state = ClusterState(self.settings)
         self.master = Master(self.state, self.log)
         self.serving = Serving(self.env, self.state, self.log, self.rng.spawn(1)[0])
-        self.membership = Membership(self.env, self.state, self.master, self.log, self.rng, self.serving)
+        #: Nodes report each route to its owner: the master, or ml-commons for its keys.
+        self.routes = RouteDispatcher(self.master)
+        self.membership = Membership(
+            self.env, self.state, self.master, self.log, self.rng, self.serving, self.routes
+        )
         self.models = ModelService(self.state, self.master, self.clock, self.log)
         self.deployments = DeploymentService(self.state, self.master, self.clock, self.log)
         self.autoscaler = Autoscaler(self.env, self.state, self.deployments, self.serving, self.log)
         self.master.before_change = self._before_change
         #: OpenSearch's ml-commons on the same nodes, clock and memory.
         self.ml_commons = MlCommons(self.env, self.clock, self.state, self.log, self.rng.spawn(1)[0])
+        deployer = self.ml_commons.deployer
+        self.routes.claim(ROUTE_KEY_PREFIX, deployer)
+        self.membership.observers.append(deployer)
+        self.state.external_memory = deployer.memory_on
+        deployer.memory_released = self._external_memory_released
 
     def _before_change(self) -> None:
         self.serving.sync()
         self.autoscaler.ensure_ticking()
+
+    def _external_memory_released(self) -> None:
+        """ml-commons gave node memory back: deployments that did not fit may now (as
+        Elasticsearch re-plans when other ML jobs stop)."""
+        if self.state.assignments:
+            self.master.rebalance("ml-commons memory released")
 
     # -- time -----------------------------------------------------------------------
 
