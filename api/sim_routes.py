@@ -1,7 +1,9 @@
-"""The simulator's own control plane (`/_sim/...`): nodes, the clock and the event log.
+"""The simulator's own control plane (`/_sim/...`): nodes, the clock, traffic and the
+event log.
 
 These are what a real cluster has no API for: adding, draining and crashing ML nodes,
-moving simulated time, and reading what happened. Bad input is a 400 that changes nothing.
+moving simulated time, driving a deployment with simulated traffic, and reading what
+happened. Bad input is a 400 that changes nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from aiohttp import web
 
 from cluster.cluster import Cluster
 from cluster.config import ConfigError, free_node_name, parse_node_spec
-from cluster.errors import illegal_argument
+from cluster.errors import illegal_argument, not_found
 from cluster.node_report import node_report, nodes_report
 from cluster.timevalue import parse_time_value
+from cluster.traffic import profile_from_json
 
 from .body import read_body
 from .context import cluster_of
@@ -117,6 +120,27 @@ def clock_view(cluster: Cluster) -> dict[str, Any]:
         "mode": clock.mode,
         "speed": clock.speed,
     }
+
+
+# -- traffic ----------------------------------------------------------------------------
+
+
+@routes.post("/_sim/traffic/{deployment_id}")
+async def add_traffic(request: web.Request) -> web.Response:
+    """Drive a deployment with a traffic profile (the `cluster.traffic` kinds as JSON, times
+    counted from now), on top of any it already has."""
+    Query(request)
+    cluster = cluster_of(request)
+    deployment_id = request.match_info["deployment_id"]
+    body = await read_body(request, "traffic", required=True)
+    if deployment_id not in cluster.state.assignments:
+        raise not_found(f"Could not find trained model deployment [{deployment_id}]")
+    try:
+        profile = profile_from_json(body.data, cluster.now)
+    except ValueError as exc:
+        raise illegal_argument(str(exc)) from None
+    cluster.add_traffic(deployment_id, profile)
+    return render(request, {"acknowledged": True, "deployment_id": deployment_id, "from": cluster.now, "profile": body.data})
 
 
 # -- events -----------------------------------------------------------------------------

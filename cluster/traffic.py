@@ -194,3 +194,70 @@ def _column_index(header: Sequence[str], column: int | str) -> tuple[int, int]:
     if column < 0:
         raise ValueError("[column] must not be negative")
     return column, 1 if has_header else 0
+
+
+#: `profile_from_json` kinds and the fields each takes (besides `kind`).
+PROFILE_FIELDS: dict[str, tuple[str, ...]] = {
+    "constant": ("rate",),
+    "poisson": ("rate",),
+    "step": ("steps",),
+    "diurnal": ("mean_rate", "amplitude", "period", "phase"),
+    "replay": ("times", "csv", "column"),
+}
+
+
+def profile_from_json(spec: object, now: float) -> TrafficProfile:
+    """A profile from its JSON form, with every time counted from `now` (the moment it is
+    attached): `{"kind": "poisson", "rate": 50}`, `{"kind": "step", "steps": [[0, 5],
+    [60, 50]]}`, `{"kind": "diurnal", "mean_rate": 20, "period": 3600}`, `{"kind":
+    "replay", "times": [0.5, 1.2]}` or `{"kind": "replay", "csv": "t\\n0.5\\n", "column":
+    "t"}`. Raises ValueError with what is wrong."""
+    if not isinstance(spec, dict):
+        raise ValueError("a traffic profile must be an object")
+    kind = spec.get("kind")
+    if kind not in PROFILE_FIELDS:
+        raise ValueError(f"[kind] must be one of {list(PROFILE_FIELDS)}, got [{kind}]")
+    unknown = sorted(set(spec) - {"kind", *PROFILE_FIELDS[kind]})
+    if unknown:
+        raise ValueError(f"unknown field [{unknown[0]}] for a [{kind}] profile")
+    if kind in ("constant", "poisson"):
+        rate = _number(spec, "rate")
+        return ConstantRate(rate) if kind == "constant" else Poisson(rate)
+    if kind == "step":
+        steps = spec.get("steps")
+        if not isinstance(steps, list) or not all(isinstance(s, list) and len(s) == 2 for s in steps):
+            raise ValueError("[steps] must be a list of [seconds, rate] pairs")
+        pairs = tuple((now + _finite(t, "steps"), _finite(r, "steps")) for t, r in steps)
+        return Step(pairs)
+    if kind == "diurnal":
+        optional = {name: _number(spec, name) for name in ("amplitude", "period", "phase") if name in spec}
+        optional["phase"] = now + optional.get("phase", 0.0)
+        return Diurnal(_number(spec, "mean_rate"), **optional)
+    if ("times" in spec) == ("csv" in spec):
+        raise ValueError("a [replay] profile needs exactly one of [times] and [csv]")
+    if "times" in spec:
+        times = spec["times"]
+        if not isinstance(times, list):
+            raise ValueError("[times] must be a list of seconds")
+        values = np.array([_finite(t, "times") for t in times], dtype=float)
+        if np.any(np.diff(values) < 0):
+            raise ValueError("[times] must be sorted")
+        return Replay(now + values)
+    if not isinstance(spec["csv"], str):
+        raise ValueError("[csv] must be the text of a CSV trace")
+    column = spec.get("column", 0)
+    if isinstance(column, bool) or not isinstance(column, (int, str)):
+        raise ValueError("[column] must be a column index or a header name")
+    return Replay(now + parse_timestamps(io.StringIO(spec["csv"]), column))
+
+
+def _number(spec: dict, name: str) -> float:
+    if name not in spec:
+        raise ValueError(f"[{name}] is required")
+    return _finite(spec[name], name)
+
+
+def _finite(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"[{name}] must hold finite numbers, got [{value}]")
+    return float(value)

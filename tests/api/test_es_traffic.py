@@ -75,3 +75,54 @@ async def test_infer_in_the_realtime_clock_waits_out_its_latency() -> None:
         assert node["average_inference_time_ms"] == pytest.approx(latency)
     finally:
         await client.close()
+
+
+async def test_sim_traffic_attaches_a_profile_counted_from_now(cluster: Cluster, http: TestClient) -> None:
+    deploy(cluster)
+    csv = "t\n0.5\n1.0\n1.5\n"  # three requests, half a second apart, from the call on
+    response = await http.post("/_sim/traffic/m", json={"kind": "replay", "csv": csv, "column": "t"})
+    assert response.status == 200
+    body = await response.json()
+    assert body["acknowledged"] is True and body["deployment_id"] == "m" and body["from"] == cluster.now
+    await http.post("/_sim/clock/_advance", json={"seconds": "10s"})
+    stats = (await (await http.get("/_ml/trained_models/m/_stats")).json())["trained_model_stats"][0]
+    assert stats["deployment_stats"]["inference_count"] == 3
+    response = await http.post("/_sim/traffic/m", json={"kind": "poisson", "rate": 50})
+    assert response.status == 200
+    await http.post("/_sim/clock/_advance", json={"seconds": 60})
+    stats = (await (await http.get("/_ml/trained_models/m/_stats")).json())["trained_model_stats"][0]
+    assert 2_500 < stats["deployment_stats"]["inference_count"] < 3_500
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ({"kind": "burst", "rate": 5}, "[kind] must be one of ['constant', 'poisson', 'step', 'diurnal', 'replay'], got [burst]"),
+        ({"kind": "poisson", "rate": -1}, "rate [-1.0] must be a finite non-negative number"),
+        ({"kind": "poisson", "rate": "fast"}, "[rate] must hold finite numbers, got [fast]"),
+        ({"kind": "poisson"}, "[rate] is required"),
+        ({"kind": "constant", "rate": 1, "burst": 2}, "unknown field [burst] for a [constant] profile"),
+        ({"kind": "step", "steps": [[10, 1], [5, 2]]}, "[steps] must be a non-empty list of (time, rate) with increasing times"),
+        ({"kind": "diurnal", "mean_rate": 5, "amplitude": 2}, "[amplitude] must be in [0, 1]"),
+        ({"kind": "replay", "times": [2, 1]}, "[times] must be sorted"),
+        ({"kind": "replay", "csv": "t\nsoon\n", "column": "t"}, "line 2: [soon] is not a number of seconds"),
+        ({"kind": "replay"}, "a [replay] profile needs exactly one of [times] and [csv]"),
+    ],
+)
+async def test_sim_traffic_refuses_bad_profiles_and_changes_nothing(cluster: Cluster, http: TestClient, body, reason) -> None:
+    deploy(cluster)
+    before = (cluster.now, cluster.log.next_seq)
+    response = await http.post("/_sim/traffic/m", json=body)
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert (error["type"], error["reason"]) == ("illegal_argument_exception", reason)
+    assert (cluster.now, cluster.log.next_seq) == before and not cluster.serving.has_traffic
+
+
+async def test_sim_traffic_needs_a_deployment_and_a_body(cluster: Cluster, http: TestClient) -> None:
+    deploy(cluster)
+    missing = await http.post("/_sim/traffic/nope", json={"kind": "poisson", "rate": 1})
+    assert missing.status == 404
+    assert (await missing.json())["error"]["reason"] == "Could not find trained model deployment [nope]"
+    assert (await http.post("/_sim/traffic/m")).status == 400
+    assert not cluster.serving.has_traffic
