@@ -44,6 +44,11 @@ async def es_dialect(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
+#: First path segments only the Elasticsearch dialect (and the simulator's own API) serves.
+ELASTICSEARCH_ROOTS = ("", "_ml", "_cat", "_ingest", "_sim")
+
+
 def is_opensearch_path(path: str) -> bool:
-    """ml-commons paths and users' document indices answer as OpenSearch (no Elastic header)."""
-    return path.startswith("/_plugins/") or "/_doc" in path
+    """Everything but Elasticsearch's own paths answers as OpenSearch (no Elastic product
+    header): ml-commons, `_cluster/settings`, and users' document indices."""
+    return path.split("/", 2)[1] not in ELASTICSEARCH_ROOTS
