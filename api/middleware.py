@@ -44,11 +44,12 @@ async def es_dialect(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-#: First path segments only the Elasticsearch dialect (and the simulator's own API) serves.
-ELASTICSEARCH_ROOTS = ("", "_ml", "_cat", "_ingest", "_sim")
+#: First path segments the OpenSearch dialect serves (besides users' index names).
+OPENSEARCH_ROOTS = ("_plugins", "_cluster")
 
 
 def is_opensearch_path(path: str) -> bool:
-    """Everything but Elasticsearch's own paths answers as OpenSearch (no Elastic product
-    header): ml-commons, `_cluster/settings`, and users' document indices."""
-    return path.split("/", 2)[1] not in ELASTICSEARCH_ROOTS
+    """ml-commons, `_cluster/settings` and users' document indices answer as OpenSearch (no
+    Elastic product header); the root, Elasticsearch's `_` paths and unknown ones as ES."""
+    first = path.split("/", 2)[1]
+    return first in OPENSEARCH_ROOTS or (first != "" and not first.startswith("_"))
