@@ -18,6 +18,7 @@ from cluster.bytesize import parse_byte_size
 from cluster.cluster import Cluster
 from cluster.config import ClusterConfig, ConfigError, free_node_name, load_cluster_file, parse_node_spec
 from cluster.demo import build_demo
+from cluster.opensearch.demo import build_opensearch_demo
 from cluster.errors import MlError
 from cluster.settings import ClusterSettings
 
@@ -68,7 +69,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="simulated seconds per wall second, realtime clock only (default: 1.0)",
     )
     world = parser.add_argument_group("cluster")
-    world.add_argument("--demo", action="store_true", help="load the demo models and start the NER deployment")
+    world.add_argument(
+        "--demo", action="store_true",
+        help="load the seeds' world: the Elasticsearch demo models (NER started) and the OpenSearch "
+        "update-model seed's models (deployed)",
+    )
     world.add_argument("--cluster", metavar="FILE", help="JSON file of settings and node shapes (format below)")
     world.add_argument("--nodes", type=_non_negative_int, default=0, metavar="N", help="add N identical ML nodes")
     world.add_argument(
@@ -105,6 +110,7 @@ def build_cluster(args: argparse.Namespace) -> Cluster:
     cluster = Cluster(config.settings, seed=args.seed, clock=args.clock, speed=args.speed or 1.0)
     if args.demo:
         build_demo(cluster)
+        build_opensearch_demo(cluster.ml_commons)
     for i, spec in enumerate(config.nodes):
         try:
             cluster.membership.join(spec)

@@ -95,8 +95,9 @@ class Models:
 
     # -- register ---------------------------------------------------------------------
 
-    def register(self, body: Mapping[str, Any], deploy: bool = False) -> dict[str, Any]:
-        """`POST /models/_register[?deploy=true]`; returns the response body."""
+    def register(self, body: Mapping[str, Any], deploy: bool = False, model_id: str | None = None) -> dict[str, Any]:
+        """`POST /models/_register[?deploy=true]`; returns the response body. `model_id` fixes
+        the new model's id (the demo registers the seed's models under their documented ids)."""
         spec = parse_register_input(body, self.ml.connectors.validate)
         if spec.is_remote:
             self.ml.connectors.require_remote_inference()
@@ -111,10 +112,10 @@ class Models:
         if self.ml.groups.get(group_id) is None:
             raise os_status(404, "Model group not found")
         if spec.is_remote:
-            return self._register_remote(spec, group_id, deploy)
+            return self._register_remote(spec, group_id, deploy, model_id)
         node_id = self._dispatch()
         task_id = self.ml.tasks.create("REGISTER_MODEL", spec.function_name, None, [node_id])
-        self._start_local(spec, group_id, task_id, node_id, deploy)
+        self._start_local(spec, group_id, task_id, node_id, deploy, model_id)
         return {"task_id": task_id, "status": "CREATED"}
 
     def _check_connector(self, spec: RegisterInput) -> None:
@@ -139,11 +140,12 @@ class Models:
         self._dispatched += 1
         return node_id
 
-    def _register_remote(self, spec: RegisterInput, group_id: str, deploy: bool) -> dict[str, Any]:
+    def _register_remote(self, spec: RegisterInput, group_id: str, deploy: bool,
+                         model_id: str | None) -> dict[str, Any]:
         nodes = self.ml.state.assignable_node_ids()
         task_id = self.ml.tasks.create("REGISTER_MODEL", spec.function_name, None, nodes[:1], is_async=False)
         version = self.ml.groups.bump_version(group_id)
-        model_id = new_document_id(self.ml.rng)
+        model_id = model_id or new_document_id(self.ml.rng)
         self.index.index(model_id, self._new_doc(spec, group_id, version, "REGISTERED", spec.model_config))
         self.ml.tasks.update(task_id, state="COMPLETED", model_id=model_id)
         self.ml.log.append("os_model_registered", "remote model registered", model_id=model_id, task_id=task_id)
@@ -153,7 +155,8 @@ class Models:
             self._deploy_registered(model_id)
         return {"task_id": task_id, "status": "CREATED", "model_id": model_id}
 
-    def _start_local(self, spec: RegisterInput, group_id: str, task_id: str, node_id: str, deploy: bool) -> None:
+    def _start_local(self, spec: RegisterInput, group_id: str, task_id: str, node_id: str, deploy: bool,
+                     model_id: str | None) -> None:
         """What the worker node does at once; the download then runs in simulated time."""
         if self._running.get(node_id, 0) >= self.ml.settings.max_register_model_tasks_per_node:
             self._fail(task_id, "exceed max running task limit")
@@ -168,7 +171,7 @@ class Models:
             config = config or pretrained_config(spec.name, pretrained)
             size = size or pretrained.size_bytes
         size = size or DEFAULT_ARTIFACT_BYTES
-        model_id = new_document_id(self.ml.rng)
+        model_id = model_id or new_document_id(self.ml.rng)
         self.index.index(model_id, self._new_doc(spec, group_id, version, "REGISTERING", config))
         self.ml.tasks.update(task_id, state="RUNNING")
         self._running[node_id] = self._running.get(node_id, 0) + 1
