@@ -21,15 +21,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from .documents import MODEL_INDEX
 from .errors import MlError, illegal_argument, os_status
 from .local_models import (
-    DL_FUNCTIONS, ROUTE_KEY_PREFIX, LocalModel, LocalModels, content_bytes, memory_estimate, model_of, route_key,
+    DL_FUNCTIONS, LocalModel, LocalModels, content_bytes, memory_estimate, model_of, route_key,
 )
 from .redeploy import AutoRedeployer
 from .sync_up import SyncUpCron
 
 if TYPE_CHECKING:
     from .service import MlCommons
-
-__all__ = ["Deployer", "DeployRun", "ROUTE_KEY_PREFIX"]
 
 DEPLOYING, DEPLOYED = "DEPLOYING", "DEPLOYED"
 BREAKER_OPEN = "Native Memory Circuit Breaker is open, please check your resources!"
@@ -149,9 +147,8 @@ class Deployer:
             local.last_access = ml.env.now
             self._node_done(run, node_id, None)
             return
-        if algorithm != "REMOTE" and len(
-            [m for m in self.deployed_on(node_id) if m.function_name != "REMOTE"]
-        ) >= ml.settings.max_model_on_node:
+        local_deployed = sum(1 for m in self.deployed_on(node_id) if m.function_name != "REMOTE")
+        if algorithm != "REMOTE" and local_deployed >= ml.settings.max_model_on_node:
             self._node_done(run, node_id, MAX_LOCAL_MODELS)
             return
         if local is not None:
@@ -278,8 +275,8 @@ class Deployer:
         model_ids = list(dict.fromkeys(model_ids))
         if len(model_ids) == 1:
             self.model_doc(model_ids[0])
-        nodes = self.ml.state.nodes
-        targets = [n for n in dict.fromkeys(node_ids or ()) if n in nodes] or self.cluster_nodes()
+        node_ids = list(node_ids or ())
+        targets = [n for n in dict.fromkeys(node_ids) if n in self.ml.state.nodes] if node_ids else self.cluster_nodes()
         before = {m: self.ml.workers.nodes(m) for m in model_ids}
         removed: dict[str, list[str]] = {}
         body: dict[str, Any] = {}

@@ -39,7 +39,3 @@ def model(cluster: Cluster, model_id: str) -> dict[str, Any]:
 
 def task(cluster: Cluster, task_id: str) -> dict[str, Any]:
     return cluster.ml_commons.tasks.get(task_id)
-
-
-def names(cluster: Cluster, node_ids: list[str]) -> list[str]:
-    return [cluster.state.nodes[n].name for n in node_ids]

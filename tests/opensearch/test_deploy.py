@@ -13,16 +13,12 @@ from cluster.cluster import Cluster
 from cluster.errors import MlError
 
 from .deploy_support import LOAD_SECONDS, MODEL_MEMORY, local_model, model, remote_model, task
+from .ml_helpers import MINILM, raw_error
 
 
 @pytest.fixture
 def nodes(cluster: Cluster) -> list[str]:
     return list(cluster.state.nodes)
-
-
-async def error_of(response) -> tuple[int, str, str]:
-    body = await response.json()
-    return response.status, body["error"]["type"], body["error"]["reason"]
 
 
 # -- deploy ---------------------------------------------------------------------------
@@ -51,6 +47,20 @@ async def test_local_deploy_loads_on_every_node_in_simulated_time(cluster, clien
     assert (doc["model_state"], doc["current_worker_node_count"]) == ("DEPLOYED", 2)
     assert doc["last_deployed_time"] == cluster.clock.millis() == doc["last_updated_time"]
     assert [cluster.ml_commons.deployer.memory_on(n) for n in nodes] == [MODEL_MEMORY, MODEL_MEMORY]
+
+
+async def test_a_registered_pretrained_model_deploys_end_to_end(cluster, client: AsyncOpenSearch, nodes):
+    registered = await client.plugins.ml.register_model(
+        body={"name": MINILM, "version": "1.0.1", "model_format": "TORCH_SCRIPT"}
+    )
+    await cluster.clock.wait_until(lambda: task(cluster, registered["task_id"])["state"] == "COMPLETED", 60)
+    model_id = (await client.plugins.ml.get_task(task_id=registered["task_id"]))["model_id"]
+    deploy = await client.plugins.ml.deploy_model(model_id=model_id)
+    await cluster.clock.wait_until(lambda: task(cluster, deploy["task_id"])["state"] != "RUNNING", 60)
+    done = await client.plugins.ml.get_task(task_id=deploy["task_id"])
+    assert (done["task_type"], done["state"], done["model_id"]) == ("DEPLOY_MODEL", "COMPLETED", model_id)
+    got = await client.plugins.ml.get_model(model_id=model_id)
+    assert (got["model_state"], got["current_worker_node_count"]) == ("DEPLOYED", 2)
 
 
 async def test_legacy_load_path_deploys(cluster, http: TestClient):
@@ -146,7 +156,7 @@ async def test_a_registering_model_fails_on_every_node(cluster, nodes):
 async def test_deploy_to_named_nodes_needs_the_custom_plan_setting(cluster, http, nodes):
     local_model(cluster, "m1")
     response = await http.post("/_plugins/_ml/models/m1/_deploy", json={"node_ids": [nodes[0]]})
-    assert await error_of(response) == (400, "illegal_argument_exception", "Don't allow custom deployment plan")
+    assert await raw_error(response) == (400, "illegal_argument_exception", "Don't allow custom deployment plan")
     assert model(cluster, "m1")["model_state"] == "REGISTERED"
     assert cluster.ml_commons.store[".plugins-ml-task"].docs == {}
 
@@ -158,7 +168,7 @@ async def test_deploy_to_named_nodes_needs_the_custom_plan_setting(cluster, http
     assert (doc["planning_worker_nodes"], doc["deploy_to_all_nodes"]) == ([nodes[1]], False)
 
     response = await http.post("/_plugins/_ml/models/m1/_deploy", json={"node_ids": ["nobody"]})
-    assert await error_of(response) == (400, "illegal_argument_exception", "no eligible node found")
+    assert await raw_error(response) == (400, "illegal_argument_exception", "no eligible node found")
 
 
 async def test_named_nodes_must_include_the_current_workers(cluster, http, nodes):
@@ -167,7 +177,7 @@ async def test_named_nodes_must_include_the_current_workers(cluster, http, nodes
     cluster.ml_commons.deployer.deploy("m1", [nodes[0]])
     cluster.advance(LOAD_SECONDS)
     response = await http.post("/_plugins/_ml/models/m1/_deploy", json={"node_ids": [nodes[1]]})
-    assert await error_of(response) == (
+    assert await raw_error(response) == (
         400, "illegal_argument_exception",
         f"Model already deployed to these nodes: [{nodes[0]}], but they are not included in target node ids. "
         "Undeploy model from these nodes if don't need them any more.Undeploy from old nodes before try to "
@@ -183,7 +193,7 @@ async def test_deploy_errors_on_bad_input(cluster, http, client):
 
     local_model(cluster, "m1")
     response = await http.post("/_plugins/_ml/models/m1/_deploy", json={"node_ids": "ml-1"})
-    assert await error_of(response) == (
+    assert await raw_error(response) == (
         400, "parsing_exception",
         "Failed to parse object: expecting token of type [START_ARRAY] but found [VALUE_STRING]",
     )
@@ -256,12 +266,12 @@ async def test_undeploying_a_model_no_node_has_still_marks_it_undeployed(cluster
 
 async def test_undeploy_errors(cluster, http, nodes):
     response = await http.post("/_plugins/_ml/models/_undeploy")
-    assert await error_of(response) == (400, "illegal_argument_exception", "Must set specific model ids to undeploy")
+    assert await raw_error(response) == (400, "illegal_argument_exception", "Must set specific model ids to undeploy")
     response = await http.post("/_plugins/_ml/models/nope/_undeploy")
-    assert await error_of(response) == (404, "status_exception", "Failed to find model")
+    assert await raw_error(response) == (404, "status_exception", "Failed to find model")
     local_model(cluster, "m1")
     response = await http.post("/_plugins/_ml/models/m1/_undeploy", json={"node_ids": [nodes[0]]})
-    assert await error_of(response) == (400, "illegal_argument_exception", "Don't allow custom deployment plan")
+    assert await raw_error(response) == (400, "illegal_argument_exception", "Don't allow custom deployment plan")
     assert model(cluster, "m1")["model_state"] == "REGISTERED"
 
 
@@ -282,3 +292,12 @@ async def test_excluded_nodes_get_nothing(cluster, nodes):
     with pytest.raises(MlError) as refused:
         cluster.ml_commons.deployer.deploy("m1")
     assert refused.value.reason == "no eligible node found"
+
+
+async def test_undeploy_on_unknown_nodes_answers_no_node_and_marks_undeployed(cluster, nodes):
+    local_model(cluster, "m1")
+    cluster.ml_commons.deployer.deploy("m1")
+    cluster.advance(LOAD_SECONDS)
+    assert cluster.ml_commons.deployer.undeploy(["m1"], ["gone"]) == {}
+    assert model(cluster, "m1")["model_state"] == "UNDEPLOYED"  # ml-commons' bulk write when no node answered
+    assert cluster.ml_commons.workers.nodes("m1") == sorted(nodes)
