@@ -13,7 +13,8 @@ arguments.
   index (percolator field `query`) with a document that has the text in every source field;
   a hit rejects. Its listener treats a failed search (a missing index, say) as a pass, so
   does `stop_words_verdict`. The stored queries are evaluated here with a small subset of
-  the query DSL (`percolate`), on text analysed like the standard analyzer.
+  the query DSL (`percolate`), on text analysed as `search.analyze` does (every index maps
+  strings as text).
 - `model`: the guardrail model's `dataAsMap.response`, serialised the way Gson does, must
   fully match `response_validation_regex`.
 """
@@ -27,6 +28,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable
+
+from .search import analyze
 
 INPUT = "input_guardrail"
 OUTPUT = "output_guardrail"
@@ -67,14 +70,6 @@ def regex_rejects(text: str, patterns: Iterable[str]) -> bool:
 
 class UnsupportedQuery(ValueError):
     """A stored percolator query outside the subset evaluated here."""
-
-
-_TOKEN = re.compile(r"\w+(?:'\w+)*")
-
-
-def analyze(text: str) -> list[str]:
-    """Tokens as the standard analyzer makes them (word characters, lowercased)."""
-    return _TOKEN.findall(text.lower())
 
 
 def percolate(query: dict[str, Any], document: dict[str, str]) -> bool:

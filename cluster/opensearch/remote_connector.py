@@ -2,8 +2,9 @@
 its endpoint gives, without touching the network.
 
 Parameters: the connector's `parameters`, overridden by the predict request's `parameters`
-(non-string values as their JSON text; request values that are not a JSON object or array
-are JSON-escaped, as ml-commons does before substituting them into a JSON body). Text
+(already strings, non-string values as their JSON text); request values that are not a JSON
+object or array are JSON-escaped, as ml-commons does before substituting them into a JSON
+body. Text
 documents (`text_docs`) become `parameters.input`, a JSON array, as ml-commons' default
 embedding pre-process function makes them.
 
@@ -16,8 +17,8 @@ The simulated endpoint answers after `remote_latency_seconds` (settings). Its bo
 - by default, the rendered payload itself (an echo);
 - `parameters.mlsim_response`, when set: a template rendered like the request body
   (with the same parameters), e.g. `{"response": "${parameters.question}"}`;
-- `parameters.mlsim_response_rules`, when set: a list (or its JSON text) of
-  `{"if_matches": "<regex>", "response": "<template>"}`; the first rule whose regex is found
+- `parameters.mlsim_response_rules`, when set: the JSON text of a list of
+  `{"if_matches": "<regex>", "response": "<template>"}` (connector parameters are strings); the first rule whose regex is found
   in the rendered payload (`re.search`) answers with its template; a rule without
   `if_matches` always applies; no applicable rule falls back to `mlsim_response` / the echo.
   This is how a guardrail model is made to say "accept" or "reject".
@@ -36,9 +37,9 @@ import json
 import re
 from typing import Any
 
+from .connectors import predict_action
 from .errors import MlError, illegal_argument
 
-PREDICT = "PREDICT"
 RESPONSE_TEMPLATE = "mlsim_response"
 RESPONSE_RULES = "mlsim_response_rules"
 SKIP_MISSING = "skip_validating_missing_parameters"
@@ -50,24 +51,20 @@ def connector_parameters(connector: dict[str, Any]) -> dict[str, str]:
     return {str(k): _as_text(v) for k, v in (connector.get("parameters") or {}).items()}
 
 
-def request_parameters(parameters: dict[str, Any], text_docs: list[str] | None) -> dict[str, str]:
+def request_parameters(parameters: dict[str, str], text_docs: list[str] | None) -> dict[str, str]:
     """The request's parameters as ml-commons hands them to the connector."""
-    merged = {str(k): _as_text(v) for k, v in parameters.items()}
+    merged = dict(parameters)
     if text_docs is not None:
         merged["input"] = json.dumps(text_docs, ensure_ascii=False)
     return {key: value if _is_json_container(value) else _escape(value) for key, value in merged.items()}
 
 
-def predict_action(connector: dict[str, Any]) -> dict[str, Any]:
-    for action in connector.get("actions") or []:
-        if isinstance(action, dict) and str(action.get("action_type", "")).upper() == PREDICT:
-            return action
-    raise illegal_argument(f"no {PREDICT} action found")
-
-
 def render_payload(connector: dict[str, Any], parameters: dict[str, str]) -> str:
     """The request body the connector sends (refusals as ml-commons words them)."""
-    template = predict_action(connector).get("request_body")
+    action = predict_action(connector)
+    if action is None:
+        raise illegal_argument("no PREDICT action found")
+    template = action.get("request_body")
     payload = render(template, parameters) if template is not None else parameters.get("http_body", "")
     if not _is_json_container(payload):
         raise illegal_argument(f"Invalid payload: {payload}")
