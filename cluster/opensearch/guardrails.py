@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
-from .search import analyze
+from .errors import MlError
+from .search import analyze, compile_query
 
 INPUT = "input_guardrail"
 OUTPUT = "output_guardrail"
@@ -75,24 +76,27 @@ class UnsupportedQuery(ValueError):
 def percolate(query: dict[str, Any], document: dict[str, str]) -> bool:
     """Whether the stored `query` matches `document` (field → text).
 
-    Supported: `match_all`, `match` (operator or/and), `match_phrase`, `term`, `terms`,
-    `query_string` (fields, quoted phrases, `*`/`?` wildcards, AND/OR/NOT, parentheses,
-    `default_field`, `default_operator`) and `bool` (must, filter, should, must_not)."""
+    `bool` (nesting any of these), `match_phrase` and `query_string` (fields, quoted phrases,
+    `*`/`?` wildcards, AND/OR/NOT, parentheses, `default_field`, `default_operator`) are
+    evaluated here; every other clause by `search.compile_query`, as a search would."""
     if not isinstance(query, dict) or len(query) != 1:
         raise UnsupportedQuery(f"not a single query: {json.dumps(query)}")
     kind, spec = next(iter(query.items()))
-    if kind == "match_all":
-        return True
     if kind == "bool":
         return _bool(spec, document)
     if kind == "query_string":
         return _query_string(spec, document)
-    if kind in ("match", "match_phrase", "term", "terms"):
+    if kind == "match_phrase":
         if not isinstance(spec, dict) or len(spec) != 1:
-            raise UnsupportedQuery(f"[{kind}] needs exactly one field")
+            raise UnsupportedQuery("[match_phrase] needs exactly one field")
         field, value = next(iter(spec.items()))
-        return any(_LEAF[kind](tokens, value) for tokens in _field_tokens(document, field))
-    raise UnsupportedQuery(f"query [{kind}] is not simulated")
+        phrase = analyze(str(value.get("query", "") if isinstance(value, dict) else value))
+        return any(_contains_phrase(tokens, phrase) for tokens in _field_tokens(document, field))
+    try:
+        matcher = compile_query(query)
+    except MlError as exc:
+        raise UnsupportedQuery(exc.reason) from None
+    return matcher("", document)
 
 
 def _field_tokens(document: dict[str, str], field: str) -> list[list[str]]:
@@ -101,44 +105,9 @@ def _field_tokens(document: dict[str, str], field: str) -> list[list[str]]:
     return [analyze(document[field])] if field in document else []
 
 
-def _match(tokens: list[str], value: Any) -> bool:
-    spec = value if isinstance(value, dict) else {"query": value}
-    wanted = analyze(str(spec.get("query", "")))
-    if not wanted:
-        return False
-    present = set(tokens)
-    if str(spec.get("operator", "or")).lower() == "and":
-        return all(token in present for token in wanted)
-    return any(token in present for token in wanted)
-
-
-def _match_phrase(tokens: list[str], value: Any) -> bool:
-    phrase = analyze(str(value.get("query", "") if isinstance(value, dict) else value))
-    return _contains_phrase(tokens, phrase)
-
-
 def _contains_phrase(tokens: list[str], phrase: list[str]) -> bool:
     width = len(phrase)
     return width > 0 and any(tokens[i : i + width] == phrase for i in range(len(tokens) - width + 1))
-
-
-def _term(tokens: list[str], value: Any) -> bool:
-    # term queries are not analysed: "Blacklist" never matches the indexed "blacklist"
-    return str(value.get("value") if isinstance(value, dict) else value) in tokens
-
-
-def _terms(tokens: list[str], values: Any) -> bool:
-    if not isinstance(values, list):
-        raise UnsupportedQuery("[terms] needs a list of values")
-    return any(str(value) in tokens for value in values)
-
-
-_LEAF: dict[str, Callable[[list[str], Any], bool]] = {
-    "match": _match,
-    "match_phrase": _match_phrase,
-    "term": _term,
-    "terms": _terms,
-}
 
 
 def _bool(spec: Any, document: dict[str, str]) -> bool:
@@ -261,7 +230,7 @@ def _query_string_clause(clause: _Clause, document: dict[str, str]) -> bool:
         elif any(ch in clause.text for ch in "*?"):
             if any(fnmatch.fnmatchcase(token, clause.text.lower()) for token in tokens):
                 return True
-        elif _match(tokens, clause.text):
+        elif set(analyze(clause.text)) & set(tokens):  # a bare term: any of its words
             return True
     return False
 

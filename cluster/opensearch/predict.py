@@ -76,7 +76,6 @@ AUTO_DEPLOY_DISABLED = "Auto deployment disabled for this model, please deploy m
 class PredictInput:
     """The predict body as ml-commons parses it for one algorithm."""
 
-    algorithm: str
     #: `getParameterMap`: every value a string (objects and arrays as JSON), nulls dropped
     parameters: dict[str, str] = field(default_factory=dict)
     text_docs: list[str] | None = None
@@ -106,7 +105,7 @@ def parse_input(algorithm: str, body: dict[str, Any]) -> PredictInput:
         raise illegal_argument("Wrong function name")
     if name != REMOTE and name not in TEXT_DOCS_INPUTS:
         raise illegal_argument(f"mlsim does not simulate predict for [{name}] models")
-    parsed = PredictInput(name, text_docs=xcontent.string_list(body, "text_docs"))
+    parsed = PredictInput(text_docs=xcontent.string_list(body, "text_docs"))
     if name == REMOTE:
         parsed.parameters = xcontent.parameter_map(body, "parameters") or {}
         return parsed

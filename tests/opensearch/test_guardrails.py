@@ -72,6 +72,12 @@ def test_regex_must_match_the_whole_text() -> None:
         ({"bool": {"should": [{"term": {"title": "x"}}, {"term": {"title": "y"}}]}}, "y", True),
         ({"bool": {"must": [{"term": {"title": "x"}}], "must_not": [{"term": {"title": "y"}}]}}, "x y", False),
         ({"match_all": {}}, "anything", True),
+        ({"exists": {"field": "title"}}, "anything", True),  # clauses search.py knows
+        (
+            {"bool": {"must": [{"query_string": {"query": "rob"}}, {"match_phrase": {"title": "a bank"}}]}},
+            "rob a bank",
+            True,
+        ),
     ],
 )
 def test_percolate_subset(query: dict, text: str, hit: bool) -> None:
