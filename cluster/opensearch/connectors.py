@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from . import xcontent
 from .documents import CONNECTOR_INDEX, MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status, parse_exception
+from .errors import MlError, illegal_argument, os_status, parse_exception, require_remote_inference
 from .ids import new_document_id
 from .model_groups import ACCESS_CONTROL_DISABLED, access_mode_of
 from .search import FieldMapping, parse_request, run_search
@@ -154,7 +154,7 @@ class Connectors:
 
     def create(self, body: Mapping[str, Any] | None) -> str:
         """`POST /connectors/_create`; returns the connector id."""
-        self.require_remote_inference()
+        require_remote_inference(self.ml.settings)
         if body is None:
             # ml-commons throws a plain IOException here, which OpenSearch answers as a 500.
             raise MlError(500, "i_o_exception", "Create Connector request has empty body")
@@ -181,12 +181,6 @@ class Connectors:
                            protocol=connector["protocol"])
         return connector_id
 
-    def require_remote_inference(self) -> None:
-        if not self.ml.settings.remote_inference_enabled:
-            raise MlError(400, "illegal_state_exception",
-                          'Remote Inference is currently disabled. To enable it, update the setting '
-                          '"plugins.ml_commons.remote_inference_enabled" to true.')
-
     def get(self, connector_id: str) -> dict[str, Any] | None:
         """The stored connector, credential included (for the parts that call it)."""
         return self.index.get(connector_id)
@@ -207,7 +201,7 @@ class Connectors:
     def update(self, connector_id: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
         """`PUT /connectors/{id}`: fields given replace the stored ones; refused while a deployed
         model uses the connector. Returns the update response."""
-        self.require_remote_inference()
+        require_remote_inference(self.ml.settings)
         if body is None:
             raise parse_exception("Failed to update connector: Request body is empty")
         changes = parse_connector(body)

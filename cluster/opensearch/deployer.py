@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .documents import MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status
+from .errors import illegal_argument, os_status, require_remote_inference
 from .local_models import (
     DL_FUNCTIONS, LocalModel, LocalModels, content_bytes, memory_estimate, model_of, route_key,
 )
@@ -36,10 +36,6 @@ DUPLICATE_TASK = "Duplicate deploy model task"
 MAX_RUNNING_TASKS = "exceed max running task limit"
 #: What a node answers for a model whose chunks are not all stored yet (a REGISTERING model).
 CHUNKS_MISSING = "Failed to deploy model"
-REMOTE_INFERENCE_DISABLED = (
-    "Remote Inference is currently disabled. To enable it, update the setting "
-    '"plugins.ml_commons.remote_inference_enabled" to true.'
-)
 
 
 @dataclass
@@ -95,8 +91,8 @@ class Deployer:
         """`POST /models/{id}/_deploy`; returns the response body."""
         doc = self.model_doc(model_id)
         algorithm = doc.get("algorithm", "")
-        if algorithm == "REMOTE" and not self.ml.settings.remote_inference_enabled:
-            raise MlError(500, "illegal_state_exception", REMOTE_INFERENCE_DISABLED)
+        if algorithm == "REMOTE":
+            require_remote_inference(self.ml.settings)
         targets, to_all = self._targets(model_id, list(node_ids or ()))
         task_id = self.ml.tasks.create("DEPLOY_MODEL", algorithm, model_id, targets)
         run = DeployRun(task_id, model_id, algorithm, targets, set(targets))

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generator, Mapping
 
 from .connectors import MCP_PROTOCOLS, predict_action, without_credential
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status
+from .errors import MlError, illegal_argument, os_status, require_remote_inference
 from .ids import new_document_id
 from .pretrained import NOT_IN_LIST, PRETRAINED, pretrained_config
 from .register_input import RegisterInput, parse_register_input
@@ -100,7 +100,7 @@ class Models:
         the new model's id (the demo registers the seed's models under their documented ids)."""
         spec = parse_register_input(body, self.ml.connectors.validate)
         if spec.is_remote:
-            self.ml.connectors.require_remote_inference()
+            require_remote_inference(self.ml.settings)
         group_id = spec.model_group_id or self.ml.groups.find_by_name(spec.name)
         if spec.is_remote:
             self._check_connector(spec)

@@ -205,7 +205,7 @@ async def test_remote_models_need_remote_inference(cluster):
     cluster.ml_commons.settings.remote_inference_enabled = False
     with pytest.raises(MlError) as refused:
         cluster.ml_commons.deployer.deploy("r1")
-    assert (refused.value.status, refused.value.error_type) == (500, "illegal_state_exception")
+    assert (refused.value.status, refused.value.error_type) == (400, "illegal_state_exception")
     assert model(cluster, "r1")["model_state"] == "REGISTERED"
 
 

@@ -124,13 +124,23 @@ async def test_remote_register_is_synchronous(client: AsyncOpenSearch, cluster: 
     assert cluster.ml_commons.models.is_remote(stored)
 
 
-async def test_remote_inference_disabled(http: TestClient, cluster: Cluster) -> None:
-    cluster.ml_commons.settings.remote_inference_enabled = False
-    response = await http.post(f"{ML}/models/_register",
-                               json={"name": "chat", "function_name": "remote", "connector": OPENAI_CONNECTOR})
-    assert (await raw_error(response))[::2] == (
-        400, 'Remote Inference is currently disabled. To enable it, update the setting '
-             '"plugins.ml_commons.remote_inference_enabled" to true.')
+async def test_remote_inference_disabled_answers_alike_everywhere(
+        client: AsyncOpenSearch, http: TestClient, cluster: Cluster) -> None:
+    connector_id = (await client.plugins.ml.create_connector(body=OPENAI_CONNECTOR))["connector_id"]
+    model_id = await register_remote(client)
+    await client.cluster.put_settings(body={"persistent": {"plugins.ml_commons.remote_inference.enabled": False}})
+    refusals = [
+        await http.post(f"{ML}/connectors/_create", json=OPENAI_CONNECTOR),
+        await http.put(f"{ML}/connectors/{connector_id}", json={"description": "new"}),
+        await http.post(f"{ML}/models/_register",
+                        json={"name": "chat", "function_name": "remote", "connector": OPENAI_CONNECTOR}),
+        await http.post(f"{ML}/models/{model_id}/_deploy"),
+    ]
+    expected = (400, "illegal_state_exception", 'Remote Inference is currently disabled. To enable it, update the '
+                                                'setting "plugins.ml_commons.remote_inference_enabled" to true.')
+    assert [await raw_error(response) for response in refusals] == [expected] * 4
+    assert (await client.plugins.ml.get_model(model_id=model_id))["model_state"] == "REGISTERED"
+    assert len(cluster.ml_commons.store[MODEL_INDEX].docs) == 1
 
 
 async def test_get_and_delete(client: AsyncOpenSearch, cluster: Cluster, http: TestClient) -> None:
