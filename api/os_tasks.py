@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cluster.errors import MlError
 from cluster.opensearch.documents import TASK_INDEX
-from cluster.opensearch.errors import os_status
+from cluster.opensearch.errors import caller_error, os_status
 from cluster.opensearch.search import FieldMapping, parse_request, run_search
 
 from .os_bodies import SOURCE_PARAMS, ml_commons, search_body
@@ -51,6 +50,5 @@ async def delete_task(request: web.Request) -> web.Response:
     if task is None:
         raise os_status(404, "Failed to find task")
     if task["state"] == "RUNNING":
-        # ml-commons fails with a plain Exception here, which OpenSearch answers as a 500.
-        raise MlError(500, "exception", "Task cannot be deleted in running state. Try after some time.")
+        raise caller_error("exception", "Task cannot be deleted in running state. Try after some time.")
     return render(request, ml.store[TASK_INDEX].delete(task_id))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from . import xcontent
 from .documents import CONNECTOR_INDEX, MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status, parse_exception, require_remote_inference
+from .errors import MlError, caller_error, illegal_argument, os_status, parse_exception, require_remote_inference
 from .ids import new_document_id
 from .model_groups import ACCESS_CONTROL_DISABLED, access_mode_of
 from .search import FieldMapping, parse_request, run_search
@@ -156,8 +156,7 @@ class Connectors:
         """`POST /connectors/_create`; returns the connector id."""
         require_remote_inference(self.ml.settings)
         if body is None:
-            # ml-commons throws a plain IOException here, which OpenSearch answers as a 500.
-            raise MlError(500, "i_o_exception", "Create Connector request has empty body")
+            raise caller_error("i_o_exception", "Create Connector request has empty body")
         connector = parse_connector(body)
         backend_roles = xcontent.string_list(body, "backend_roles")
         add_all = xcontent.boolean(body, "add_all_backend_roles")

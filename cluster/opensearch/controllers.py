@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
-from .errors import MlError, os_status, parse_exception
+from .errors import caller_error, os_status, parse_exception
 from .rate_limiter import JsonFields, RateLimiter
 from .updates import UPDATABLE_ALGORITHMS
 
@@ -104,7 +104,7 @@ class Controllers:
 
     def _check_enabled(self) -> None:
         if not self.ml.settings.controller_enabled:
-            raise MlError(500, "illegal_state_exception", DISABLED)
+            raise caller_error("illegal_state_exception", DISABLED)
 
     def _model(self, model_id: str) -> dict[str, Any]:
         """The model a create or update is for (ml-commons says "create" in both refusals)."""

@@ -1,5 +1,16 @@
 """OpenSearch's error kinds as ml-commons raises them (rendered by the REST layer like
-Elasticsearch's: same `{"error": {...}, "status": N}` body)."""
+Elasticsearch's: same `{"error": {...}, "status": N}` body).
+
+Deviations: where ml-commons refuses a request with an exception that OpenSearch core
+answers with a 500 (core maps only its own exception kinds to 4xx), mlsim keeps the
+exception's `type` and `reason` but answers 400 (`caller_error`): in mlsim's terms a 500
+caused by what the caller sent is a bug. These are:
+- remote inference disabled (`IllegalStateException`, `require_remote_inference`);
+- the controller API while `controller_enabled` is off (`IllegalStateException`);
+- `POST /model_groups/_register` without `name` (`NullPointerException`);
+- `POST /connectors/_create` with no body (`IOException`);
+- `DELETE /tasks/{id}` of a RUNNING task (a plain `Exception`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +21,7 @@ from cluster.errors import MlError, illegal_argument
 if TYPE_CHECKING:
     from .settings import MlCommonsSettings
 
-__all__ = ["MlError", "illegal_argument", "os_status", "parse_exception", "require_remote_inference"]
+__all__ = ["MlError", "caller_error", "illegal_argument", "os_status", "parse_exception", "require_remote_inference"]
 
 #: ml-commons' message, with its wrong setting key (the real one is `remote_inference.enabled`).
 REMOTE_INFERENCE_DISABLED = (
@@ -29,12 +40,17 @@ def parse_exception(reason: str) -> MlError:
     return MlError(400, "parse_exception", reason)
 
 
+def caller_error(error_type: str, reason: str) -> MlError:
+    """An ml-commons refusal that OpenSearch core would answer with a 500, answered 400 with
+    the same `type` and `reason` (see the module's deviations)."""
+    return MlError(400, error_type, reason)
+
+
 def require_remote_inference(settings: MlCommonsSettings) -> None:
     """Refuse remote work while `remote_inference.enabled` is off: connector create/update,
     remote model register, deploy and predict all ask here, so they answer alike.
 
-    Deviation: ml-commons throws `IllegalStateException`, which OpenSearch core would
-    answer with a 500; mlsim keeps the type `illegal_state_exception` but answers 400, as
-    the reference does (the caller's setting, not a server fault)."""
+    ml-commons throws `IllegalStateException`, which OpenSearch core would answer with a
+    500; mlsim answers 400, as the reference says (a deviation from core's mapping)."""
     if not settings.remote_inference_enabled:
-        raise MlError(400, "illegal_state_exception", REMOTE_INFERENCE_DISABLED)
+        raise caller_error("illegal_state_exception", REMOTE_INFERENCE_DISABLED)

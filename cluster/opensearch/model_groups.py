@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from . import xcontent
 from .documents import MODEL_GROUP_INDEX, MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status, parse_exception
+from .errors import caller_error, illegal_argument, os_status, parse_exception
 from .ids import new_document_id
 from .search import FieldMapping, parse_request, run_search
 
@@ -62,8 +62,7 @@ class ModelGroups:
         access_mode = access_mode_of(body)
         add_all = xcontent.boolean(body, "add_all_backend_roles")
         if name is None:
-            # ml-commons' constructor null check, which OpenSearch answers as an internal error.
-            raise MlError(500, "null_pointer_exception", "model group name must not be null")
+            raise caller_error("null_pointer_exception", "model group name must not be null")
         return self.create(name, description, access_mode, add_all, backend_roles)
 
     def create(self, name: str, description: str | None, access_mode: str | None = None,

@@ -11,6 +11,7 @@ from opensearchpy import AsyncOpenSearch, ConflictError, NotFoundError, RequestE
 
 from cluster.cluster import Cluster
 from cluster.errors import MlError
+from cluster.opensearch.documents import CONNECTOR_INDEX
 
 from .ml_helpers import OPENAI_CONNECTOR, error_of, raw_error, set_model_state
 
@@ -84,11 +85,13 @@ async def test_wrong_kinds_and_empty_body(http: TestClient, cluster: Cluster) ->
     assert await raw_error(response) == (400, "parsing_exception", "Failed to parse object: expecting token of type "
                                                                    "[START_ARRAY] but found [START_OBJECT]")
     response = await http.post(f"{ML}/connectors/_create")
-    assert await raw_error(response) == (500, "i_o_exception", "Create Connector request has empty body")
+    # 500 in OpenSearch: a deviation
+    assert await raw_error(response) == (400, "i_o_exception", "Create Connector request has empty body")
     cluster.ml_commons.settings.remote_inference_enabled = False
     response = await http.post(f"{ML}/connectors/_create", json=OPENAI_CONNECTOR)
     status, _, reason = await raw_error(response)
     assert status == 400 and reason.startswith("Remote Inference is currently disabled.")
+    assert not cluster.ml_commons.store[CONNECTOR_INDEX].docs
 
 
 async def test_search_strips_credentials(client: AsyncOpenSearch) -> None:
