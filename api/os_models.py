@@ -23,7 +23,8 @@ async def register_model(request: web.Request) -> web.Response:
     query = Query(request, ("deploy",))
     body = await read_body(request, "register_model", required=True)
     assert body is not None
-    return render(request, ml_commons(request).models.register(body.data, deploy=query.bool("deploy")))
+    models = ml_commons(request).models
+    return render(request, models.register(body.data, deploy=query.bool("deploy"), text=body.text))
 
 
 @routes.get(BASE + "/_search")

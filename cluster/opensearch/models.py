@@ -95,10 +95,12 @@ class Models:
 
     # -- register ---------------------------------------------------------------------
 
-    def register(self, body: Mapping[str, Any], deploy: bool = False, model_id: str | None = None) -> dict[str, Any]:
+    def register(self, body: Mapping[str, Any], deploy: bool = False, model_id: str | None = None,
+                 text: str | None = None) -> dict[str, Any]:
         """`POST /models/_register[?deploy=true]`; returns the response body. `model_id` fixes
-        the new model's id (the demo registers the seed's models under their documented ids)."""
-        spec = parse_register_input(body, self.ml.connectors.validate)
+        the new model's id (the demo registers the seed's models under their documented ids);
+        `text`, the body as sent, places positions in parse errors."""
+        spec = parse_register_input(body, self.ml.connectors.validate, text)
         if spec.is_remote:
             require_remote_inference(self.ml.settings)
         group_id = spec.model_group_id or self.ml.groups.find_by_name(spec.name)

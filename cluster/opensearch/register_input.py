@@ -16,6 +16,7 @@ from . import xcontent
 from .errors import illegal_argument
 from .model_groups import access_mode_of
 from .pretrained import with_space_type
+from .rate_limiter import JsonFields, RateLimiter
 
 #: ml-commons' `FunctionName` values.
 FUNCTION_NAMES = (
@@ -26,7 +27,6 @@ FUNCTION_NAMES = (
 MODEL_FORMATS = ("ONNX", "TORCH_SCRIPT")
 FRAMEWORK_TYPES = ("HUGGINGFACE_TRANSFORMERS", "SENTENCE_TRANSFORMERS", "HUGGINGFACE_TRANSFORMERS_NEURON")
 POOLING_MODES = ("MEAN", "MEAN_SQRT_LEN", "MAX", "WEIGHTED_MEAN", "CLS", "LAST_TOKEN")
-TIME_UNITS = ("NANOSECONDS", "MICROSECONDS", "MILLISECONDS", "SECONDS", "MINUTES", "HOURS", "DAYS")
 #: Functions whose models need no `model_config` even when registered from a url.
 CONFIG_OPTIONAL = ("SPARSE_TOKENIZE", "SPARSE_ENCODING")
 
@@ -60,8 +60,10 @@ class RegisterInput:
         return self.function_name == "REMOTE"
 
 
-def parse_register_input(body: Mapping[str, Any], validate_connector: Callable[[Any], dict[str, Any]]) -> RegisterInput:
-    """Read a register body; raises ml-commons' errors for wrong kinds and missing fields."""
+def parse_register_input(body: Mapping[str, Any], validate_connector: Callable[[Any], dict[str, Any]],
+                         text: str | None = None) -> RegisterInput:
+    """Read a register body; raises ml-commons' errors for wrong kinds and missing fields.
+    `text`, the body as sent, places the positions in rate limiter parse errors."""
     function_name = xcontent.text(body, "function_name")
     if function_name is not None and function_name.upper() not in FUNCTION_NAMES:
         raise illegal_argument("Wrong function name")
@@ -69,7 +71,9 @@ def parse_register_input(body: Mapping[str, Any], validate_connector: Callable[[
     if model_format is not None and model_format.upper() not in MODEL_FORMATS:
         raise illegal_argument("Wrong model format")
     config = xcontent.obj(body, "model_config")
-    rate_limiter = xcontent.obj(body, "rate_limiter")
+    # `MLRateLimiter.parse`, as the update API reads it.
+    rate_limiter = None if "rate_limiter" not in body else RateLimiter.parse(
+        body["rate_limiter"], JsonFields(body, text), "rate_limiter")
     deploy_setting = xcontent.obj(body, "deploy_setting")
     connector = body.get("connector")
     parsed = RegisterInput(
@@ -79,7 +83,7 @@ def parse_register_input(body: Mapping[str, Any], validate_connector: Callable[[
         version=xcontent.text(body, "version"),
         description=xcontent.text(body, "description"),
         is_enabled=xcontent.boolean(body, "is_enabled"),
-        rate_limiter=None if rate_limiter is None else parse_rate_limiter(rate_limiter),
+        rate_limiter=None if rate_limiter is None else rate_limiter.to_doc(),
         url=xcontent.text(body, "url"),
         hash_value=xcontent.text(body, "model_content_hash_value"),
         model_format=None if model_format is None else model_format.upper(),
@@ -141,21 +145,6 @@ def parse_model_config(raw: Mapping[str, Any], local_embedding: bool, model_name
         config["normalize_result"] = bool(config["normalize_result"])
         config = with_space_type({key: value for key, value in config.items() if value is not None}, model_name)
     return {key: value for key, value in config.items() if value is not None}
-
-
-def parse_rate_limiter(raw: Mapping[str, Any]) -> dict[str, str]:
-    """`MLRateLimiter.parse`: `limit` a non-negative number (kept as text), `unit` a TimeUnit name."""
-    limit, unit = xcontent.text(raw, "limit"), xcontent.text(raw, "unit")
-    if limit is not None:
-        try:
-            valid = float(limit) >= 0
-        except ValueError:
-            valid = False
-        if not valid:
-            raise illegal_argument("Limit field must be a positive number.")
-    if unit is not None and unit not in TIME_UNITS:
-        raise illegal_argument(f"No enum constant java.util.concurrent.TimeUnit.{unit}")
-    return {key: value for key, value in (("limit", limit), ("unit", unit)) if value is not None}
 
 
 def parse_deploy_setting(raw: Mapping[str, Any]) -> dict[str, Any]:

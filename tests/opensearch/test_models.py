@@ -87,6 +87,25 @@ async def test_register_checks(client: AsyncOpenSearch, body: dict, reason: str)
     assert (await client.plugins.ml.search_models(body={"query": {"match_all": {}}}))["hits"]["hits"] == []
 
 
+@pytest.mark.parametrize(("limiter", "expected"), [
+    ({"limit": "-1"}, ("parse_exception", "Limit field must be a positive number.")),
+    ({"limit": "four", "unit": "MINUTES"}, ("parse_exception", "Limit field must be a positive number.")),
+    ({"unit": "WEEKS"}, ("illegal_argument_exception", "No enum constant java.util.concurrent.TimeUnit.WEEKS")),
+    ({"limit": None}, ("parse_exception", "Can't get text on a VALUE_NULL at 1:28")),
+    ("4/MINUTES", ("parsing_exception",
+                   "Failed to parse object: expecting token of type [START_OBJECT] but found [VALUE_STRING]")),
+])
+async def test_register_and_update_read_rate_limiters_alike(client: AsyncOpenSearch, http: TestClient,
+                                                            limiter: object, expected: tuple[str, str]) -> None:
+    """Both bodies go through `MLRateLimiter.parse` in ml-commons, so both refuse alike."""
+    model_id = await register_remote(client)
+    register = await http.post(f"{ML}/models/_register", json={"rate_limiter": limiter, **PRETRAINED})
+    update = await http.put(f"{ML}/models/{model_id}", json={"rate_limiter": limiter})
+    assert await raw_error(register) == await raw_error(update) == (400, *expected)
+    found = await client.plugins.ml.search_models(body={"query": {"match_all": {}}})
+    assert [hit["_id"] for hit in found["hits"]["hits"]] == [model_id]
+
+
 async def test_unknown_group_and_connector(client: AsyncOpenSearch) -> None:
     with pytest.raises(NotFoundError) as caught:
         await client.plugins.ml.register_model(body={**PRETRAINED, "model_group_id": "nope"})
