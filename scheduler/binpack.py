@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import Arrays
+from .arrays import Arrays, nonzero_pairs
 from .ledger import Ledger
 
 
@@ -34,97 +34,152 @@ def bin_pack(p: Arrays, held: np.ndarray | None = None) -> np.ndarray:
     size = (np.where(p.has_current[candidates], 2.0, 1.0) * -(p.model_bytes[candidates] / largest_model)) * p.threads[
         candidates
     ]
+    hosts = _hosts(p)
+    scores = node_memory_score.tolist()
+    max_score = float(node_memory_score.max())
     for row in candidates[np.argsort(size, kind="stable")].tolist():
         if ledger.remaining[row] > 0:
+            if row in hosts:
+                if _place_on_hosts(ledger, row, hosts[row], scores, max_score) == 0:
+                    continue
             _place(ledger, row, node_memory_score)
     return ledger.alloc
+
+
+def _hosts(p: Arrays) -> dict[int, list[int]]:
+    """The nodes each deployment runs on now, in column order."""
+    rows, cols = nonzero_pairs(p.current)
+    starts = np.flatnonzero(np.diff(rows, prepend=-1))
+    ends = np.append(starts[1:], rows.size).tolist()
+    cols_list = cols.tolist()
+    return {row: cols_list[start:end] for row, start, end in zip(rows[starts].tolist(), starts.tolist(), ends)}
+
+
+def _place_on_hosts(ledger: Ledger, row: int, hosts: list[int], scores: list[float], max_score: float) -> int:
+    """The steps of a deployment while the best node is provably one it runs on.
+
+    A node the deployment does not run on has an order key of at least `1 − max_score`, and
+    of at least `2 + 0.01·(wanted − most free cores) − max_score` when no node has cores for
+    all that is wanted; a host below that floor is the best node. Plain Python over the few
+    hosts, with the step size, memory and order key computed as the full scan does (same
+    arithmetic in the same order, so the same keys and ties; rounding is monotonic, so the
+    floors hold for the computed keys too). Returns what is still wanted when a step cannot
+    be decided this way (the full scan takes over from there)."""
+    p = ledger.p
+    threads = int(p.threads[row])
+    floor, base, slope = int(p.mem_floor[row]), int(p.mem_base[row]), int(p.mem_slope[row])
+    step_cap = int(p.step_cap_bytes[row])
+    flat = slope == 0 and step_cap == 0
+    held = ledger.held
+    cores, mem, alloc = ledger.cores, ledger.mem, ledger.alloc
+    remaining = int(ledger.remaining[row])
+    while remaining > 0:
+        wanted = remaining * threads
+        best, best_key, best_count, best_memory = -1, 0.0, 0, 0
+        for col in hosts:
+            free = int(cores[col])
+            if free < threads:
+                continue
+            count = free // threads if free < wanted else remaining
+            if flat:  # a node holding some costs nothing more, any other the full estimate
+                here = alloc[row, col] > 0 or (held is not None and held[row, col] > 0)
+                memory = 0 if here else max(floor, base)
+            else:
+                if step_cap > 0:
+                    count = max(min(count, int(mem[col]) // step_cap), 0)
+                    if count <= 0:
+                        continue
+                before = int(alloc[row, col]) + (0 if held is None else int(held[row, col]))
+                memory = max(floor, base + slope * (before + count)) - (max(floor, base + slope * before) if before > 0 else 0)
+            if memory > int(mem[col]):
+                continue
+            key = (0 + (0 if free >= wanted else 1)) + 0.01 * abs(free - wanted) - scores[col]
+            if best < 0 or key < best_key:
+                best, best_key, best_count, best_memory = col, key, count, memory
+        if best < 0:
+            return remaining
+        if not best_key < 1 - max_score:
+            most_free = int(cores.max())
+            if wanted <= most_free or not best_key < 2 + 0.01 * (wanted - most_free) - max_score:
+                return remaining
+        ledger.assign(row, best, best_count, best_memory)
+        remaining -= best_count
+    return 0
 
 
 def _place(ledger: Ledger, row: int, node_memory_score: np.ndarray) -> None:
     """Steps for one deployment, each on the best node by ES's order, until none fits.
 
-    Only nodes with cores for one allocation can ever take a step (cores only shrink), so
-    the steps scan that subset, kept locally with one node changing per step.
+    The scan runs over the ledger's own arrays (no copies): a node without cores for one
+    allocation is never usable, and cores only shrink.
     """
     p = ledger.p
-    threads = int(p.threads[row])
-    cols = np.flatnonzero(ledger.cores >= threads)
-    if cols.size == 0:
-        return
-    # nothing of this row is placed yet in this bin-pack: what is there before is the held part
-    before = np.zeros(cols.size, dtype=np.int64) if ledger.held is None else ledger.held[row][cols]
-    not_host = np.where(p.current[row][cols] > 0, 0, 1) if p.has_current[row] else 1
-    nodes = _Nodes(cols, ledger.cores[cols], ledger.mem[cols], node_memory_score[cols], not_host)
+    # what the node holds of this row: the held part plus steps `_place_on_hosts` took
+    before = ledger.alloc[row].copy() if ledger.held is None else ledger.alloc[row] + ledger.held[row]
+    not_host = (p.current[row] == 0).astype(np.int64) if p.has_current[row] else 1
+    scan = _Scan(ledger.cores, node_memory_score, not_host)
     if p.mem_slope[row] == 0 and p.step_cap_bytes[row] == 0:
-        _place_flat(ledger, row, nodes, before)
+        _place_flat(ledger, row, scan, before)
     else:
-        _place_sloped(ledger, row, nodes, before)
+        _place_sloped(ledger, row, scan, before)
 
 
-class _Nodes:
-    """The scanned nodes' free cores and memory and their fixed order terms."""
+class _Scan:
+    """ES's node order for one deployment: free cores change per step, the rest is fixed."""
 
-    def __init__(
-        self, cols: np.ndarray, cores: np.ndarray, mem: np.ndarray, score: np.ndarray, not_host: np.ndarray | int
-    ) -> None:
-        self.cols, self.cores, self.mem, self.score, self.not_host = cols, cores, mem, score, not_host
+    def __init__(self, cores: np.ndarray, score: np.ndarray, not_host: np.ndarray | int) -> None:
+        self.cores, self.score, self.not_host = cores, score, not_host
 
     def best(self, wanted_threads: int, usable: np.ndarray) -> int:
         """Index of the first usable node with the smallest ES order key."""
         cores = self.cores
-        order = (self.not_host + np.where(cores >= wanted_threads, 0, 1)) + 0.01 * np.abs(
-            cores - wanted_threads
-        ) - self.score
+        order = (self.not_host + (cores < wanted_threads)) + 0.01 * np.abs(cores - wanted_threads) - self.score
         return int(np.argmin(np.where(usable, order, np.inf)))
 
-    def take(self, ledger: Ledger, row: int, k: int, count: int, memory: int) -> None:
-        ledger.assign(row, int(self.cols[k]), count, memory)
-        self.cores[k] = ledger.cores[self.cols[k]]
-        self.mem[k] = ledger.mem[self.cols[k]]
 
-
-def _place_flat(ledger: Ledger, row: int, nodes: _Nodes, before: np.ndarray) -> None:
+def _place_flat(ledger: Ledger, row: int, scan: _Scan, before: np.ndarray) -> None:
     """A deployment whose memory does not grow with allocations and whose steps memory does
-    not cap (the common case): a node it is on costs
-    nothing more, any other its full estimate, so which nodes are usable changes only
-    where a step lands."""
+    not cap (the common case): a node it is on costs nothing more, any other its full
+    estimate, so which nodes are usable changes only where a step lands."""
     threads = int(ledger.p.threads[row])
+    cores, mem = ledger.cores, ledger.mem
     need = np.where(before > 0, 0, max(int(ledger.p.mem_floor[row]), int(ledger.p.mem_base[row])))
-    usable = need <= nodes.mem
+    usable = (cores >= threads) & (need <= mem)
     remaining = int(ledger.remaining[row])
     while remaining > 0:
-        k = nodes.best(remaining * threads, usable)
+        k = scan.best(remaining * threads, usable)
         if not usable[k]:
             return
-        count = min(int(nodes.cores[k]) // threads, remaining)
-        nodes.take(ledger, row, k, count, int(need[k]))
+        count = min(int(cores[k]) // threads, remaining)
+        ledger.assign(row, k, count, int(need[k]))
         remaining -= count
         need[k] = 0
-        usable[k] = nodes.cores[k] >= threads and nodes.mem[k] >= 0
+        usable[k] = cores[k] >= threads and mem[k] >= 0
 
 
-def _place_sloped(ledger: Ledger, row: int, nodes: _Nodes, before: np.ndarray) -> None:
+def _place_sloped(ledger: Ledger, row: int, scan: _Scan, before: np.ndarray) -> None:
     """A deployment whose memory grows per allocation or whose step memory caps: the step
     size, and with it the memory a step needs, depends on what is still wanted and on free
     memory, so every step recomputes both."""
     p = ledger.p
     threads = int(p.threads[row])
+    cores, mem = ledger.cores, ledger.mem
     floor, base, slope = int(p.mem_floor[row]), int(p.mem_base[row]), int(p.mem_slope[row])
     step_cap = int(p.step_cap_bytes[row])
     held_memory = np.where(before > 0, np.maximum(floor, base + slope * before), 0)
     remaining = int(ledger.remaining[row])
     while remaining > 0:
-        count = np.minimum(nodes.cores // threads, remaining)
+        count = np.minimum(cores // threads, remaining)
         if step_cap > 0:
-            count = np.maximum(np.minimum(count, nodes.mem // step_cap), 0)
+            count = np.maximum(np.minimum(count, mem // step_cap), 0)
         # the increase of the estimate; meaningless where count is 0, which is never usable
         memory = np.maximum(floor, base + slope * (before + count)) - held_memory
-        usable = (count > 0) & (memory <= nodes.mem)
-        k = nodes.best(remaining * threads, usable)
+        usable = (count > 0) & (memory <= mem)
+        k = scan.best(remaining * threads, usable)
         if not usable[k]:
             return
         n = int(count[k])
-        nodes.take(ledger, row, k, n, int(memory[k]))
+        ledger.assign(row, k, n, int(memory[k]))
         remaining -= n
         before[k] += n
         held_memory[k] = max(floor, base + slope * int(before[k]))

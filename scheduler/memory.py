@@ -9,6 +9,7 @@ arithmetic both evaluate the same curve.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 MiB = 1024 * 1024
 
@@ -37,6 +38,7 @@ class MemoryCurve:
         return max(self.floor, self.base + self.slope * allocations)
 
 
+@lru_cache(maxsize=8192)
 def memory_curve(
     model_id: str,
     model_bytes: int,
@@ -48,7 +50,8 @@ def memory_curve(
 
     ELSER ids are flat; otherwise the model is held twice (file and loaded copy) plus the
     process overhead, or the per-deployment/per-allocation metadata when that is larger;
-    a cache bigger than the model adds the difference on top.
+    a cache bigger than the model adds the difference on top. Cached: every plan asks for
+    the curve of every deployment, and deployments rarely change.
     """
     extra = cache_size - model_bytes if cache_size is not None and cache_size > model_bytes else 0
     if model_id.startswith(ELSER_MODEL_ID_PREFIXES):

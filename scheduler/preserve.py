@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .arrays import Arrays
+from .arrays import Arrays, nonzero_pairs
 from .binpack import bin_pack
 from .ledger import Ledger
 
@@ -20,12 +20,18 @@ from .ledger import Ledger
 def solve_preserving(p: Arrays, keep_all: bool) -> np.ndarray:
     """Plan `p` keeping one (or all) current allocations per hosting node."""
     current = p.current
-    hosted = current > 0
-    kept = current if keep_all else hosted.astype(np.int64)
+    rows, cols = nonzero_pairs(current)
+    counts = current[rows, cols]
+    kept_counts = counts if keep_all else np.ones_like(counts)
+    if keep_all:
+        kept = current
+    else:
+        kept = np.zeros(p.shape, dtype=np.int64)
+        kept[rows, cols] = 1
     # Memory is reserved for every current allocation, as Elasticsearch does, even when
     # only one per node is kept; cores only for the kept ones.
-    reserved_mem = p.memory_per_node(current)
-    reserved_cores = (kept * p.threads[:, None]).sum(axis=0)
+    reserved_mem = p.per_node(cols, p.estimate(rows, counts))
+    reserved_cores = p.per_node(cols, kept_counts * p.threads[rows])
     preserved = p.current_total if keep_all else p.current_hosts
     rest = replace(
         p,
@@ -44,15 +50,14 @@ def merge(p: Arrays, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
     """
     ledger = Ledger(p)
     total = kept + new
-    touched = np.flatnonzero(total.any(axis=0))
-    if np.all(total.sum(axis=1) <= p.allocations):
+    rows, cols = nonzero_pairs(total)
+    counts = total[rows, cols]
+    touched = np.unique(cols)
+    if np.all(np.bincount(rows, weights=counts, minlength=p.shape[0]) <= p.allocations):
         # No deployment can reach its ask, so nodes are independent, and a node with room
         # for everything it is offered takes all of it (the estimate only grows with n).
-        rows, cols = np.nonzero(total)
-        counts = total[rows, cols]
-        used_mem = p.memory_per_node(total)
-        used_cores = np.zeros(p.shape[1], dtype=np.int64)
-        np.add.at(used_cores, cols, counts * p.threads[rows])
+        used_mem = p.per_node(cols, p.estimate(rows, counts))
+        used_cores = p.per_node(cols, counts * p.threads[rows])
         room = (used_mem <= p.mem) & (used_cores <= p.cores)
         taken = room[cols]
         ledger.alloc[rows[taken], cols[taken]] = counts[taken]
@@ -60,7 +65,7 @@ def merge(p: Arrays, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
         ledger.cores -= np.where(room, used_cores, 0)
         np.subtract.at(ledger.remaining, rows[taken], counts[taken])
         touched = touched[~room[touched]]
-    for col in touched:
+    for col in touched.tolist():
         for source in (kept, new):
             for row in np.flatnonzero(source[:, col] > 0):
                 count = min(int(source[row, col]), int(ledger.remaining[row]))
