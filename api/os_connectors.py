@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .body import read_body
-from .os_bodies import SOURCE_PARAMS, ml_commons, search_body, write_status
+from .os_bodies import SOURCE_PARAMS, ml_commons, read_ml_object, search_body, write_status
 from .params import Query
 from .responses import render
 
@@ -17,8 +16,8 @@ BASE = "/_plugins/_ml/connectors"
 @routes.post(BASE + "/_create")
 async def create_connector(request: web.Request) -> web.Response:
     Query(request)
-    body = await read_body(request, "connector")
-    connector_id = ml_commons(request).connectors.create(None if body is None else body.data)
+    body, _ = await read_ml_object(request)
+    connector_id = ml_commons(request).connectors.create(body)
     return render(request, {"connector_id": connector_id})
 
 
@@ -39,9 +38,8 @@ async def get_connector(request: web.Request) -> web.Response:
 @routes.put(BASE + "/{connector_id}")
 async def update_connector(request: web.Request) -> web.Response:
     Query(request)
-    body = await read_body(request, "connector")
-    connectors = ml_commons(request).connectors
-    return render(request, connectors.update(request.match_info["connector_id"], None if body is None else body.data))
+    body, _ = await read_ml_object(request)
+    return render(request, ml_commons(request).connectors.update(request.match_info["connector_id"], body))
 
 
 @routes.delete(BASE + "/{connector_id}")

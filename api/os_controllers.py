@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .context import cluster_of
-from .os_update import read_ml_object
+from .os_bodies import ml_commons, read_ml_object
 from .params import Query
 from .responses import render
 
@@ -17,28 +16,23 @@ PATH = "/_plugins/_ml/controllers/{model_id}"
 
 
 @routes.post(PATH)
-async def create_controller(request: web.Request) -> web.Response:
-    Query(request)
-    body, _ = await read_ml_object(request)
-    controllers = cluster_of(request).ml_commons.controllers
-    return render(request, controllers.create(request.match_info["model_id"], body))
-
-
 @routes.put(PATH)
-async def update_controller(request: web.Request) -> web.Response:
+async def write_controller(request: web.Request) -> web.Response:
+    """POST creates a model's controller, PUT updates it; both take the same body."""
     Query(request)
     body, _ = await read_ml_object(request)
-    controllers = cluster_of(request).ml_commons.controllers
-    return render(request, controllers.update(request.match_info["model_id"], body))
+    controllers = ml_commons(request).controllers
+    write = controllers.create if request.method == "POST" else controllers.update
+    return render(request, write(request.match_info["model_id"], body))
 
 
 @routes.get(PATH)
 async def get_controller(request: web.Request) -> web.Response:
     Query(request)
-    return render(request, cluster_of(request).ml_commons.controllers.get(request.match_info["model_id"]))
+    return render(request, ml_commons(request).controllers.get(request.match_info["model_id"]))
 
 
 @routes.delete(PATH)
 async def delete_controller(request: web.Request) -> web.Response:
     Query(request)
-    return render(request, cluster_of(request).ml_commons.controllers.delete(request.match_info["model_id"]))
+    return render(request, ml_commons(request).controllers.delete(request.match_info["model_id"]))

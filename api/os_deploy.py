@@ -8,8 +8,7 @@ from aiohttp import web
 from cluster.errors import illegal_argument
 from cluster.opensearch.xcontent import string_list
 
-from .body import read_body
-from .context import cluster_of
+from .os_bodies import ml_commons, read_ml_object
 from .params import Query
 from .responses import render
 
@@ -27,10 +26,9 @@ async def undeploy_models(request: web.Request) -> web.Response:
 async def deploy_model(request: web.Request) -> web.Response:
     """Optional body `{"node_ids": [..]}` (other fields are skipped, as ml-commons' parser does)."""
     Query(request)
-    body = await read_body(request, "deploy_model")
-    node_ids = string_list(body.data, "node_ids") if body is not None else None
-    deployer = cluster_of(request).ml_commons.deployer
-    return render(request, deployer.deploy(request.match_info["model_id"], node_ids))
+    body, _ = await read_ml_object(request)
+    node_ids = string_list(body, "node_ids") if body is not None else None
+    return render(request, ml_commons(request).deployer.deploy(request.match_info["model_id"], node_ids))
 
 
 @routes.post("/_plugins/_ml/models/{model_id}/_undeploy")
@@ -43,13 +41,13 @@ async def _undeploy(request: web.Request, model_id: str | None) -> web.Response:
     """Body `{"model_ids": [..], "node_ids": [..]}`: the body's models replace the path's;
     naming nodes needs `allow_custom_deployment_plan`."""
     Query(request)
-    ml = cluster_of(request).ml_commons
+    ml = ml_commons(request)
     model_ids = [model_id] if model_id is not None else None
     node_ids = None
-    body = await read_body(request, "undeploy_model")
+    body, _ = await read_ml_object(request)
     if body is not None:
-        nodes = string_list(body.data, "node_ids")
-        models = string_list(body.data, "model_ids")
+        nodes = string_list(body, "node_ids")
+        models = string_list(body, "model_ids")
         if nodes:
             if not ml.settings.allow_custom_deployment_plan:
                 raise illegal_argument("Don't allow custom deployment plan")

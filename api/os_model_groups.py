@@ -6,8 +6,7 @@ from aiohttp import web
 
 from cluster.opensearch.errors import parse_exception
 
-from .body import read_body
-from .os_bodies import SOURCE_PARAMS, ml_commons, search_body, write_status
+from .os_bodies import SOURCE_PARAMS, ml_commons, read_ml_object, search_body, write_status
 from .params import Query
 from .responses import render
 
@@ -19,10 +18,10 @@ BASE = "/_plugins/_ml/model_groups"
 @routes.post(BASE + "/_register")
 async def register_model_group(request: web.Request) -> web.Response:
     Query(request)
-    body = await read_body(request, "model_group")
+    body, _ = await read_ml_object(request)
     if body is None:
         raise parse_exception("Model group request has empty body")
-    group_id = ml_commons(request).groups.register(body.data)
+    group_id = ml_commons(request).groups.register(body)
     return render(request, {"model_group_id": group_id, "status": "CREATED"})
 
 
@@ -43,9 +42,8 @@ async def get_model_group(request: web.Request) -> web.Response:
 @routes.put(BASE + "/{model_group_id}")
 async def update_model_group(request: web.Request) -> web.Response:
     Query(request)
-    body = await read_body(request, "model_group")
-    groups = ml_commons(request).groups
-    return render(request, groups.update(request.match_info["model_group_id"], None if body is None else body.data))
+    body, _ = await read_ml_object(request)
+    return render(request, ml_commons(request).groups.update(request.match_info["model_group_id"], body))
 
 
 @routes.delete(BASE + "/{model_group_id}")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .body import read_body
-from .os_bodies import SOURCE_PARAMS, ml_commons, search_body, write_status
+from .body import body_required
+from .os_bodies import SOURCE_PARAMS, ml_commons, read_ml_object, search_body, write_status
 from .params import Query
 from .responses import render
 
@@ -21,10 +21,10 @@ BASE = "/_plugins/_ml/models"
 @routes.post(BASE + "/_upload")
 async def register_model(request: web.Request) -> web.Response:
     query = Query(request, ("deploy",))
-    body = await read_body(request, "register_model", required=True)
-    assert body is not None
-    models = ml_commons(request).models
-    return render(request, models.register(body.data, deploy=query.bool("deploy"), text=body.text))
+    body, text = await read_ml_object(request)
+    if body is None:
+        raise body_required()
+    return render(request, ml_commons(request).models.register(body, deploy=query.bool("deploy"), text=text))
 
 
 @routes.get(BASE + "/_search")

@@ -9,8 +9,7 @@ from cluster.opensearch.profile import ProfileRequest, profile
 from cluster.opensearch.stats_report import stats_report
 from cluster.opensearch.xcontent import boolean, string_list
 
-from .body import read_body
-from .context import cluster_of
+from .os_bodies import ml_commons, read_ml_object
 from .params import Query
 from .responses import render
 
@@ -26,9 +25,9 @@ async def get_profile(request: web.Request) -> web.Response:
     """A body (`model_ids`, `task_ids`, `node_ids`, `return_all_models`, `return_all_tasks`)
     decides alone; without one the path does. `?view=node` (default) or `model`."""
     view = Query(request, ("view",)).str("view", "node")
-    body = await read_body(request, "profile")
-    wanted = _from_body(body.data) if body is not None else _from_path(request)
-    return render(request, profile(cluster_of(request).ml_commons, wanted, view))
+    body, _ = await read_ml_object(request)
+    wanted = _from_body(body) if body is not None else _from_path(request)
+    return render(request, profile(ml_commons(request), wanted, view))
 
 
 def _from_body(data: dict) -> ProfileRequest:
@@ -68,7 +67,7 @@ async def get_stats(request: web.Request) -> web.Response:
     Query(request)
     node_ids, stats = request.match_info.get("node_id"), request.match_info.get("stat")
     body = stats_report(
-        cluster_of(request).ml_commons,
+        ml_commons(request),
         [n for n in node_ids.split(",") if n] if node_ids is not None else None,
         [s for s in stats.split(",") if s] if stats is not None else None,
     )

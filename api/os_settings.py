@@ -11,8 +11,7 @@ from cluster.errors import MlError, validation_failed
 from cluster.opensearch.xcontent import expecting
 from cluster.opensearch.settings import SCOPES, Raw, nest, node_defaults, update_cluster_settings
 
-from .context import cluster_of
-from .os_update import parse_json
+from .os_bodies import ml_commons, parse_json
 from .params import Query
 from .responses import render
 
@@ -33,7 +32,7 @@ async def put_cluster_settings(request: web.Request) -> web.Response:
         scopes[scope] = value or {}
     if not any(scopes.values()):
         raise validation_failed(["no settings to update"])
-    settings = cluster_of(request).ml_commons.settings
+    settings = ml_commons(request).settings
     applied = update_cluster_settings(settings, scopes["persistent"], scopes["transient"])
     flat = query.bool("flat_settings")
     body = {"acknowledged": True, **{scope: _shape(applied[scope], flat) for scope in SCOPES}}
@@ -43,7 +42,7 @@ async def put_cluster_settings(request: web.Request) -> web.Response:
 @routes.get("/_cluster/settings")
 async def get_cluster_settings(request: web.Request) -> web.Response:
     query = Query(request, ("flat_settings", "include_defaults", "local", *_MASTER_PARAMS))
-    settings = cluster_of(request).ml_commons.settings
+    settings = ml_commons(request).settings
     flat = query.bool("flat_settings")
     overrides = settings.cluster_overrides
     body = {scope: _shape(overrides.scope(scope), flat) for scope in SCOPES}
