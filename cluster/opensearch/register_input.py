@@ -8,7 +8,6 @@ nodes) is checked by `Models.register`. Unknown fields are skipped, as in ml-com
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -16,6 +15,7 @@ from . import xcontent
 from .errors import illegal_argument
 from .model_groups import access_mode_of
 from .pretrained import with_space_type
+from .model_fields import read_deploy_setting, read_guardrails, read_interface, read_model_config, upper_choice
 from .rate_limiter import JsonFields, RateLimiter
 
 #: ml-commons' `FunctionName` values.
@@ -25,8 +25,8 @@ FUNCTION_NAMES = (
     "REMOTE", "SPARSE_ENCODING", "SPARSE_TOKENIZE", "TEXT_SIMILARITY", "QUESTION_ANSWERING", "AGENT", "CONNECTOR",
 )
 MODEL_FORMATS = ("ONNX", "TORCH_SCRIPT")
-FRAMEWORK_TYPES = ("HUGGINGFACE_TRANSFORMERS", "SENTENCE_TRANSFORMERS", "HUGGINGFACE_TRANSFORMERS_NEURON")
-POOLING_MODES = ("MEAN", "MEAN_SQRT_LEN", "MAX", "WEIGHTED_MEAN", "CLS", "LAST_TOKEN")
+CONFIG_ORDER = ("model_type", "embedding_dimension", "framework_type", "all_config", "model_max_length",
+                "pooling_mode", "normalize_result", "query_prefix", "passage_prefix", "additional_config")
 #: Functions whose models need no `model_config` even when registered from a url.
 CONFIG_OPTIONAL = ("SPARSE_TOKENIZE", "SPARSE_ENCODING")
 
@@ -52,7 +52,7 @@ class RegisterInput:
     add_all_backend_roles: bool | None = None
     access_mode: str | None = None
     guardrails: dict[str, Any] | None = None
-    interface: dict[str, str] | None = None
+    interface: dict[str, str | None] | None = None
     size_bytes: int | None = None
 
     @property
@@ -63,21 +63,24 @@ class RegisterInput:
 def parse_register_input(body: Mapping[str, Any], validate_connector: Callable[[Any], dict[str, Any]],
                          text: str | None = None) -> RegisterInput:
     """Read a register body; raises ml-commons' errors for wrong kinds and missing fields.
-    `text`, the body as sent, places the positions in rate limiter parse errors."""
+    `text`, the body as sent, places the positions in parse errors of the fields the update
+    API reads too."""
+    fields = JsonFields(body, text)
     function_name = xcontent.text(body, "function_name")
-    if function_name is not None and function_name.upper() not in FUNCTION_NAMES:
-        raise illegal_argument("Wrong function name")
     model_format = xcontent.text(body, "model_format")
-    if model_format is not None and model_format.upper() not in MODEL_FORMATS:
-        raise illegal_argument("Wrong model format")
-    config = xcontent.obj(body, "model_config")
-    # `MLRateLimiter.parse`, as the update API reads it.
-    rate_limiter = None if "rate_limiter" not in body else RateLimiter.parse(
-        body["rate_limiter"], JsonFields(body, text), "rate_limiter")
-    deploy_setting = xcontent.obj(body, "deploy_setting")
+    if function_name is not None:
+        function_name = upper_choice(function_name, FUNCTION_NAMES, "Wrong function name")
+    if model_format is not None:
+        model_format = upper_choice(model_format, MODEL_FORMATS, "Wrong model format")
+    config = JsonFields.object(body["model_config"]) if "model_config" in body else None
+    # The fields the update API reads too, with its parsers (as ml-commons shares them).
+    rate_limiter = None if "rate_limiter" not in body else RateLimiter.parse(body["rate_limiter"], fields, "rate_limiter")
+    deploy_setting = None if "deploy_setting" not in body else read_deploy_setting(body["deploy_setting"], fields)
+    guardrails = None if "guardrails" not in body else read_guardrails(body["guardrails"], fields)
+    interface = None if "interface" not in body else read_interface(body["interface"])
     connector = body.get("connector")
     parsed = RegisterInput(
-        function_name=(function_name or "TEXT_EMBEDDING").upper(),
+        function_name=function_name or "TEXT_EMBEDDING",
         name=xcontent.text(body, "name"),  # type: ignore[arg-type]  # checked just below
         model_group_id=xcontent.text(body, "model_group_id"),
         version=xcontent.text(body, "version"),
@@ -86,16 +89,16 @@ def parse_register_input(body: Mapping[str, Any], validate_connector: Callable[[
         rate_limiter=None if rate_limiter is None else rate_limiter.to_doc(),
         url=xcontent.text(body, "url"),
         hash_value=xcontent.text(body, "model_content_hash_value"),
-        model_format=None if model_format is None else model_format.upper(),
-        deploy_setting=None if deploy_setting is None else parse_deploy_setting(deploy_setting),
+        model_format=model_format,
+        deploy_setting=deploy_setting,
         model_node_ids=xcontent.string_list(body, "model_node_ids"),
         connector=None if connector is None else validate_connector(connector),
         connector_id=xcontent.text(body, "connector_id"),
         backend_roles=xcontent.string_list(body, "backend_roles"),
         add_all_backend_roles=xcontent.boolean(body, "add_all_backend_roles"),
         access_mode=access_mode_of(body, lowercase=False),
-        guardrails=xcontent.obj(body, "guardrails"),
-        interface=parse_interface(body),
+        guardrails=guardrails,
+        interface=interface,
         size_bytes=xcontent.integer(body, "model_content_size_in_bytes"),
     )
     # The constructor's checks.
@@ -108,56 +111,27 @@ def parse_register_input(body: Mapping[str, Any], validate_connector: Callable[[
             raise illegal_argument("model config is null")
     if config is not None:
         local_embedding = parsed.function_name == "TEXT_EMBEDDING"
-        parsed.model_config = parse_model_config(config, local_embedding, parsed.name)
+        parsed.model_config = parse_model_config(config, fields, local_embedding, parsed.name)
     return parsed
 
 
-def parse_model_config(raw: Mapping[str, Any], local_embedding: bool, model_name: str) -> dict[str, Any]:
+def parse_model_config(raw: Any, fields: JsonFields, local_embedding: bool, model_name: str) -> dict[str, Any]:
     """`model_config` in document form; a local text-embedding model needs its dimension and
     framework, and gets ml-commons' defaults and the known space type of its base model."""
-    model_type = xcontent.text(raw, "model_type")
-    if model_type is None:
+    config = read_model_config(raw, fields)
+    if config.get("model_type") is None:
         raise illegal_argument("model type is null")
-    framework = xcontent.text(raw, "framework_type")
-    if framework is not None and framework.upper() not in FRAMEWORK_TYPES:
-        raise illegal_argument("Wrong framework type")
-    pooling = xcontent.text(raw, "pooling_mode")
-    if pooling is not None and pooling.upper() not in POOLING_MODES:
-        raise illegal_argument("Wrong pooling method")
-    config: dict[str, Any] = {
-        "model_type": model_type,
-        "embedding_dimension": xcontent.integer(raw, "embedding_dimension"),
-        "framework_type": None if framework is None else framework.upper(),
-        "all_config": xcontent.text(raw, "all_config"),
-        "model_max_length": xcontent.integer(raw, "model_max_length"),
-        "pooling_mode": None if pooling is None else pooling.upper(),
-        "normalize_result": xcontent.boolean(raw, "normalize_result"),
-        "query_prefix": xcontent.text(raw, "query_prefix"),
-        "passage_prefix": xcontent.text(raw, "passage_prefix"),
-        "additional_config": xcontent.obj(raw, "additional_config"),
-    }
     if local_embedding:
-        if config["embedding_dimension"] is None:
+        if config.get("embedding_dimension") is None:
             raise illegal_argument("embedding dimension is null")
-        if config["framework_type"] is None:
+        if config.get("framework_type") is None:
             raise illegal_argument("framework type is null")
-        config["pooling_mode"] = config["pooling_mode"] or "MEAN"
-        config["normalize_result"] = bool(config["normalize_result"])
-        config = with_space_type({key: value for key, value in config.items() if value is not None}, model_name)
-    return {key: value for key, value in config.items() if value is not None}
+        config["pooling_mode"] = config.get("pooling_mode") or "MEAN"
+        config["normalize_result"] = bool(config.get("normalize_result"))
+        config = with_space_type(config, model_name)
+    return {key: config[key] for key in sorted(config, key=_config_rank)}
 
 
-def parse_deploy_setting(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """`MLDeploySetting.parse`: auto-deploy flag and TTL in minutes."""
-    setting = {"is_auto_deploy_enabled": xcontent.boolean(raw, "is_auto_deploy_enabled"),
-               "model_ttl_minutes": xcontent.integer(raw, "model_ttl_minutes")}
-    return {key: value for key, value in setting.items() if value is not None}
-
-
-def parse_interface(body: Mapping[str, Any]) -> dict[str, str] | None:
-    """Only `input` and `output` are kept, each as a JSON-schema string."""
-    raw = xcontent.obj(body, "interface")
-    if raw is None:
-        return None
-    return {key: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-            for key, value in raw.items() if key in ("input", "output") and value is not None}
+def _config_rank(key: str) -> int:
+    """`model_config`'s field order in ml-commons' documents (unknown keys last)."""
+    return CONFIG_ORDER.index(key) if key in CONFIG_ORDER else len(CONFIG_ORDER)

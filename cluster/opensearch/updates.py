@@ -11,12 +11,12 @@ the next predict sees it.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from .connectors import parse_connector
 from .documents import MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status, parse_exception
+from .errors import MlError, os_status, parse_exception
+from .model_fields import read_deploy_setting, read_guardrails, read_interface, read_model_config
 from .rate_limiter import JsonFields, RateLimiter
 
 if TYPE_CHECKING:
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 UPDATABLE_ALGORITHMS = ("TEXT_EMBEDDING", "REMOTE")
 DEPLOYING_STATES = ("DEPLOYING", "LOADING")
 DEPLOYED_STATES = ("DEPLOYED", "PARTIALLY_DEPLOYED", "LOADED", "PARTIALLY_LOADED")
-GUARDRAIL_TYPES = ("local_regex", "model")
-FRAMEWORK_TYPES = ("SENTENCE_TRANSFORMERS", "HUGGINGFACE_TRANSFORMERS", "HUGGINGFACE_TRANSFORMERS_NEURON")
-POOLING_MODES = ("MEAN", "MEAN_SQRT_LEN", "MAX", "WEIGHTED_MEAN", "CLS", "LAST_TOKEN")
 
 
 class ModelUpdates:
@@ -126,15 +123,15 @@ def parse_update(body: dict[str, Any], fields: JsonFields) -> dict[str, Any]:
         elif key == "rate_limiter":
             changes[key] = RateLimiter.parse(value, fields, key)
         elif key == "model_config":
-            changes[key] = _model_config(value, fields)
+            changes[key] = read_model_config(value, fields)
         elif key == "deploy_setting":
-            changes[key] = _deploy_setting(value, fields)
+            changes[key] = read_deploy_setting(value, fields)
         elif key == "connector":
             changes[key] = parse_connector(JsonFields.object(value))
         elif key == "guardrails":
-            changes[key] = _guardrails(value, fields)
+            changes[key] = read_guardrails(value, fields)
         elif key == "interface":
-            changes[key] = _interface(value)
+            changes[key] = read_interface(value)
     changes.pop("model_id", None)  # only the URL names the model
     if "connector_id" in changes and "connector" in changes:
         raise os_status(
@@ -195,104 +192,3 @@ def _partial_document(changes: dict[str, Any], now_ms: int) -> dict[str, Any]:
         if key in changes:
             partial[key] = changes[key]
     return partial
-
-
-def _model_config(value: Any, fields: JsonFields) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    for key, item in JsonFields.object(value).items():
-        path = ("model_config", key)
-        if key in ("model_type", "all_config", "query_prefix", "passage_prefix"):
-            config[key] = fields.text(item, *path)
-        elif key in ("embedding_dimension", "model_max_length"):
-            config[key] = fields.integer(item, *path)
-        elif key == "normalize_result":
-            config[key] = fields.boolean(item, *path)
-        elif key == "framework_type":
-            config[key] = _enum(fields.text(item, *path), FRAMEWORK_TYPES, "Wrong framework type")
-        elif key == "pooling_mode":
-            config[key] = _enum(fields.text(item, *path), POOLING_MODES, "Wrong pooling method")
-        elif key == "additional_config" and isinstance(item, dict):
-            config[key] = item
-    return config
-
-
-def _deploy_setting(value: Any, fields: JsonFields) -> dict[str, Any]:
-    setting: dict[str, Any] = {}
-    for key, item in JsonFields.object(value).items():
-        if key == "is_auto_deploy_enabled":
-            setting[key] = fields.boolean(item, "deploy_setting", key)
-        elif key == "model_ttl_minutes":
-            setting[key] = fields.integer(item, "deploy_setting", key)
-    return setting
-
-
-def _guardrails(value: Any, fields: JsonFields) -> dict[str, Any]:
-    """`Guardrails.parse`: a known type (local_regex unless said) and the two guardrails."""
-    body = JsonFields.object(value)
-    kind = fields.text(body["type"], "guardrails", "type") if "type" in body else "local_regex"
-    if kind not in GUARDRAIL_TYPES:
-        raise illegal_argument("The type of guardrails is required, can not be null.")
-    guardrails: dict[str, Any] = {"type": kind}
-    for key in ("input_guardrail", "output_guardrail"):
-        params = _map(body.get(key))
-        if params:
-            guardrails[key] = _local_regex(params, key) if kind == "local_regex" else _model_guardrail(params, key)
-    return guardrails
-
-
-def _local_regex(params: dict[str, Any], where: str) -> dict[str, Any]:
-    guardrail: dict[str, Any] = {}
-    words = params.get("stop_words")
-    if words:
-        if not isinstance(words, list) or not all(
-            isinstance(w, dict) and isinstance(w.get("index_name"), str) and _strings(w.get("source_fields"))
-            for w in words
-        ):
-            raise illegal_argument(f"[{where}.stop_words] must be a list of {{index_name, source_fields}} objects")
-        guardrail["stop_words"] = [{"index_name": w["index_name"], "source_fields": w["source_fields"]} for w in words]
-    regex = params.get("regex")
-    if regex:
-        if not _strings(regex):
-            raise illegal_argument(f"[{where}.regex] must be a list of strings")
-        guardrail["regex"] = regex
-    return guardrail
-
-
-def _model_guardrail(params: dict[str, Any], where: str) -> dict[str, Any]:
-    guardrail: dict[str, Any] = {}
-    for key in ("model_id", "response_validation_regex"):
-        if params.get(key) is not None:
-            if not isinstance(params[key], str):
-                raise illegal_argument(f"[{where}.{key}] must be a string")
-            guardrail[key] = params[key]
-    return guardrail
-
-
-def _interface(value: Any) -> dict[str, str | None]:
-    """Only `input` and `output` are kept, as JSON-schema strings; a null one switches that
-    schema's validation off. A null or non-object interface changes nothing."""
-    interface = _map(value)
-    return {
-        key: item if item is None or isinstance(item, str) else _compact(item)
-        for key, item in interface.items()
-        if key in ("input", "output")
-    }
-
-
-def _map(value: Any) -> dict[str, Any]:
-    """`parser.map()`: an object as is; any scalar reads as an empty map."""
-    return value if isinstance(value, dict) else {}
-
-
-def _enum(text: str, allowed: tuple[str, ...], message: str) -> str:
-    if text.upper() not in allowed:
-        raise illegal_argument(message)
-    return text.upper()
-
-
-def _strings(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

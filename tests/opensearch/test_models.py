@@ -87,23 +87,47 @@ async def test_register_checks(client: AsyncOpenSearch, body: dict, reason: str)
     assert (await client.plugins.ml.search_models(body={"query": {"match_all": {}}}))["hits"]["hits"] == []
 
 
-@pytest.mark.parametrize(("limiter", "expected"), [
-    ({"limit": "-1"}, ("parse_exception", "Limit field must be a positive number.")),
-    ({"limit": "four", "unit": "MINUTES"}, ("parse_exception", "Limit field must be a positive number.")),
-    ({"unit": "WEEKS"}, ("illegal_argument_exception", "No enum constant java.util.concurrent.TimeUnit.WEEKS")),
-    ({"limit": None}, ("parse_exception", "Can't get text on a VALUE_NULL at 1:28")),
-    ("4/MINUTES", ("parsing_exception",
-                   "Failed to parse object: expecting token of type [START_OBJECT] but found [VALUE_STRING]")),
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("rate_limiter", {"limit": "-1"}, ("parse_exception", "Limit field must be a positive number.")),
+    ("rate_limiter", {"limit": "four", "unit": "MINUTES"}, ("parse_exception", "Limit field must be a positive number.")),
+    ("rate_limiter", {"unit": "WEEKS"}, ("illegal_argument_exception",
+                                         "No enum constant java.util.concurrent.TimeUnit.WEEKS")),
+    ("rate_limiter", {"limit": None}, ("parse_exception", "Can't get text on a VALUE_NULL at 1:28")),
+    ("rate_limiter", "4/MINUTES", ("parsing_exception", "Failed to parse object: expecting token of type "
+                                                        "[START_OBJECT] but found [VALUE_STRING]")),
+    ("guardrails", {"type": "keywords"}, ("illegal_argument_exception",
+                                          "The type of guardrails is required, can not be null.")),
+    ("deploy_setting", {"model_ttl_minutes": "soon"}, ("number_format_exception", 'For input string: "soon"')),
+    ("deploy_setting", {"is_auto_deploy_enabled": "yes"}, (
+        "illegal_argument_exception", "Failed to parse value [yes] as only [true] or [false] are allowed.")),
 ])
-async def test_register_and_update_read_rate_limiters_alike(client: AsyncOpenSearch, http: TestClient,
-                                                            limiter: object, expected: tuple[str, str]) -> None:
-    """Both bodies go through `MLRateLimiter.parse` in ml-commons, so both refuse alike."""
+async def test_register_and_update_read_shared_fields_alike(client: AsyncOpenSearch, http: TestClient, field: str,
+                                                           value: object, expected: tuple[str, str]) -> None:
+    """ml-commons reads these fields of both bodies with the same parsers (`MLRateLimiter`,
+    `Guardrails`, `MLDeploySetting`), so both refuse alike."""
     model_id = await register_remote(client)
-    register = await http.post(f"{ML}/models/_register", json={"rate_limiter": limiter, **PRETRAINED})
-    update = await http.put(f"{ML}/models/{model_id}", json={"rate_limiter": limiter})
+    register = await http.post(f"{ML}/models/_register", json={field: value, **PRETRAINED})
+    update = await http.put(f"{ML}/models/{model_id}", json={field: value})
     assert await raw_error(register) == await raw_error(update) == (400, *expected)
     found = await client.plugins.ml.search_models(body={"query": {"match_all": {}}})
     assert [hit["_id"] for hit in found["hits"]["hits"]] == [model_id]
+
+
+async def test_register_and_update_store_shared_fields_alike(client: AsyncOpenSearch, cluster: Cluster) -> None:
+    fields = {
+        "guardrails": {"input_guardrail": {"regex": ["a.*"], "other": 1}},
+        "deploy_setting": {"is_auto_deploy_enabled": "false", "model_ttl_minutes": "5"},
+        "interface": {"input": {"type": "object"}, "output": None, "other": "dropped"},
+    }
+    registered = await register_remote(client, **fields)
+    updated = await register_remote(client, name="other")
+    await client.plugins.ml.update_model(model_id=updated, body=fields)
+    index = cluster.ml_commons.store[MODEL_INDEX]
+    assert [{key: index.get(model_id)[key] for key in fields} for model_id in (registered, updated)] == [{
+        "guardrails": {"type": "local_regex", "input_guardrail": {"regex": ["a.*"]}},
+        "deploy_setting": {"is_auto_deploy_enabled": False, "model_ttl_minutes": 5},
+        "interface": {"input": '{"type":"object"}', "output": None},
+    }] * 2
 
 
 async def test_unknown_group_and_connector(client: AsyncOpenSearch) -> None:
