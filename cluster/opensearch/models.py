@@ -14,6 +14,7 @@ group named like the model, else a new group of that name) and takes the group's
   `model_content_size_in_bytes`, `last_registered_time`) and the task COMPLETED with its
   `model_id`.
 
+A `url` is refused unless `allow_registering_model_via_url` is on (ml-commons' default is off).
 Artifact size: `model_content_size_in_bytes` from the body when given (the simulator's knob;
 ml-commons measures the downloaded file); else, for a pretrained model named without `url`,
 the size in `pretrained.PRETRAINED`; else 100 MB (`DEFAULT_ARTIFACT_BYTES`). A pretrained name
@@ -52,6 +53,10 @@ NO_ELIGIBLE_NODE = (
     '"plugins.ml_commons.only_run_on_ml_node" configuration using the _cluster/setting api'
 )
 HIDDEN_MODEL = "User doesn't have privilege to perform this operation on this model"
+URL_NOT_ALLOWED = (
+    "To upload custom model user needs to enable allow_registering_model_via_url settings. Otherwise please use "
+    "OpenSearch pre-trained models."
+)
 TEXT_FIELDS = FieldMapping(frozenset({
     "name", "description", "model_config.all_config", "connector.name", "connector.description",
     "guardrails.input_guardrail.regex", "guardrails.output_guardrail.regex",
@@ -103,6 +108,9 @@ class Models:
         spec = parse_register_input(body, self.ml.connectors.validate, text)
         if spec.is_remote:
             require_remote_inference(self.ml.settings)
+        if (spec.url is not None and not self.ml.settings.allow_registering_model_via_url
+                and spec.function_name != "METRICS_CORRELATION"):
+            raise illegal_argument(URL_NOT_ALLOWED)
         group_id = spec.model_group_id or self.ml.groups.find_by_name(spec.name)
         if spec.is_remote:
             self._check_connector(spec)

@@ -40,6 +40,8 @@ class MlCommonsSettings:
     """Mutable: `PUT _cluster/settings` changes them while the cluster runs."""
 
     allow_custom_deployment_plan: bool = False
+    #: Off by default: only pretrained models register without it (a `url` is refused).
+    allow_registering_model_via_url: bool = False
     remote_inference_enabled: bool = True
     only_run_on_ml_node: bool = True
     sync_up_job_interval_in_seconds: float = 10.0
@@ -91,6 +93,7 @@ SETTINGS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
         _spec("allow_custom_deployment_plan", "allow_custom_deployment_plan", "bool"),
+        _spec("allow_registering_model_via_url", "allow_registering_model_via_url", "bool"),
         _spec("remote_inference.enabled", "remote_inference_enabled", "bool"),
         _spec("only_run_on_ml_node", "only_run_on_ml_node", "bool"),
         _spec("sync_up_job_interval_in_seconds", "sync_up_job_interval_in_seconds", "int", 0, 86400),

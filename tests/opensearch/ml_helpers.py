@@ -46,6 +46,11 @@ async def register_remote(client: AsyncOpenSearch, name: str = "chat", **fields:
     return (await client.plugins.ml.register_model(body=body))["model_id"]
 
 
+async def allow_registering_via_url(client: AsyncOpenSearch) -> None:
+    """Custom models register from a `url` only with this setting (off by default)."""
+    await client.cluster.put_settings(body={"persistent": {"plugins.ml_commons.allow_registering_model_via_url": True}})
+
+
 def set_model_state(cluster: Cluster, model_id: str, state: str) -> None:
     """Put a model in a deploy state without the deployer (another part's job)."""
     cluster.ml_commons.store[MODEL_INDEX].update(model_id, {"model_state": state})

@@ -9,9 +9,12 @@ from opensearchpy import AsyncOpenSearch, AuthorizationException, NotFoundError,
 from cluster.cluster import Cluster
 from cluster.errors import MlError
 from cluster.opensearch.deployer import Deployer
-from cluster.opensearch.documents import MODEL_INDEX
+from cluster.opensearch.documents import MODEL_GROUP_INDEX, MODEL_INDEX, TASK_INDEX
 
-from .ml_helpers import MINILM, MINILM_BYTES, OPENAI_CONNECTOR, error_of, raw_error, register_remote, set_model_state
+from .ml_helpers import (
+    MINILM, MINILM_BYTES, OPENAI_CONNECTOR, allow_registering_via_url, error_of, raw_error, register_remote,
+    set_model_state,
+)
 
 ML = "/_plugins/_ml"
 BANDWIDTH = 100_000_000  # MlCommonsSettings.register_bandwidth_bytes_per_second
@@ -55,6 +58,7 @@ async def test_local_register_takes_the_download_time(client: AsyncOpenSearch, c
 
 
 async def test_url_model_uses_the_given_size_and_config(client: AsyncOpenSearch, cluster: Cluster) -> None:
+    await allow_registering_via_url(client)
     task_id = (await client.plugins.ml.register_model(body=CUSTOM))["task_id"]
     assert cluster.run_until(lambda: cluster.ml_commons.tasks.get(task_id)["state"] == "COMPLETED", timeout=10)
     assert cluster.now == pytest.approx(2.5)
@@ -80,6 +84,7 @@ async def test_url_model_uses_the_given_size_and_config(client: AsyncOpenSearch,
      "Connector endpoint is required when creating a remote model without connector id!"),
 ])
 async def test_register_checks(client: AsyncOpenSearch, body: dict, reason: str) -> None:
+    await allow_registering_via_url(client)
     with pytest.raises(RequestError) as caught:
         await client.plugins.ml.register_model(body=body)
     assert error_of(caught.value) == (400, "illegal_argument_exception", reason)
@@ -128,6 +133,19 @@ async def test_register_and_update_store_shared_fields_alike(client: AsyncOpenSe
         "deploy_setting": {"is_auto_deploy_enabled": False, "model_ttl_minutes": 5},
         "interface": {"input": '{"type":"object"}', "output": None},
     }] * 2
+
+
+async def test_url_registration_needs_the_setting(client: AsyncOpenSearch, cluster: Cluster) -> None:
+    with pytest.raises(RequestError) as caught:
+        await client.plugins.ml.register_model(body=CUSTOM)
+    assert error_of(caught.value) == (
+        400, "illegal_argument_exception", "To upload custom model user needs to enable allow_registering_model_via_url "
+                                           "settings. Otherwise please use OpenSearch pre-trained models.")
+    assert not cluster.ml_commons.store[MODEL_GROUP_INDEX].docs and not cluster.ml_commons.store[TASK_INDEX].docs
+    metrics = {**CUSTOM, "function_name": "METRICS_CORRELATION", "model_config": {"model_type": "mcorr"}}
+    assert (await client.plugins.ml.register_model(body=metrics))["status"] == "CREATED"  # exempt
+    await allow_registering_via_url(client)
+    assert (await client.plugins.ml.register_model(body=CUSTOM))["status"] == "CREATED"
 
 
 async def test_unknown_group_and_connector(client: AsyncOpenSearch) -> None:
@@ -216,6 +234,7 @@ async def test_hidden_models_are_not_shown(client: AsyncOpenSearch, cluster: Clu
 
 async def test_round_robin_and_running_task_limit(client: AsyncOpenSearch, cluster: Cluster) -> None:
     cluster.ml_commons.settings.max_register_model_tasks_per_node = 1
+    await allow_registering_via_url(client)
     tasks = [(await client.plugins.ml.register_model(body=CUSTOM))["task_id"] for _ in range(3)]
     states = [await client.plugins.ml.get_task(task_id=t) for t in tasks]
     assert states[0]["worker_node"] != states[1]["worker_node"] == [states[1]["worker_node"][0]]
@@ -225,6 +244,7 @@ async def test_round_robin_and_running_task_limit(client: AsyncOpenSearch, clust
 
 
 async def test_model_deleted_while_downloading_fails_the_task(client: AsyncOpenSearch, cluster: Cluster) -> None:
+    await allow_registering_via_url(client)
     task_id = (await client.plugins.ml.register_model(body=CUSTOM))["task_id"]
     [model_id] = await models_in_state(client, "REGISTERING")
     await client.plugins.ml.delete_model(model_id=model_id)
