@@ -45,6 +45,8 @@ class MlCommonsSettings:
     remote_inference_enabled: bool = True
     only_run_on_ml_node: bool = True
     sync_up_job_interval_in_seconds: float = 10.0
+    #: A task not updated for this long is failed at the next sync-up.
+    ml_task_timeout_in_seconds: int = 600
     max_model_on_node: int = 10
     max_deploy_model_tasks_per_node: int = 10
     max_register_model_tasks_per_node: int = 10
@@ -97,6 +99,7 @@ SETTINGS: dict[str, SettingSpec] = {
         _spec("remote_inference.enabled", "remote_inference_enabled", "bool"),
         _spec("only_run_on_ml_node", "only_run_on_ml_node", "bool"),
         _spec("sync_up_job_interval_in_seconds", "sync_up_job_interval_in_seconds", "int", 0, 86400),
+        _spec("ml_task_timeout_in_seconds", "ml_task_timeout_in_seconds", "int", 1, 86400),
         _spec("max_model_on_node", "max_model_on_node", "int", 0, 10000),
         _spec("max_deploy_model_tasks_per_node", "max_deploy_model_tasks_per_node", "int", 0, 10),
         _spec("max_register_model_tasks_per_node", "max_register_model_tasks_per_node", "int", 0, 10),

@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
 #: A DEPLOYING model without workers is left alone this long after its last update.
 DEPLOY_GRACE_MS = 20_000
-#: `plugins.ml_commons.ml_task_timeout_in_seconds` (default): a task not updated for this
-#: long is failed at a sync-up.
-TASK_TIMEOUT_SECONDS = 600
 #: States whose models a sync-up looks at (with the deprecated LOAD* names).
 WATCHED_STATES = frozenset({
     "LOADING", "PARTIALLY_LOADED", "LOADED", "LOAD_FAILED",
@@ -99,18 +96,19 @@ class SyncUpCron:
                 routing.add(model_id, node_id)
 
     def _time_out_tasks(self, loading_tasks: set[str]) -> None:
-        """ml-commons' `cleanUpLocalCache`: a task not updated for the timeout fails, except a
-        deploy still CREATED that some node is loading."""
+        """ml-commons' `cleanUpLocalCache`: a task not updated for `ml_task_timeout_in_seconds`
+        fails, except a deploy still CREATED that some node is loading."""
         ml = self.ml
         now = ml.clock.millis()
+        timeout = ml.settings.ml_task_timeout_in_seconds
         for task_id in list(ml.deployer.runs):
             task = ml.tasks.get(task_id) or {}
-            if now <= task.get("last_update_time", now) + TASK_TIMEOUT_SECONDS * 1000:
+            if now <= task.get("last_update_time", now) + timeout * 1000:
                 continue
             if task.get("state") == "CREATED" and task_id in loading_tasks:
                 continue
             del ml.deployer.runs[task_id]
-            ml.tasks.update(task_id, state="FAILED", error=f"timeout after {TASK_TIMEOUT_SECONDS} seconds")
+            ml.tasks.update(task_id, state="FAILED", error=f"timeout after {timeout} seconds")
             ml.log.append("os_task_timeout", "sync-up", task_id=task_id)
 
     def _refresh_states(self, workers: dict[str, set[str]], deploying: dict[str, set[str]]) -> None:

@@ -51,6 +51,20 @@ def test_losing_one_of_two_planned_nodes_mid_load_ends_partially_deployed(cluste
     assert model(cluster, "m1")["model_state"] == "PARTIALLY_DEPLOYED"
 
 
+async def test_the_task_timeout_is_a_cluster_setting(cluster, client, nodes):
+    await client.cluster.put_settings(body={"transient": {"plugins.ml_commons.ml_task_timeout_in_seconds": 45}})
+    cluster.ml_commons.settings.allow_custom_deployment_plan = True
+    local_model(cluster, "m1")
+    answer = cluster.ml_commons.deployer.deploy("m1", nodes)
+    cluster.advance(3)
+    cluster.crash_node(nodes[1])
+    cluster.advance(46)
+    assert task(cluster, answer["task_id"])["state"] == "RUNNING"  # the first sync-up past 45 s is at 50 s
+    cluster.advance(1)
+    failed = task(cluster, answer["task_id"])
+    assert (failed["state"], failed["error"]) == ("FAILED", "timeout after 45 seconds")
+
+
 def test_losing_the_only_node_mid_load_ends_deploy_failed_after_the_grace(cluster, nodes):
     cluster.ml_commons.settings.allow_custom_deployment_plan = True
     local_model(cluster, "m1")
