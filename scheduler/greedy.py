@@ -1,4 +1,4 @@
-"""The optimal mode's greedy plans: count-maximising fills, with and without moving anything.
+"""The optimal mode's greedy plans: count-maximising fills that move little or nothing.
 
 Counting allocations, a 1-thread allocation is worth as much as an 8-thread one, so
 deployments are filled fewest threads first, then least memory per allocation (the order the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import Arrays
+from .arrays import Arrays, nonzero_pairs
 from .ledger import Ledger
 
 
@@ -24,10 +24,47 @@ def keep_then_fill(p: Arrays) -> np.ndarray:
     """Keep every current allocation that fits where it runs, then fill cheapest first.
     Moves nothing, but current allocations of expensive deployments block cheaper ones."""
     ledger = Ledger(p)
-    for row, col in zip(*np.nonzero(p.current)):
+    for row, col in zip(*nonzero_pairs(p.current)):
         _keep(ledger, int(row), int(col))
     for row in cheapest_first(p).tolist():
         _fill(ledger, row)
+    return ledger.alloc
+
+
+def fill_by_class(p: Arrays) -> np.ndarray:
+    """Thread classes (deployments with the same threads per allocation) cheapest first; in
+    each, first every current allocation that still fits where it runs, then the new ones:
+    on capacity no later class's current allocations use, then evicting those, the class
+    with the most threads first.
+
+    A current allocation only gives way to cheaper new ones (which place more per core),
+    never to new ones of its own class (which place as many, but move it): where the
+    greedy plans place the same count, this one moves least.
+    """
+    ledger = Ledger(p)
+    n_nodes = p.shape[1]
+    rows, cols = nonzero_pairs(p.current)
+    reserved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for t in np.unique(p.threads).tolist():
+        mine = p.threads[rows] == t
+        cores, mem = np.zeros(n_nodes, dtype=np.int64), np.zeros(n_nodes, dtype=np.int64)
+        np.add.at(cores, cols[mine], p.current[rows[mine], cols[mine]] * t)
+        np.add.at(mem, cols[mine], p.estimate(rows[mine], p.current[rows[mine], cols[mine]]))
+        reserved[t] = (cores, mem)
+    order = cheapest_first(p)
+    for t in sorted(reserved):
+        del reserved[t]
+        members = order[p.threads[order] == t].tolist()
+        for row in members:
+            for col in np.flatnonzero(p.current[row]).tolist():
+                _keep(ledger, row, col)
+        # reserve every later class, then all but the most expensive, ..., then none
+        later = sorted(reserved)
+        for k in range(len(later), -1, -1):
+            cores = sum((reserved[c][0] for c in later[:k]), np.zeros(n_nodes, dtype=np.int64))
+            mem = sum((reserved[c][1] for c in later[:k]), np.zeros(n_nodes, dtype=np.int64))
+            for row in members:
+                _fill(ledger, row, cores, mem)
     return ledger.alloc
 
 
@@ -39,7 +76,7 @@ def fill_around_current(p: Arrays) -> np.ndarray:
     not be placed otherwise: more allocations than `keep_then_fill`, few moves.
     """
     ledger = Ledger(p)
-    rows, cols = np.nonzero(p.current)
+    rows, cols = nonzero_pairs(p.current)
     reserved_cores = np.zeros(p.shape[1], dtype=np.int64)
     reserved_mem = np.zeros(p.shape[1], dtype=np.int64)
     np.add.at(reserved_cores, cols, p.current[rows, cols] * p.threads[rows])

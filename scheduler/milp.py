@@ -2,8 +2,13 @@
 
 Integer allocations `x`, binary "runs there" `y`, kept current `k <= min(x, current)` and,
 for deployments whose memory grows per allocation, a continuous memory variable; the
-objective `(Σcurrent + 1)·Σx + Σk − memory/total memory` orders placed, then kept, then
-memory. The matrices are built with numpy in one go, so setup stays small next to the solve.
+objective `W·Σx + Σk − memory/(2·total memory)` with `W = Σcurrent + 1` orders placed, then
+kept, then memory (the memory term stays below 1/2). HiGHS is asked for a plan *strictly
+better* than the greedy one in the first two keys (`W·Σx + Σk ≥ W·placed + kept + 1`) with
+no more than the LP bound placed, and may stop once its gap is below 1/2, which already
+decides those keys: so it either proves quickly that no better plan exists (often at the
+root) or finds one. The matrices are built with numpy in one go, so setup stays small next
+to the solve.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
-from .arrays import Arrays
+from .arrays import Arrays, nonzero_pairs
 from .lp import per_node_cap
 
 #: The MILP is tried when there are at most this many candidate (deployment, node) pairs;
@@ -20,11 +25,15 @@ from .lp import per_node_cap
 MAX_MILP_PAIRS = 4_000
 
 
-def solve_milp(p: Arrays, time_limit: float) -> tuple[np.ndarray | None, float]:
-    """HiGHS's plan for the lexicographic objective (None when too big or nothing found in
-    `time_limit` seconds) and its proven upper bound on Σ allocations (inf when not run)."""
+def solve_milp(
+    p: Arrays, time_limit: float, incumbent: np.ndarray, most_placed: int
+) -> tuple[np.ndarray | None, float]:
+    """A plan better than `incumbent` in (placed, kept), HiGHS's best within `time_limit`
+    seconds (None when there is none, none was found in time, or the problem is too big), and
+    a proven upper bound on Σ allocations (inf when not known). `most_placed` is a known
+    upper bound on Σ allocations (the LP's, rounded down)."""
     cap = per_node_cap(p, p.mem, p.cores)
-    rows, cols = np.nonzero(cap)
+    rows, cols = nonzero_pairs(cap)
     n = rows.size
     if n == 0 or n > MAX_MILP_PAIRS or time_limit <= 0:
         return None, np.inf
@@ -69,10 +78,16 @@ def solve_milp(p: Arrays, time_limit: float) -> tuple[np.ndarray | None, float]:
     add(np.concatenate([sr, sr, sr]), np.concatenate([om + sr, oy + sloped, ox + sloped]),
         np.concatenate([np.ones(nm), -p.mem_base[s_rows].astype(float), -p.mem_slope[s_rows].astype(float)]),
         np.zeros(nm), np.full(nm, inf))
+    keep_weight = float(p.current_total.sum() + 1)
+    placed, kept = int(incumbent.sum()), int(np.minimum(p.current, incumbent).sum())
+    # no more than the bound, and strictly better than the incumbent in (placed, kept)
+    add(np.zeros(n, dtype=np.int64), ox + pair, np.ones(n), np.array([-inf]), np.array([float(most_placed)]))
+    add(np.zeros(n + nk, dtype=np.int64), np.concatenate([ox + pair, ok + np.arange(nk)]),
+        np.concatenate([np.full(n, keep_weight), np.ones(nk)]),
+        np.array([keep_weight * placed + kept + 1.0]), np.array([inf]))
     r, c, v = (np.concatenate(part) for part in zip(*entries))
     a = coo_matrix((v, (r, c)), shape=(row_at, total)).tocsr()
-    keep_weight = float(p.current_total.sum() + 1)
-    mem_scale = float(p.mem.sum() + 1)
+    mem_scale = 2.0 * float(p.mem.sum() + 1)
     cost = np.zeros(total)
     cost[ox:ox + nx] = -keep_weight
     cost[ok:ok + nk] = -1.0
@@ -85,22 +100,27 @@ def solve_milp(p: Arrays, time_limit: float) -> tuple[np.ndarray | None, float]:
         constraints=LinearConstraint(a, np.concatenate(lower), np.concatenate(upper)),
         bounds=Bounds(np.zeros(total), hi),
         integrality=integrality,
-        options={"time_limit": time_limit, "mip_rel_gap": 1e-9},
+        # |objective| <= W·most_placed + Σcurrent: a relative gap this small is below 1/2
+        options={"time_limit": time_limit, "mip_rel_gap": 0.45 / (keep_weight * (most_placed + 1))},
     )
-    # objective >= dual bound, Σk >= 0 and the memory term < 1, so Σx <= (1 - dual) / keep_weight
+    if result.status == 2:  # infeasible: nothing beats the incumbent
+        return None, float(placed)
+    # any better plan has objective >= dual bound, Σk >= 0 and memory term < 1/2
     dual = getattr(result, "mip_dual_bound", None)
-    count_bound = (1.0 - dual) / keep_weight if dual is not None and np.isfinite(dual) else np.inf
+    count_bound = max((0.5 - dual) / keep_weight, placed) if dual is not None and np.isfinite(dual) else np.inf
     if result.x is None:
         return None, count_bound
     alloc = np.zeros(p.shape, dtype=np.int64)
     alloc[rows, cols] = np.rint(result.x[ox:ox + nx]).astype(np.int64)
-    return (alloc if is_valid(p, alloc) else None), count_bound
+    if not is_valid(p, alloc):
+        return None, count_bound
+    return alloc, count_bound
 
 
 def is_valid(p: Arrays, alloc: np.ndarray) -> bool:
     """No node over its memory or cores, no deployment over its ask."""
     used_cores = np.zeros(p.shape[1], dtype=np.int64)
-    rows, cols = np.nonzero(alloc)
+    rows, cols = nonzero_pairs(alloc)
     np.add.at(used_cores, cols, alloc[rows, cols] * p.threads[rows])
     return bool(
         np.all(alloc >= 0)

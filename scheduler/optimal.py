@@ -2,12 +2,13 @@
 least memory.
 
 When only a few allocations are missing and fit, `top_up` keeps everything and places them.
-Otherwise two greedy plans are built (`greedy.py`: one moving nothing, one filling cheapest
-first around current placements) and, on small problems, a HiGHS MILP (`milp.py`) gets what
-is left of the time cap (setup included); the best by the objective wins, and a repair moves
-allocations back onto their current nodes wherever that keeps the plan valid. Low priority is
-planned afterwards on the memory left, smallest first (which maximises how many fit), at most
-100 per node. Zones are not part of this objective (see scheduler/README.md).
+Otherwise greedy constructions (`greedy.py`), each polished by `repair.py` (merge scattered
+free cores into more allocations, put back moved allocations that can go back), are tried
+in turn until one is proven best in placed and moved by the LP bounds (`lp.py`); if none
+is and the problem is small, a HiGHS MILP (`milp.py`) gets what is left of the time cap to
+find a better plan or prove there is none. Low priority is planned afterwards on the memory
+left, smallest first (which maximises how many fit), at most 100 per node. Zones are not
+part of this objective (see scheduler/README.md).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Sequence
 import numpy as np
 
 from .arrays import Arrays, build_arrays, record_assignments
-from .greedy import fill_around_current, keep_then_fill
-from .lp import allocation_upper_bound, per_node_cap
+from .greedy import fill_around_current, fill_by_class, keep_then_fill
+from .lp import allocation_upper_bound, fewest_moves_bound, per_node_cap
 from .milp import solve_milp
+from .repair import fill_holes, restore_moves
 from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
 from .top_up import top_up
 
@@ -44,16 +46,7 @@ def plan_optimal(
     normal = [d for d in wanted if d.priority != "low"]
     low = [d for d in wanted if d.priority == "low"]
     p = build_arrays(nodes, normal)
-    bound = allocation_upper_bound(p)
-    alloc = keep_then_fill(p)
-    if alloc.sum() < np.floor(bound + 1e-6):
-        alloc = max((alloc, fill_around_current(p)), key=lambda a: _score(p, a))
-    if alloc.sum() < np.floor(bound + 1e-6) or _moved(p, alloc) > 0:
-        exact, milp_bound = solve_milp(p, MILP_TIME_LIMIT - (time.perf_counter() - started))
-        bound = min(bound, np.floor(milp_bound + 1e-6))
-        if exact is not None and _score(p, exact) > _score(p, alloc):
-            alloc = exact
-    alloc = move_back(p, alloc)
+    alloc, bound = _plan_normal(p, started)
     record_assignments(assignments, normal, nodes, alloc)
     if low:
         free = p.mem - p.memory_per_node(alloc)
@@ -64,31 +57,37 @@ def plan_optimal(
     return assignments, round(float(bound), 6)
 
 
-def move_back(p: Arrays, alloc: np.ndarray) -> np.ndarray:
-    """Undo moves that placement does not need: an allocation of a deployment that sits
-    above its current count on one node goes back to a current node it left, if it fits."""
-    alloc = alloc.copy()
-    free_mem = p.mem - p.memory_per_node(alloc)
-    free_cores = p.cores - (alloc * p.threads[:, None]).sum(axis=0)
-    for row in np.flatnonzero((p.current > alloc).any(axis=1) & (alloc > p.current).any(axis=1)).tolist():
-        threads = int(p.threads[row])
-        for col in np.flatnonzero(p.current[row] > alloc[row]).tolist():
-            while alloc[row, col] < p.current[row, col]:
-                donors = np.flatnonzero(alloc[row] > p.current[row])
-                if donors.size == 0:
-                    break
-                donor = int(donors[0])
-                here, there = int(alloc[row, col]), int(alloc[row, donor])
-                grows = p.estimate_one(row, here + 1) - p.estimate_one(row, here)
-                if grows > free_mem[col] or threads > free_cores[col]:
-                    break
-                alloc[row, col] += 1
-                alloc[row, donor] -= 1
-                free_mem[col] -= grows
-                free_cores[col] -= threads
-                free_mem[donor] += p.estimate_one(row, there) - p.estimate_one(row, there - 1)
-                free_cores[donor] += threads
-    return alloc
+def _plan_normal(p: Arrays, started: float) -> tuple[np.ndarray, float]:
+    """The normal-priority plan and an upper bound on its count (an integer: the LP's rounded
+    down, or the MILP's when lower).
+
+    Constructions cheapest and most often best first: keeping everything, which is done when
+    it places the most; filling by thread class; filling around current placements."""
+    most = float(np.floor(allocation_upper_bound(p) + 1e-6))
+    alloc = None
+    for construct in (keep_then_fill, fill_by_class, fill_around_current):
+        candidate = polish(p, construct(p))
+        if alloc is None or _score(p, candidate) > _score(p, alloc):
+            alloc = candidate
+        if _proven(p, alloc, most):
+            return alloc, most
+    better, milp_bound = solve_milp(p, MILP_TIME_LIMIT - (time.perf_counter() - started), alloc, int(most))
+    if better is not None:
+        alloc = restore_moves(p, better)
+    return alloc, min(most, float(np.floor(milp_bound + 1e-6)))
+
+
+def polish(p: Arrays, alloc: np.ndarray) -> np.ndarray:
+    """Merge scattered free cores into more allocations, then put back every moved
+    allocation that can go back (see `repair`)."""
+    return restore_moves(p, fill_holes(p, alloc))
+
+
+def _proven(p: Arrays, alloc: np.ndarray, most: int) -> bool:
+    """`alloc` places the most (the LP bound, rounded down) and moves the fewest any plan
+    placing as many can (the moves bound, rounded up)."""
+    placed, moved = int(alloc.sum()), _moved(p, alloc)
+    return placed >= most and (moved == 0 or moved <= np.ceil(fewest_moves_bound(p, placed) - 1e-6))
 
 
 def _moved(p: Arrays, alloc: np.ndarray) -> int:

@@ -1,8 +1,11 @@
 """The optimal mode: most allocations, then fewest moves, then least memory."""
 
+import numpy as np
 from sched_helpers import check_valid, dep, node
 
 from scheduler import plan
+from scheduler.arrays import build_arrays
+from scheduler.milp import solve_milp
 
 
 def test_places_more_than_the_size_ordered_greedy_when_overloaded():
@@ -84,3 +87,24 @@ def test_a_missing_allocation_that_fits_nowhere_falls_back_to_the_full_optimisat
     result = plan(nodes, deps, mode="optimal")
     assert sum(result.allocations(d.id) for d in deps) == 4
     check_valid(nodes, deps, result)
+
+
+def test_the_milp_finds_a_strictly_better_plan_or_proves_there_is_none():
+    nodes = [node("n1", cores=4), node("n2", cores=2)]
+    deps = [
+        dep("a", allocations=2, threads=2, current_allocations={"n1": 1}, max_assigned_allocations=1),
+        dep("b", allocations=2),
+    ]
+    p = build_arrays(nodes, deps)
+    empty = np.zeros(p.shape, dtype=np.int64)
+    better, bound = solve_milp(p, 10.0, empty, 4)
+    assert better.sum() == 4 and better[0, 0] >= 1  # all placed, a's allocation kept
+    again, bound = solve_milp(p, 10.0, better, 4)
+    assert again is None and bound == 4.0
+
+
+def test_the_upper_bound_is_a_whole_number_of_allocations():
+    # 3 cores hold one 2-thread allocation; the LP relaxation would claim 1.5
+    result = plan([node("n1", cores=3)], [dep("a", allocations=2, threads=2)], mode="optimal")
+    assert result.assignments == {"a": {"n1": 1}}
+    assert result.upper_bound == 1.0
