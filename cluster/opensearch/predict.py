@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import guardrails, local_inference, remote_connector, xcontent
 from .documents import MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status
+from .errors import MlError, illegal_argument, os_status, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
 
 if TYPE_CHECKING:
@@ -63,10 +63,6 @@ DL_MODELS = frozenset({"TEXT_EMBEDDING", "TEXT_SIMILARITY", "SPARSE_ENCODING", "
 #: Input formats whose body is text documents (`MLInput`'s generic parser).
 TEXT_DOCS_INPUTS = frozenset({"TEXT_EMBEDDING", "SPARSE_ENCODING", "SPARSE_TOKENIZE"})
 
-REMOTE_INFERENCE_DISABLED = (
-    "Remote Inference is currently disabled. To enable it, update the setting "
-    '"plugins.ml_commons.remote_inference_enabled" to true.'
-)
 NOT_READY = "Model not ready yet. Please deploy the model first."
 NO_ELIGIBLE_NODE = "no eligible node to run predict request"
 AUTO_DEPLOY_DISABLED = "Auto deployment disabled for this model, please deploy model first"
@@ -144,8 +140,8 @@ class Predictor:
             raise os_status(404, "Failed to find model")
         kind = str(model.get("algorithm", "")).upper()
         request = parse_input(algorithm or kind, body)
-        if kind == REMOTE and not self.ml.settings.remote_inference_enabled:
-            raise MlError(500, "illegal_state_exception", REMOTE_INFERENCE_DISABLED)
+        if kind == REMOTE:
+            require_remote_inference(self.ml.settings)
         if model.get("is_enabled") is False:
             raise os_status(403, "Model is disabled.")
         receiving = self._receiving_node()

@@ -247,7 +247,7 @@ async def test_remote_inference_disabled(cluster: Cluster, http: TestClient) -> 
     cluster.ml_commons.settings.remote_inference_enabled = False
     add_remote(cluster)
     status, body = await predict(http, "remote-1", {"parameters": {"prompt": "x"}})
-    assert status == 500
+    assert status == 400  # as register, connectors and deploy answer it
     assert error_of(body) == (
         "illegal_state_exception",
         'Remote Inference is currently disabled. To enable it, update the setting "plugins.ml_commons.remote_inference_enabled" to true.',
