@@ -12,6 +12,8 @@ from typing import Any
 from .state import ClusterState
 
 ML_CONFIG_VERSION = "12.0.0"
+#: Every simulated node is a dedicated ML node (no data role).
+NODE_ROLES = ("ml", "remote_cluster_client")
 
 
 def node_summary(state: ClusterState, node_id: str) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def node_summary(state: ClusterState, node_id: str) -> dict[str, Any]:
         "transport_address": f"127.0.0.1:{9300 + index}",
         "external_id": spec.name,
         "attributes": attributes,
-        "roles": ["ml", "remote_cluster_client"],
+        "roles": list(NODE_ROLES),
         "version": "9.1.0",
         "min_index_version": 8000099,
         "max_index_version": 9033000,

@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .documents import MODEL_INDEX
+from cluster.node_info import NODE_ROLES
+
 from .errors import illegal_argument, os_status, require_remote_inference
 from .local_models import (
     DL_FUNCTIONS, LocalModel, LocalModels, content_bytes, memory_estimate, model_of, route_key,
 )
+from .dispatcher import TaskDispatcher
 from .redeploy import AutoRedeployer
 from .sync_up import SyncUpCron
 
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from .service import MlCommons
 
 DEPLOYING, DEPLOYED = "DEPLOYING", "DEPLOYED"
+#: Functions ml-commons places by the remote-model roles (`DiscoveryNodeHelper`).
+NON_LOCAL_FUNCTIONS = ("REMOTE", "AGENT")
 BREAKER_OPEN = "Native Memory Circuit Breaker is open, please check your resources!"
 MAX_LOCAL_MODELS = "Exceed max local model per node limit"
 DUPLICATE_TASK = "Duplicate deploy model task"
@@ -58,6 +63,8 @@ class Deployer:
         self.runs: dict[str, DeployRun] = {}
         self.sync_up = SyncUpCron(ml)
         self.redeployer = AutoRedeployer(ml)
+        #: ml-commons' one task dispatcher: register tasks here, predict requests too.
+        self.dispatcher = TaskDispatcher(ml)
         #: Called when model memory is given back (the cluster lets Elasticsearch re-plan).
         self.memory_released: Callable[[], None] = lambda: None
 
@@ -73,10 +80,22 @@ class Deployer:
         """Nodes of the cluster in join order (a node shutting down has left for ml-commons)."""
         return [n for n in self.ml.state.nodes if n not in self.ml.state.leaving]
 
-    def eligible_nodes(self) -> list[str]:
-        """Nodes a model may go to: every simulated node has the ml (and data) role, so all
-        but those named in `exclude_nodes._name`."""
-        excluded = {name.strip() for name in self.ml.settings.exclude_node_names.split(",")}
+    def eligible_nodes(self, function_name: str) -> list[str]:
+        """Nodes a model of `function_name` may go to (`DiscoveryNodeHelper`), in join order:
+        none named in `exclude_nodes._name`; for remote models and agents, nodes with a role
+        in `task_dispatcher.eligible_node_role.remote_model`; for local models, ML nodes when
+        `only_run_on_ml_node`, else nodes with a role in `...local_model`. Simulated nodes
+        are dedicated ML nodes (`NODE_ROLES`): no data role, so "data" matches none."""
+        settings = self.ml.settings
+        excluded = {name.strip() for name in settings.exclude_node_names.split(",")}
+        if function_name in NON_LOCAL_FUNCTIONS:
+            eligible = bool(set(settings.remote_model_eligible_node_roles) & set(NODE_ROLES))
+        elif settings.only_run_on_ml_node:
+            eligible = "ml" in NODE_ROLES
+        else:
+            eligible = bool(set(settings.local_model_eligible_node_roles) & set(NODE_ROLES))
+        if not eligible:
+            return []
         return [n for n in self.cluster_nodes() if self.ml.state.nodes[n].name not in excluded]
 
     def memory_on(self, node_id: str) -> int:
@@ -93,7 +112,7 @@ class Deployer:
         algorithm = doc.get("algorithm", "")
         if algorithm == "REMOTE":
             require_remote_inference(self.ml.settings)
-        targets, to_all = self._targets(model_id, list(node_ids or ()))
+        targets, to_all = self._targets(model_id, algorithm, list(node_ids or ()))
         task_id = self.ml.tasks.create("DEPLOY_MODEL", algorithm, model_id, targets)
         run = DeployRun(task_id, model_id, algorithm, targets, set(targets))
         self.runs[task_id] = run
@@ -112,11 +131,11 @@ class Deployer:
         return {"task_id": task_id, "task_type": "DEPLOY_MODEL",
                 "status": "COMPLETED" if algorithm == "REMOTE" else "CREATED"}
 
-    def _targets(self, model_id: str, node_ids: list[str]) -> tuple[list[str], bool]:
+    def _targets(self, model_id: str, algorithm: str, node_ids: list[str]) -> tuple[list[str], bool]:
         to_all = not node_ids
         if not to_all and not self.ml.settings.allow_custom_deployment_plan:
             raise illegal_argument("Don't allow custom deployment plan")
-        eligible = self.eligible_nodes()
+        eligible = self.eligible_nodes(algorithm)
         if to_all:
             targets = eligible
         else:

@@ -7,7 +7,8 @@ group named like the model, else a new group of that name) and takes the group's
 - Remote models (`function_name: remote`, with an inline `connector` or a `connector_id`) are
   registered at once: `{"task_id", "status": "CREATED", "model_id"}`, model REGISTERED, task
   COMPLETED.
-- Local models (TORCH_SCRIPT / ONNX) are dispatched round-robin to an ML node and answered
+- Local models (TORCH_SCRIPT / ONNX) are dispatched to an eligible node (`task_dispatch_policy`,
+  see `dispatcher.py`) and answered
   with `{"task_id", "status": "CREATED"}`; the task runs while the artifact is downloaded and
   stored in chunks, a simpy process lasting size / `register_bandwidth_bytes_per_second`. The
   model is REGISTERING meanwhile, then REGISTERED (with `total_chunks` of 10 MB,
@@ -47,11 +48,6 @@ MODEL_FILE_SIZE_LIMIT = 4 * 1024**3
 TRUSTED_URL_REGEX = re.compile(r"^(https?|ftp|file)://[-a-zA-Z0-9+&@#/%?=~_|!:,.;]*[-a-zA-Z0-9+&@#/%=~_|]")
 #: States in which DELETE refuses a model.
 DEPLOYED_STATES = ("DEPLOYED", "DEPLOYING", "PARTIALLY_DEPLOYED", "LOADED", "LOADING", "PARTIALLY_LOADED")
-NO_ELIGIBLE_NODE = (
-    "No eligible node found to execute this request. It's best practice to provision ML nodes to serve your models. "
-    "You can disable this setting to serve the model on your data node for development purposes by disabling the "
-    '"plugins.ml_commons.only_run_on_ml_node" configuration using the _cluster/setting api'
-)
 HIDDEN_MODEL = "User doesn't have privilege to perform this operation on this model"
 URL_NOT_ALLOWED = (
     "To upload custom model user needs to enable allow_registering_model_via_url settings. Otherwise please use "
@@ -86,7 +82,6 @@ def present(doc: dict[str, Any]) -> dict[str, Any]:
 class Models:
     def __init__(self, ml: MlCommons) -> None:
         self.ml = ml
-        self._dispatched = 0
         #: Register tasks running on each node (`max_register_model_tasks_per_node`).
         self._running: dict[str, int] = {}
 
@@ -123,7 +118,7 @@ class Models:
             raise os_status(404, "Model group not found")
         if spec.is_remote:
             return self._register_remote(spec, group_id, deploy, model_id)
-        node_id = self._dispatch()
+        node_id = self.ml.deployer.dispatcher.dispatch(spec.function_name)
         task_id = self.ml.tasks.create("REGISTER_MODEL", spec.function_name, None, [node_id])
         self._start_local(spec, group_id, task_id, node_id, deploy, model_id)
         return {"task_id": task_id, "status": "CREATED"}
@@ -141,14 +136,9 @@ class Models:
             raise illegal_argument("Connector endpoint is required when creating a remote model without connector "
                                    "id!")
 
-    def _dispatch(self) -> str:
-        """ml-commons' round-robin task dispatch over the eligible ML nodes."""
-        nodes = self.ml.state.assignable_node_ids()
-        if not nodes:
-            raise illegal_argument(NO_ELIGIBLE_NODE)
-        node_id = nodes[self._dispatched % len(nodes)]
-        self._dispatched += 1
-        return node_id
+    def running_on(self, node_id: str) -> int:
+        """Register tasks downloading on the node."""
+        return self._running.get(node_id, 0)
 
     def _register_remote(self, spec: RegisterInput, group_id: str, deploy: bool,
                          model_id: str | None) -> dict[str, Any]:

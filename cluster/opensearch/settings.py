@@ -59,8 +59,10 @@ class MlCommonsSettings:
     disk_free_space_threshold_bytes: int = 5 << 30
     #: Comma-separated node names no model is deployed to (`exclude_nodes._name`).
     exclude_node_names: str = ""
-    #: "round_robin" or "least_load" (anything else routes round robin, as in ml-commons).
+    #: "round_robin" or "least_load"; any other value is accepted here and refused when a
+    #: task is dispatched ("Unknown policy"), as in ml-commons.
     task_dispatch_policy: str = "round_robin"
+    #: Node roles remote models (and local ones, without `only_run_on_ml_node`) may run on.
     remote_model_eligible_node_roles: tuple[str, ...] = ("data", "ml")
     local_model_eligible_node_roles: tuple[str, ...] = ("data", "ml")
     safe_delete_model: bool = False

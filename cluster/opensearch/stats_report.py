@@ -1,8 +1,7 @@
 """The body of `GET /_plugins/_ml/stats[/{stat}]` and `/{nodeId}/stats[/{stat}]`.
 
 Cluster-level stats come from the system indices; node-level ones from each node's
-counters (`MlStats`) and what the node holds. The simulator has no JVM: its
-`ml_jvm_heap_usage` is the share (%) of the node's model memory pool in use.
+counters and load (`MlStats`) and what the node holds.
 """
 
 from __future__ import annotations
@@ -65,11 +64,10 @@ def _cluster_stat(ml: MlCommons, name: str) -> Any:
 def _node_stats(ml: MlCommons, node_id: str, wanted: list[str], with_actions: bool) -> dict[str, Any]:
     """Node stats, then per algorithm and per model action counters (empty unless every
     stat is asked for: ml-commons prints both objects either way)."""
-    deployer = ml.deployer
     values = {
-        "ml_jvm_heap_usage": lambda: _pool_used_percent(ml, node_id),
-        "ml_executing_task_count": lambda: sum(1 for m in deployer.local.on_node(node_id) if m.state == "DEPLOYING"),
-        "ml_deployed_model_count": lambda: len(deployer.deployed_on(node_id)),
+        "ml_jvm_heap_usage": lambda: ml.stats.jvm_heap_usage(node_id),
+        "ml_executing_task_count": lambda: ml.stats.executing_task_count(node_id),
+        "ml_deployed_model_count": lambda: len(ml.deployer.deployed_on(node_id)),
     }
     body: dict[str, Any] = {
         name: values[name]() if name in values else ml.stats.node_counter(node_id, name) for name in wanted
@@ -77,12 +75,6 @@ def _node_stats(ml: MlCommons, node_id: str, wanted: list[str], with_actions: bo
     body["algorithms"] = ml.stats.algorithm_stats(node_id) if with_actions else {}
     body["models"] = ml.stats.model_stats(node_id) if with_actions else {}
     return body
-
-
-def _pool_used_percent(ml: MlCommons, node_id: str) -> int:
-    pool = ml.state.model_memory_pool(node_id)
-    used = ml.state.usage(node_id).memory_used + ml.deployer.memory_on(node_id)
-    return int(100 * used / pool) if pool else 0
 
 
 def _resolve(ml: MlCommons, node_ids: list[str] | None) -> list[str]:

@@ -114,7 +114,6 @@ class SyncUpCron:
     def _refresh_states(self, workers: dict[str, set[str]], deploying: dict[str, set[str]]) -> None:
         ml = self.ml
         now = ml.clock.millis()
-        eligible = ml.deployer.eligible_nodes()
         for model_id, stored in list(ml.store[MODEL_INDEX].docs.items()):
             doc = stored.source
             state = doc.get("model_state")
@@ -124,6 +123,7 @@ class SyncUpCron:
             planning = doc.get("planning_worker_nodes") or []
             fields: dict[str, Any] = {}
             if doc.get("deploy_to_all_nodes"):
+                eligible = ml.deployer.eligible_nodes(doc.get("algorithm", ""))
                 planning_count = len(eligible)
                 if len(eligible) != len(planning) or not set(planning) <= set(eligible):
                     fields.update(planning_worker_nodes=eligible, planning_worker_node_count=len(eligible))
