@@ -251,21 +251,44 @@ class Models:
         return run_search(self.index, request, visible=lambda doc: not doc.get("is_hidden"), present=present)
 
     def delete(self, model_id: str) -> dict[str, Any]:
-        """`DELETE /models/{id}`: the delete response; the model's controller goes with it."""
+        """`DELETE /models/{id}` (`DeleteModelTransportAction`): the delete response. The
+        model's controller document and its nodes' token buckets go with it; a controller
+        left without its model is removed too, and the answer is still 404. With
+        `safe_delete_model`, ingest pipelines naming the model in a `model_id` refuse it."""
         doc = self.index.get(model_id)
         if doc is None:
+            self._delete_runtime(model_id)
             raise os_status(404, "Failed to find model")
         if doc.get("is_hidden"):
             raise os_status(403, HIDDEN_MODEL)
         if doc.get("model_state") in DEPLOYED_STATES:
             raise os_status(400, "Model cannot be deleted in deploying or deployed state. Try undeploy model first "
                                  "then delete")
+        if self.ml.settings.safe_delete_model:
+            users = sorted(p for p, body in self.ml.state.pipelines.items() if _names_model(body, model_id))
+            if users:
+                raise os_status(409, f"{len(users)} ingest pipelines are still using this model, please delete or "
+                                     f"update the pipelines first: [{', '.join(users)}]")
         response = self.index.delete(model_id)
+        self._delete_runtime(model_id)
+        self.ml.log.append("os_model_deleted", "model deleted", model_id=model_id)
+        return response
+
+    def _delete_runtime(self, model_id: str) -> None:
         controllers = self.ml.store[CONTROLLER_INDEX]
         if controllers.get(model_id) is not None:
             controllers.delete(model_id)
-        self.ml.log.append("os_model_deleted", "model deleted", model_id=model_id)
-        return response
+        self.ml.rate_limits.forget(model_id)
+
+
+def _names_model(config: Any, model_id: str, key: str = "") -> bool:
+    """Whether a pipeline's configuration holds `model_id` under a `model_id` key anywhere
+    (in a list, an item counts under the list's key), as ml-commons searches it."""
+    if isinstance(config, dict):
+        return any(_names_model(value, model_id, name) for name, value in config.items())
+    if isinstance(config, list):
+        return any(_names_model(item, model_id, key) for item in config)
+    return key == "model_id" and config == model_id
 
 
 def _artifact_hash(spec: RegisterInput, size: int) -> str:

@@ -67,6 +67,13 @@ class RateLimits:
         """Rebuild the user-level buckets (the controller was deployed to or removed from the caches)."""
         self._bump(model_id, users=True)
 
+    def forget(self, model_id: str) -> None:
+        """Drop a deleted model's buckets on every node, model- and user-level."""
+        for key in [key for key in self._buckets if key[0] == model_id]:
+            del self._buckets[key]
+        for users in (False, True):
+            self._epochs.pop((model_id, users), None)
+
     def _bump(self, model_id: str, users: bool) -> None:
         self._epochs[model_id, users] = self._epochs.get((model_id, users), 0) + 1
 

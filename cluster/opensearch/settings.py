@@ -65,6 +65,7 @@ class MlCommonsSettings:
     #: Node roles remote models (and local ones, without `only_run_on_ml_node`) may run on.
     remote_model_eligible_node_roles: tuple[str, ...] = ("data", "ml")
     local_model_eligible_node_roles: tuple[str, ...] = ("data", "ml")
+    #: Model delete refuses while ingest pipelines name the model.
     safe_delete_model: bool = False
     #: The controller API (user-level rate limits) answers only while this is on.
     controller_enabled: bool = True

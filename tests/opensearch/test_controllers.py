@@ -81,6 +81,26 @@ async def test_a_deployed_models_controller_reaches_its_nodes(cluster: Cluster, 
     limits.check("m1", node, "user1")  # no controller: no user-level limit
 
 
+async def test_deleting_the_model_deletes_its_controller_and_buckets(cluster: Cluster, client: AsyncOpenSearch,
+                                                                     http: TestClient) -> None:
+    put_model(cluster, rate_limiter={"limit": "5", "unit": "HOURS"})
+    await client.plugins.ml.create_controller(model_id="m1", body=BODY)
+    node = sorted(cluster.state.nodes)[0]
+    cluster.ml_commons.rate_limits.check("m1", node, "user1")  # the node built both buckets
+    await client.plugins.ml.delete_model(model_id="m1")
+    assert cluster.ml_commons.store[CONTROLLER_INDEX].get("m1") is None
+    assert [key for key in cluster.ml_commons.rate_limits._buckets if key[0] == "m1"] == []
+    response = await http.get(PATH.format("m1"))
+    assert (await response.json())["error"]["reason"] == "Failed to find model controller with the provided model ID"
+
+
+async def test_deleting_a_missing_model_still_removes_its_controller(cluster: Cluster, http: TestClient) -> None:
+    cluster.ml_commons.store[CONTROLLER_INDEX].index("gone", {"model_id": "gone", "user_rate_limiter": {}})
+    response = await http.delete("/_plugins/_ml/models/gone")
+    assert (response.status, await response.json()) == (404, error(404, "status_exception", "Failed to find model"))
+    assert cluster.ml_commons.store[CONTROLLER_INDEX].get("gone") is None
+
+
 @pytest.mark.parametrize(
     "method, model_id, body, status, error_type, reason",
     [

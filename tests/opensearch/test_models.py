@@ -221,6 +221,23 @@ async def test_get_and_delete(client: AsyncOpenSearch, cluster: Cluster, http: T
     assert await raw_error(response) == (404, "status_exception", "Failed to find model")
 
 
+async def test_safe_delete_refuses_models_ingest_pipelines_use(client: AsyncOpenSearch, http: TestClient) -> None:
+    model_id, other = await register_remote(client), await register_remote(client, name="other")
+    processor = {"text_embedding": {"model_id": model_id, "field_map": {"text": "embedding"}}}
+    await client.ingest.put_pipeline(id="embed", body={"processors": [processor]})
+    await client.ingest.put_pipeline(id="nested", body={"processors": [{"foreach": {"field": "x", "processor": processor}}]})
+    await client.ingest.put_pipeline(id="mention", body={"description": model_id, "processors": []})
+    await client.cluster.put_settings(body={"persistent": {"plugins.ml_commons.safe_delete_model": True}})
+    response = await http.delete(f"{ML}/models/{model_id}")
+    assert await raw_error(response) == (409, "status_exception", "2 ingest pipelines are still using this model, "
+                                                                  "please delete or update the pipelines first: "
+                                                                  "[embed, nested]")
+    assert (await client.plugins.ml.get_model(model_id=model_id))["name"] == "chat"
+    assert (await client.plugins.ml.delete_model(model_id=other))["result"] == "deleted"
+    await client.cluster.put_settings(body={"persistent": {"plugins.ml_commons.safe_delete_model": False}})
+    assert (await client.plugins.ml.delete_model(model_id=model_id))["result"] == "deleted"
+
+
 async def test_hidden_models_are_not_shown(client: AsyncOpenSearch, cluster: Cluster) -> None:
     shown, hidden = await register_remote(client, name="shown"), await register_remote(client, name="hidden")
     cluster.ml_commons.store[MODEL_INDEX].update(hidden, {"is_hidden": True})
