@@ -5,6 +5,9 @@ A setting's effective value is, as in OpenSearch, the transient value if set, el
 persistent one, else the node's own value (the field's value before any cluster setting
 touched it). Values travel as OpenSearch keeps them: strings (lists of strings for list
 settings), parsed and range-checked per setting with OpenSearch's messages.
+
+Only settings that change something here are known; others, like `disk_free_space_threshold`
+(simulated nodes have no disk), are refused as unknown ("not recognized").
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
-from cluster.bytesize import parse_byte_size
 from cluster.errors import MlError, illegal_argument
 
 PREFIX = "plugins.ml_commons."
@@ -56,7 +58,6 @@ class MlCommonsSettings:
     model_auto_redeploy_success_ratio: float = 0.8
     jvm_heap_memory_threshold: int = 85
     native_memory_threshold: int = 90
-    disk_free_space_threshold_bytes: int = 5 << 30
     #: Comma-separated node names no model is deployed to (`exclude_nodes._name`).
     exclude_node_names: str = ""
     #: "round_robin" or "least_load"; any other value is accepted here and refused when a
@@ -77,7 +78,7 @@ class MlCommonsSettings:
     cluster_overrides: ClusterOverrides = field(default_factory=ClusterOverrides, compare=False, repr=False)
 
 
-Kind = Literal["bool", "int", "float", "bytes", "string", "list"]
+Kind = Literal["bool", "int", "float", "string", "list"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,6 @@ SETTINGS: dict[str, SettingSpec] = {
         _spec("model_auto_redeploy_success_ratio", "model_auto_redeploy_success_ratio", "float", 0.0, 1.0),
         _spec("jvm_heap_memory_threshold", "jvm_heap_memory_threshold", "int", 0, 100),
         _spec("native_memory_threshold", "native_memory_threshold", "int", 0, 100),
-        _spec("disk_free_space_threshold", "disk_free_space_threshold_bytes", "bytes"),
         _spec("exclude_nodes._name", "exclude_node_names", "string"),
         _spec("task_dispatch_policy", "task_dispatch_policy", "string"),
         _spec("task_dispatcher.eligible_node_role.remote_model", "remote_model_eligible_node_roles", "list"),
@@ -203,11 +203,6 @@ def parse_value(spec: SettingSpec, raw: Raw) -> Any:
         return raw == "true"
     if spec.kind == "string":
         return raw
-    if spec.kind == "bytes":
-        try:
-            return parse_byte_size(raw, spec.key)
-        except ValueError as exc:
-            raise illegal_argument(str(exc)) from None
     number: float
     if spec.kind == "int":
         if not _JAVA_INT.fullmatch(raw) or not _INT_MIN <= int(raw) <= _INT_MAX:
@@ -234,8 +229,6 @@ def render_value(spec: SettingSpec, value: Any) -> Raw:
         return "true" if value else "false"
     if spec.kind == "int":
         return str(int(value))
-    if spec.kind == "bytes":
-        return _byte_size_string(int(value))
     return repr(float(value)) if spec.kind == "float" else str(value)
 
 
@@ -258,13 +251,6 @@ def _setting_string(value: Any) -> str:
     if isinstance(value, (Mapping, list)):
         raise MlError(400, "illegal_argument_exception", f"unexpected value [{value}] in a list of settings")
     return str(value)
-
-
-def _byte_size_string(size: int) -> str:
-    for unit, scale in (("pb", 1 << 50), ("tb", 1 << 40), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10)):
-        if size >= scale and size % scale == 0:
-            return f"{size // scale}{unit}"
-    return f"{size}b"
 
 
 def _failed(spec: SettingSpec, raw: str) -> MlError:

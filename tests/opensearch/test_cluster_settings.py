@@ -82,18 +82,18 @@ async def test_defaults_list_every_known_setting(client: AsyncOpenSearch) -> Non
     answer = await client.cluster.get_settings(params={"include_defaults": "true"})
     ml = answer["defaults"]["plugins"]["ml_commons"]
     assert ml["max_model_on_node"] == "10" and ml["model_auto_redeploy_success_ratio"] == "0.8"
-    assert ml["disk_free_space_threshold"] == "5gb"
+    assert ml["ml_task_timeout_in_seconds"] == "600" and ml["allow_registering_model_via_url"] == "false"
     assert ml["task_dispatcher"]["eligible_node_role"]["remote_model"] == ["data", "ml"]
 
 
-async def test_list_and_byte_size_settings(cluster: Cluster, client: AsyncOpenSearch) -> None:
+async def test_list_settings(cluster: Cluster, client: AsyncOpenSearch) -> None:
     await client.cluster.put_settings(body={"persistent": {
         ML + "task_dispatcher.eligible_node_role.local_model": ["ml"],
-        ML + "disk_free_space_threshold": "1gb",
+        ML + "task_dispatcher.eligible_node_role.remote_model": "ml,data",
     }})
     settings = cluster.ml_commons.settings
     assert settings.local_model_eligible_node_roles == ("ml",)
-    assert settings.disk_free_space_threshold_bytes == 1 << 30
+    assert settings.remote_model_eligible_node_roles == ("ml", "data")
 
 
 @pytest.mark.parametrize(
@@ -112,9 +112,8 @@ async def test_list_and_byte_size_settings(cluster: Cluster, client: AsyncOpenSe
          f"Failed to parse value [-1] for setting [{ML}native_memory_threshold] must be >= 0"),
         ({"persistent": {ML + "model_auto_redeploy_success_ratio": 1.5}}, "illegal_argument_exception",
          f"Failed to parse value [1.5] for setting [{ML}model_auto_redeploy_success_ratio] must be <= 1.0"),
-        ({"persistent": {ML + "disk_free_space_threshold": "lots"}}, "illegal_argument_exception",
-         f"failed to parse setting [{ML}disk_free_space_threshold] with value [lots] as a size in bytes: unit is "
-         "missing or unrecognized"),
+        ({"persistent": {ML + "disk_free_space_threshold": "1gb"}}, "illegal_argument_exception",
+         f"persistent setting [{ML}disk_free_space_threshold], not recognized"),  # nodes have no disk here
         ({"persistent": {}}, "action_request_validation_exception", "Validation Failed: 1: no settings to update;"),
         ({"persistent": "x"}, "parsing_exception",
          "Failed to parse object: expecting token of type [START_OBJECT] but found [VALUE_STRING]"),
