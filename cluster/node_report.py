@@ -1,7 +1,10 @@
 """What one ML node looks like from outside: capacity, what is free, and the routes on it.
 
 Used by `GET /_sim/nodes` and by scripts; every number is derived from the cluster state on
-the spot (see `ClusterState.usage`), so it always agrees with what the planner sees.
+the spot (see `ClusterState.usage`), so it always agrees with what the planner sees. Both
+services draw on one model memory pool: `ml_commons_memory` is what OpenSearch ml-commons
+models hold on the node (loading, deployed, or still stopping), `deployment_memory` what is
+left of the pool for Elasticsearch deployments, of which they use `memory_used`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ def node_report(state: ClusterState, node_id: str) -> dict[str, Any]:
         "jvm_size": spec.effective_jvm_size,
         "other_ml_memory_bytes": spec.other_ml_memory_bytes,
         "ml_memory_limit": usage.ml_memory_limit,
+        "ml_commons_memory": state.external_memory(node_id),
         "deployment_memory": usage.deployment_memory,
         "memory_used": usage.memory_used,
         "free_memory": usage.free_memory,

@@ -49,6 +49,21 @@ async def test_local_deploy_loads_on_every_node_in_simulated_time(cluster, clien
     assert [cluster.ml_commons.deployer.memory_on(n) for n in nodes] == [MODEL_MEMORY, MODEL_MEMORY]
 
 
+async def test_sim_nodes_show_the_memory_ml_commons_models_hold(cluster, http: TestClient, nodes):
+    async def shown() -> dict[str, dict]:
+        return {node["id"]: node for node in (await (await http.get("/_sim/nodes")).json())["nodes"]}
+
+    before = await shown()
+    assert {n: before[n]["ml_commons_memory"] for n in nodes} == {n: 0 for n in nodes}
+    local_model(cluster, "m1")
+    cluster.ml_commons.deployer.deploy("m1")
+    cluster.advance(LOAD_SECONDS)
+    after = await shown()
+    for node_id in nodes:
+        assert after[node_id]["ml_commons_memory"] == MODEL_MEMORY
+        assert after[node_id]["deployment_memory"] == before[node_id]["deployment_memory"] - MODEL_MEMORY
+
+
 async def test_a_registered_pretrained_model_deploys_end_to_end(cluster, client: AsyncOpenSearch, nodes):
     registered = await client.plugins.ml.register_model(
         body={"name": MINILM, "version": "1.0.1", "model_format": "TORCH_SCRIPT"}
