@@ -17,7 +17,7 @@ from .autoscaling import Autoscaler
 from .clock import DEFAULT_EPOCH_MS, ClockMode, SimClock
 from .deployments import DeploymentService
 from .events import EventLog
-from .inference import infer, serving_deployment
+from .inference import infer
 from .master import Master
 from .membership import Membership
 from .model_service import ModelService
@@ -184,14 +184,12 @@ class Cluster:
         request per document through a started route's queue, answered (or refused with
         429 / 408) at its simulated answer time."""
         self.autoscaler.wake(name)
-        results = infer(self.state, name, docs, config_update)
-        model_id = self.state.resolve_model_id(name)
-        if model_id is not None and not self.state.models[model_id].is_pytorch:
+        deployment, results = infer(self.state, name, docs, config_update)
+        if deployment is None:
             return results
-        deployment_id = serving_deployment(self.state, name).deployment_id
         config = json.dumps(config_update, sort_keys=True, default=str)
         keys = [json.dumps(doc, sort_keys=True, default=str) + config for doc in docs]
-        tickets = self.serving.submit(deployment_id, keys, timeout)
+        tickets = self.serving.submit(deployment.deployment_id, keys, timeout)
         await self.clock.wait_until(lambda: self.serving.answered(tickets))
         error = ticket_error(tickets, timeout)
         if error is not None:

@@ -49,8 +49,9 @@ def _serves(assignment: Assignment) -> bool:
 
 def infer(
     state: ClusterState, name: str, docs: list[dict[str, Any]], config_update: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """One result per document; `config_update` is `{task_type: {setting: value}}`."""
+) -> tuple[Assignment | None, list[dict[str, Any]]]:
+    """The deployment that serves `name` (None for an analytics model, which answers in
+    place) and one result per document; `config_update` is `{task_type: {setting: value}}`."""
     model_id = state.resolve_model_id(name)
     if model_id is None and name in state.assignments:
         model_id = state.assignments[name].model_id
@@ -68,10 +69,9 @@ def infer(
                 f"task [{task}]",
             )
         settings.update(changes or {})
-    if model.is_pytorch:
-        serving_deployment(state, name)
+    deployment = serving_deployment(state, name) if model.is_pytorch else None
     try:
-        return _answer(model, settings, docs)
+        return deployment, _answer(model, settings, docs)
     except (ValueError, TypeError) as exc:
         raise status_error(400, f"Invalid inference config for model [{model_id}]: {exc}") from None
 
