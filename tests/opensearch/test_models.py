@@ -8,7 +8,6 @@ from opensearchpy import AsyncOpenSearch, AuthorizationException, NotFoundError,
 
 from cluster.cluster import Cluster
 from cluster.errors import MlError
-from cluster.opensearch.deployer import Deployer
 from cluster.opensearch.documents import MODEL_GROUP_INDEX, MODEL_INDEX, TASK_INDEX
 
 from .ml_helpers import (
@@ -277,7 +276,6 @@ def test_no_ml_node_refuses_local_models() -> None:
     assert caught.value.reason.startswith("No eligible node found to execute this request.")
 
 
-@pytest.mark.skipif(not hasattr(Deployer, "deploy"), reason="the deployer part has no deploy() yet")
 async def test_register_with_deploy(client: AsyncOpenSearch, cluster: Cluster) -> None:
     response = await client.plugins.ml.register_model(body=PRETRAINED, params={"deploy": "true"})
     cluster.run_until(lambda: cluster.ml_commons.tasks.get(response["task_id"])["state"] == "COMPLETED", timeout=5)
@@ -286,7 +284,6 @@ async def test_register_with_deploy(client: AsyncOpenSearch, cluster: Cluster) -
         lambda: cluster.ml_commons.store[MODEL_INDEX].get(model_id)["model_state"] == "DEPLOYED", timeout=120)
 
 
-@pytest.mark.skipif(not hasattr(Deployer, "deploy"), reason="the deployer part has no deploy() yet")
 async def test_a_failed_deploy_after_register_leaves_the_model_registered(client: AsyncOpenSearch,
                                                                          cluster: Cluster) -> None:
     cluster.ml_commons.settings.exclude_node_names = "ml-1,ml-2"  # nowhere to deploy
