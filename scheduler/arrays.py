@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .problem import PlanDeployment, PlanNode
+from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
 
 
 @dataclass(frozen=True)
@@ -122,14 +122,19 @@ def nonzero_pairs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_arrays(
-    nodes: Sequence[PlanNode], deployments: Sequence[PlanDeployment], *, low_priority_pass: bool = False
+    nodes: Sequence[PlanNode],
+    deployments: Sequence[PlanDeployment],
+    *,
+    low_priority_memory: np.ndarray | None = None,
 ) -> Arrays:
     """Arrays for `nodes` and `deployments` in the order given.
 
     Current allocations on nodes that are not in `nodes` are ignored: those nodes left.
-    In the low-priority pass each allocation takes one of a node's 100 low-priority slots
-    (passed as cores) and one thread, whatever the deployment says.
+    For the low-priority pass, `low_priority_memory` is the memory the normal plan left on
+    each node, and each allocation takes one of a node's 100 low-priority slots (passed as
+    cores) and one thread, whatever the deployment says.
     """
+    low_priority_pass = low_priority_memory is not None
     col = {n.id: j for j, n in enumerate(nodes)}
     placed = [
         (i, col[node_id], count)
@@ -146,8 +151,16 @@ def build_arrays(
     ints = lambda values: np.fromiter(values, dtype=np.int64, count=len(deployments))  # noqa: E731
     arrays = Arrays(
         node_ids=tuple(n.id for n in nodes),
-        mem=np.fromiter((n.memory_bytes for n in nodes), dtype=np.int64, count=len(nodes)),
-        cores=np.fromiter((n.cores for n in nodes), dtype=np.int64, count=len(nodes)),
+        mem=(
+            np.asarray(low_priority_memory, dtype=np.int64)
+            if low_priority_pass
+            else np.fromiter((n.memory_bytes for n in nodes), dtype=np.int64, count=len(nodes))
+        ),
+        cores=(
+            np.full(len(nodes), MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, dtype=np.int64)
+            if low_priority_pass
+            else np.fromiter((n.cores for n in nodes), dtype=np.int64, count=len(nodes))
+        ),
         dep_ids=tuple(d.id for d in deployments),
         allocations=ints(d.allocations for d in deployments),
         threads=ints(1 if low_priority_pass else d.threads_per_allocation for d in deployments),

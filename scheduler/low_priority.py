@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .arrays import build_arrays
-from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
+from .problem import PlanDeployment, PlanNode
 
 Planner = Callable[..., np.ndarray]
 
@@ -31,9 +31,8 @@ def plan_low_priority(
     the resulting problem (Elasticsearch's one-zone planner in elasticsearch mode).
     """
     kept = _fitting_current(nodes, deployments, free_memory)
-    slots = [PlanNode(n.id, int(m), MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, n.zone) for n, m in zip(nodes, free_memory)]
     keeping = [replace(d, current_allocations=k) for d, k in zip(deployments, kept)]
-    return planner(build_arrays(slots, keeping, low_priority_pass=True))
+    return planner(build_arrays(nodes, keeping, low_priority_memory=free_memory))
 
 
 def _fitting_current(

@@ -22,8 +22,8 @@ from .arrays import Arrays, build_arrays, record_assignments
 from .greedy import fill_around_current, fill_by_class, keep_then_fill
 from .lp import allocation_upper_bound, fewest_moves_bound, per_node_cap
 from .milp import solve_milp
+from .problem import PlanDeployment, PlanNode
 from .repair import fill_holes, restore_moves
-from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
 from .top_up import top_up
 
 #: Wall-clock cap, seconds, on the optimal mode's search for the normal-priority plan,
@@ -50,8 +50,7 @@ def plan_optimal(
     record_assignments(assignments, normal, nodes, alloc)
     if low:
         free = p.mem - p.memory_per_node(alloc)
-        slots = [PlanNode(n.id, int(m), MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, n.zone) for n, m in zip(nodes, free)]
-        q = build_arrays(slots, low, low_priority_pass=True)
+        q = build_arrays(nodes, low, low_priority_memory=free)
         record_assignments(assignments, low, nodes, keep_then_fill(q))
         bound += float(np.count_nonzero(per_node_cap(q, q.mem, q.cores).sum(axis=1)))
     return assignments, round(float(bound), 6)

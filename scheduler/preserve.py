@@ -8,6 +8,7 @@ back node by node on the real capacities.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -22,16 +23,11 @@ def solve_preserving(p: Arrays, keep_all: bool) -> np.ndarray:
     current = p.current
     rows, cols = nonzero_pairs(current)
     counts = current[rows, cols]
-    kept_counts = counts if keep_all else np.ones_like(counts)
-    if keep_all:
-        kept = current
-    else:
-        kept = np.zeros(p.shape, dtype=np.int64)
-        kept[rows, cols] = 1
+    kept = (rows, cols, counts if keep_all else np.ones_like(counts))
     # Memory is reserved for every current allocation, as Elasticsearch does, even when
     # only one per node is kept; cores only for the kept ones.
     reserved_mem = p.per_node(cols, p.estimate(rows, counts))
-    reserved_cores = p.per_node(cols, kept_counts * p.threads[rows])
+    reserved_cores = p.per_node(cols, kept[2] * p.threads[rows])
     preserved = p.current_total if keep_all else p.current_hosts
     rest = replace(
         p,
@@ -43,15 +39,23 @@ def solve_preserving(p: Arrays, keep_all: bool) -> np.ndarray:
     return merge(p, kept, new)
 
 
-def merge(p: Arrays, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Node by node: first the kept allocations, then the new ones, each only if it fits.
+def merge(p: Arrays, kept: tuple[np.ndarray, np.ndarray, np.ndarray], new: np.ndarray) -> np.ndarray:
+    """Node by node: first the kept allocations (rows, cols, counts; row-major like
+    `nonzero_pairs`), then the new ones, each only if it fits.
 
-    Never gives a deployment more than it asks for (relevant when it runs more now).
+    Never gives a deployment more than it asks for (relevant when it runs more now). Works
+    on the few placed entries: a dense sum of the two [D, N] plans costs more than the rest.
     """
     ledger = Ledger(p)
-    total = kept + new
-    rows, cols = nonzero_pairs(total)
-    counts = total[rows, cols]
+    n_nodes = p.shape[1]
+    new_rows, new_cols = nonzero_pairs(new)
+    flat, where = np.unique(
+        np.concatenate([kept[0] * n_nodes + kept[1], new_rows * n_nodes + new_cols]), return_inverse=True
+    )
+    counts = np.bincount(
+        where.ravel(), weights=np.concatenate([kept[2], new[new_rows, new_cols]]), minlength=flat.size
+    ).astype(np.int64)
+    rows, cols = divmod(flat, n_nodes)
     touched = np.unique(cols)
     if np.all(np.bincount(rows, weights=counts, minlength=p.shape[0]) <= p.allocations):
         # No deployment can reach its ask, so nodes are independent, and a node with room
@@ -65,13 +69,17 @@ def merge(p: Arrays, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
         ledger.cores -= np.where(room, used_cores, 0)
         np.subtract.at(ledger.remaining, rows[taken], counts[taken])
         touched = touched[~room[touched]]
+    kept_rows, kept_cols, kept_counts = kept
     for col in touched.tolist():
-        for source in (kept, new):
-            for row in np.flatnonzero(source[:, col] > 0):
-                count = min(int(source[row, col]), int(ledger.remaining[row]))
-                if count <= 0:
-                    continue
-                memory = ledger.memory_needed_one(row, col, count)
-                if ledger.fits(row, col, count, memory):
-                    ledger.assign(row, col, count, memory)
+        here = kept_cols == col
+        offers = [zip(kept_rows[here].tolist(), kept_counts[here].tolist())]
+        new_here = np.flatnonzero(new[:, col] > 0)
+        offers.append(zip(new_here.tolist(), new[new_here, col].tolist()))
+        for row, offered in itertools.chain(*offers):
+            count = min(offered, int(ledger.remaining[row]))
+            if count <= 0:
+                continue
+            memory = ledger.memory_needed_one(row, col, count)
+            if ledger.fits(row, col, count, memory):
+                ledger.assign(row, col, count, memory)
     return ledger.alloc
