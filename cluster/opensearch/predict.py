@@ -12,7 +12,8 @@ their order:
 5. routing: no worker (or, for a remote model, fewer than planned) → a remote model is
    auto-deployed when `model_auto_deploy_enable` and its `deploy_setting` allow it, a local
    one is refused "Model not ready yet. Please deploy the model first."; then a worker
-   chosen round-robin (one counter for all models, as ml-commons' dispatcher keeps);
+   chosen by ml-commons' one task dispatcher (`task_dispatch_policy`: round robin on the
+   counter register tasks share, or least load; see `dispatcher.py`);
 6. on the worker: a local model's request, forwarded there as the same transport action,
    takes the worker's rate-limit tokens too (when the worker is not the receiving node) and
    waits its inference time; a remote model's renders the connector payload, takes the
@@ -64,7 +65,6 @@ DL_MODELS = frozenset({"TEXT_EMBEDDING", "TEXT_SIMILARITY", "SPARSE_ENCODING", "
 TEXT_DOCS_INPUTS = frozenset({"TEXT_EMBEDDING", "SPARSE_ENCODING", "SPARSE_TOKENIZE"})
 
 NOT_READY = "Model not ready yet. Please deploy the model first."
-NO_ELIGIBLE_NODE = "no eligible node to run predict request"
 AUTO_DEPLOY_DISABLED = "Auto deployment disabled for this model, please deploy model first"
 
 
@@ -121,8 +121,6 @@ def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
 class Predictor:
     def __init__(self, ml: MlCommons) -> None:
         self.ml = ml
-        #: ml-commons' dispatcher counter: one for all models, reset when past the list.
-        self._next_node = 0
 
     async def predict(
         self, model_id: str, body: dict[str, Any], user: str | None = None, algorithm: str | None = None
@@ -156,6 +154,7 @@ class Predictor:
             # the request is sent on as the same transport action: the worker checks again
             self.ml.rate_limits.check(model_id, node_id, user)
         started = self.ml.env.now
+        self.ml.stats.predict_started(node_id)
         try:
             if kind == REMOTE:
                 answer = await self._remote(model_id, model, request, node_id, user, guarding)
@@ -167,6 +166,8 @@ class Predictor:
         except MlError as exc:
             self._record(node_id, model_id, kind, started, failed=exc.status != 400)
             raise
+        finally:
+            self.ml.stats.predict_finished(node_id)
         self._record(node_id, model_id, kind, started, failed=False)
         return answer
 
@@ -194,13 +195,7 @@ class Predictor:
                     "os_auto_deploy_failed", "predict on an undeployed model", model_id=model_id, reason=exc.reason
                 )
             workers = self.ml.workers.nodes(model_id)
-        if not workers:
-            raise illegal_argument(NO_ELIGIBLE_NODE)
-        current = self._next_node
-        self._next_node += 1
-        if current > len(workers) - 1:
-            current, self._next_node = 0, 1
-        return workers[current]
+        return self.ml.deployer.dispatcher.dispatch_predict(workers)
 
     # -- execution on the worker ------------------------------------------------------
 

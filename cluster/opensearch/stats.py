@@ -33,6 +33,8 @@ class MlStats:
         #: node → model → action → counter → value
         self._models: dict[str, dict[str, dict[str, Counter[str]]]] = {}
         self._latencies: dict[tuple[str, str], deque[float]] = {}
+        #: node → predict requests executing there (ml-commons counts them as ML tasks)
+        self._predicting: Counter[str] = Counter()
 
     def record_request(
         self, node_id: str, model_id: str, algorithm: str, action: str, latency_ms: float, failed: bool
@@ -63,15 +65,22 @@ class MlStats:
         per_model = self._models.setdefault(node_id, {}).setdefault(model_id, {})
         per_model.setdefault(action, Counter())[stat] += 1
 
+    def predict_started(self, node_id: str) -> None:
+        self._predicting[node_id] += 1
+
+    def predict_finished(self, node_id: str) -> None:
+        self._predicting[node_id] -= 1
+
     def forget_latencies(self, node_id: str, model_id: str) -> None:
         self._latencies.pop((node_id, model_id), None)
 
     # -- reading ----------------------------------------------------------------------
 
     def executing_task_count(self, node_id: str) -> int:
-        """`ml_executing_task_count`: deploy loads and register downloads running on the node."""
+        """`ml_executing_task_count`: deploy loads, register downloads and predict requests
+        running on the node (what least-load dispatch weighs)."""
         loading = sum(1 for m in self.ml.deployer.local.on_node(node_id) if m.state == "DEPLOYING")
-        return loading + self.ml.models.running_on(node_id)
+        return loading + self.ml.models.running_on(node_id) + self._predicting[node_id]
 
     def jvm_heap_usage(self, node_id: str) -> int:
         """`ml_jvm_heap_usage`: the simulator has no JVM; the share (%) of the node's model

@@ -1,5 +1,6 @@
-"""Where ml-commons work goes: eligible nodes by function and role, and the register task
-dispatcher's policies (round robin, least load, anything else refused)."""
+"""Where ml-commons work goes: eligible nodes by function and role, and the one task
+dispatcher's policies (round robin, least load, anything else refused) for register tasks
+and predict requests alike."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from cluster.opensearch.documents import MODEL_INDEX, TASK_INDEX
 
 from .deploy_support import local_model, remote_model
 from .ml_helpers import MINILM, MINILM_BYTES, error_of, raw_error
+from .test_guardrails import add_judge, model_guard
+from .test_predict import add_remote, predict, predict_counts
 
 ML = "/_plugins/_ml"
 SETTING = "plugins.ml_commons."
@@ -94,3 +97,60 @@ async def test_no_eligible_node_for_a_register(http: TestClient, client: AsyncOp
     await put_settings(client, only_run_on_ml_node=False, **{"task_dispatcher.eligible_node_role.local_model": ["data"]})
     response = await http.post(f"{ML}/models/_register", json=REGISTER)
     assert await raw_error(response) == (400, "illegal_argument_exception", NO_ELIGIBLE_NODE)
+
+
+# -- predict requests ---------------------------------------------------------------------
+
+PROMPT = {"parameters": {"prompt": "x", "question": "q"}}
+
+
+def predicts_per_node(cluster: Cluster, model_id: str) -> tuple[int, int]:
+    return predict_counts(cluster, "ml-1", model_id)[0], predict_counts(cluster, "ml-2", model_id)[0]
+
+
+async def test_predict_round_robin_shares_the_register_counter(client: AsyncOpenSearch, http: TestClient,
+                                                             cluster: Cluster) -> None:
+    add_remote(cluster)
+    assert await register_node(client, cluster) == "ml-1"  # the one counter moves on
+    seen = []
+    for _ in range(3):
+        await predict(http, "remote-1", PROMPT)
+        seen.append(predicts_per_node(cluster, "remote-1"))
+    assert seen == [(0, 1), (1, 1), (1, 2)]
+    assert await register_node(client, cluster) == "ml-1"  # past the end: ml-commons' wrap
+
+
+async def test_least_load_predict_avoids_a_node_busy_with_a_register(client: AsyncOpenSearch, http: TestClient,
+                                                                    cluster: Cluster) -> None:
+    await put_settings(client, task_dispatch_policy="least_load")
+    add_remote(cluster)
+    assert await register_node(client, cluster) == "ml-1"  # downloading there
+    for _ in range(2):
+        await predict(http, "remote-1", PROMPT)
+    assert predicts_per_node(cluster, "remote-1") == (0, 2)
+    cluster.advance(DOWNLOAD_SECONDS)
+    await predict(http, "remote-1", PROMPT)
+    assert predicts_per_node(cluster, "remote-1") == (1, 2)  # idle again: the first node wins the tie
+
+
+async def test_least_load_counts_predicts_in_flight(client: AsyncOpenSearch, http: TestClient,
+                                                    cluster: Cluster) -> None:
+    """The guardrail model is asked while the guarded request runs on the first node, so it
+    is served by the other one; round robin would have alternated."""
+    await put_settings(client, task_dispatch_policy="least_load")
+    add_judge(cluster)
+    add_remote(cluster, guardrails=model_guard())
+    status, _ = await predict(http, "remote-1", PROMPT)
+    assert status == 200
+    assert predicts_per_node(cluster, "remote-1") == (1, 0)
+    assert predicts_per_node(cluster, "judge") == (0, 2)  # input and output guardrail
+    assert cluster.ml_commons.stats.executing_task_count(cluster.node_id("ml-1")) == 0
+
+
+async def test_an_unknown_policy_refuses_predict(client: AsyncOpenSearch, http: TestClient, cluster: Cluster) -> None:
+    add_remote(cluster)
+    await put_settings(client, task_dispatch_policy="random")
+    status, body = await predict(http, "remote-1", PROMPT)
+    assert (status, body["error"]["type"], body["error"]["reason"]) == (400, "illegal_argument_exception",
+                                                                          "Unknown policy")
+    assert predicts_per_node(cluster, "remote-1") == (0, 0)
