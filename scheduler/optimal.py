@@ -27,7 +27,7 @@ from .repair import fill_holes, restore_moves
 from .top_up import top_up
 
 #: Wall-clock cap, seconds, on the optimal mode's search for the normal-priority plan,
-#: counted from its start; the MILP gets what the bound and the greedy plans leave of it.
+#: counted from its start; the MILP gets what the bounds and the constructions leave of it.
 MILP_TIME_LIMIT = 1.5
 
 
@@ -35,7 +35,7 @@ def plan_optimal(
     nodes: Sequence[PlanNode], deployments: Sequence[PlanDeployment]
 ) -> tuple[dict[str, dict[str, int]], float]:
     """Assignments and an upper bound on total allocations (low priority included): the LP
-    relaxation's, or the MILP's proven bound when that is lower."""
+    relaxation's rounded down, or the MILP's proven bound when that is lower."""
     started = time.perf_counter()
     topped_up = top_up(nodes, deployments)
     if topped_up is not None:
