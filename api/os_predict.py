@@ -1,5 +1,9 @@
 """OpenSearch dialect: predict endpoints (`/_plugins/_ml/...`).
 
+The body is read with OpenSearch's parser (`read_ml_object`). Without an algorithm in the
+path, ml-commons fetches the model first to learn it, so a missing model (404) or a remote
+one while remote inference is off is refused before any problem of the body.
+
 mlsim has no security plugin; a request's user (for user-level rate limits) is the user
 name of its Basic `Authorization` header when it sends one (any password), else none, as
 on a cluster without security.
@@ -9,8 +13,8 @@ from __future__ import annotations
 
 from aiohttp import BasicAuth, hdrs, web
 
-from .body import read_body
-from .context import cluster_of
+from .body import body_required
+from .os_bodies import ml_commons, read_ml_object
 from .params import Query
 from .responses import render
 
@@ -29,9 +33,14 @@ def request_user(request: web.Request) -> str | None:
 
 async def _predict(request: web.Request, algorithm: str | None) -> web.Response:
     Query(request)
-    body = await read_body(request, "ml_input", required=True)
-    ml = cluster_of(request).ml_commons
-    answer = await ml.predictor.predict(request.match_info["model_id"], body.data, request_user(request), algorithm)
+    ml = ml_commons(request)
+    model_id = request.match_info["model_id"]
+    if algorithm is None:
+        ml.predictor.model(model_id)
+    body, _ = await read_ml_object(request)
+    if body is None:
+        raise body_required()
+    answer = await ml.predictor.predict(model_id, body, request_user(request), algorithm)
     return render(request, answer)
 
 

@@ -3,8 +3,10 @@
 One request goes through the steps of ml-commons' transport action and task runner, in
 their order:
 
-1. the model document (404 "Failed to find model"); the body parsed for the algorithm
-   (the path's, else the model's); remote inference switched off refuses a remote model;
+1. the body parsed for the path's algorithm, when the path names one; the model document
+   (404 "Failed to find model"); remote inference switched off refuses a remote model;
+   else the body parsed for the model's algorithm (the REST layer reads the body with
+   OpenSearch's parser, after the model when the path names no algorithm);
 2. `is_enabled: false` → 403 "Model is disabled.";
 3. local (deep-learning) models: the rate limits, on the node that received the request
    when it serves the model (only serving nodes hold the buckets);
@@ -41,7 +43,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import guardrails, local_inference, remote_connector, xcontent
-from .documents import MODEL_INDEX
 from .errors import MlError, illegal_argument, os_status, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
 
@@ -133,13 +134,11 @@ class Predictor:
     ) -> dict[str, Any]:
         """`guarding`: the models whose guardrail asked for this answer (a model that guards
         itself, directly or not, gets no answer: ml-commons' wait for it times out)."""
-        model = self.ml.store[MODEL_INDEX].get(model_id)
-        if model is None:
-            raise os_status(404, "Failed to find model")
-        kind = str(model.get("algorithm", "")).upper()
-        request = parse_input(algorithm or kind, body)
-        if kind == REMOTE:
-            require_remote_inference(self.ml.settings)
+        # a path's algorithm is known at once: the body is read before the model is fetched
+        request = parse_input(algorithm, body) if algorithm else None
+        model, kind = self.model(model_id)
+        if request is None:
+            request = parse_input(kind, body)
         if model.get("is_enabled") is False:
             raise os_status(403, "Model is disabled.")
         receiving = self._receiving_node()
@@ -170,6 +169,16 @@ class Predictor:
             self.ml.stats.predict_finished(node_id)
         self._record(node_id, model_id, kind, started, failed=False)
         return answer
+
+    def model(self, model_id: str) -> tuple[dict[str, Any], str]:
+        """The model document and its algorithm, as ml-commons fetches them before reading a
+        body that names no algorithm: 404 when missing; a remote model is refused while
+        remote inference is off."""
+        model = self.ml.deployer.model_doc(model_id)
+        kind = str(model.get("algorithm", "")).upper()
+        if kind == REMOTE:
+            require_remote_inference(self.ml.settings)
+        return model, kind
 
     # -- routing --------------------------------------------------------------------
 

@@ -261,6 +261,39 @@ async def test_missing_body_is_a_parse_error(cluster: Cluster, http: TestClient)
     assert error_of(await response.json()) == ("parse_exception", "request body is required")
 
 
+async def raw_predict(http: TestClient, path: str, data: str) -> tuple[int, tuple[str, str]]:
+    response = await http.post(path, data=data, headers={"Content-Type": "application/json"})
+    return response.status, error_of(await response.json())
+
+
+async def test_bodies_are_read_with_the_opensearch_parser(cluster: Cluster, http: TestClient) -> None:
+    add_remote(cluster)
+    path = "/_plugins/_ml/models/remote-1/_predict"
+    status, (kind, _) = await raw_predict(http, path, '{"parameters": ')
+    assert (status, kind) == (400, "json_parse_exception")
+    expecting = "Failed to parse object: expecting token of type [START_OBJECT] but found"
+    assert await raw_predict(http, path, "[1]") == (400, ("parsing_exception", f"{expecting} [START_ARRAY]"))
+    assert await raw_predict(http, path, "  ") == (400, ("parsing_exception", f"{expecting} [null]"))
+
+
+async def test_the_model_is_fetched_before_the_body_unless_the_path_names_the_algorithm(http: TestClient) -> None:
+    assert await raw_predict(http, "/_plugins/_ml/models/nope/_predict", "{") == (
+        404, ("status_exception", "Failed to find model")
+    )
+    status, (kind, _) = await raw_predict(http, "/_plugins/_ml/_predict/remote/nope", "{")
+    assert (status, kind) == (400, "json_parse_exception")
+    assert await raw_predict(http, "/_plugins/_ml/_predict/nonsense/nope", "{}") == (
+        400, ("illegal_argument_exception", "Wrong function name")
+    )
+
+
+async def test_remote_inference_off_is_refused_before_the_body_is_read(cluster: Cluster, http: TestClient) -> None:
+    cluster.ml_commons.settings.remote_inference_enabled = False
+    add_remote(cluster)
+    status, (kind, _) = await raw_predict(http, "/_plugins/_ml/models/remote-1/_predict", "{")
+    assert (status, kind) == (400, "illegal_state_exception")
+
+
 async def test_unfilled_placeholder_is_refused_and_nothing_elapses(cluster: Cluster, http: TestClient) -> None:
     add_remote(cluster)
     before = cluster.env.now
