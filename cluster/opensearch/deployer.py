@@ -2,14 +2,11 @@
 
 A deploy creates a DEPLOY_MODEL task and marks the model DEPLOYING with its planning
 nodes; each target node then runs ml-commons' per-node checks (already deployed, the
-per-node model limit, a duplicate load, the native memory circuit breaker, the running
-task limit) and loads local models in simulated time on its `MlNode`, next to
-Elasticsearch deployments and from the same memory. When every node has reported, the
-task and the model get their final states (`TransportForwardAction`'s DEPLOY_MODEL_DONE).
-
-The native memory circuit breaker is modelled on the node's shared model memory pool:
-it is open for a deploy when the memory in use there (Elasticsearch routes and ml-commons
-models) plus the model's estimate would exceed `native_memory_threshold` % of the pool.
+per-node model limit, a duplicate load, the memory and native memory circuit breakers
+(`breakers.py`), the running task limit) and loads local models in simulated time on its
+`MlNode`, next to Elasticsearch deployments and from the same memory. When every node has
+reported, the task and the model get their final states (`TransportForwardAction`'s
+DEPLOY_MODEL_DONE).
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from .documents import MODEL_INDEX
 from cluster.node_info import NODE_ROLES
 
+from . import breakers
 from .errors import illegal_argument, os_status, require_remote_inference
 from .local_models import (
     DL_FUNCTIONS, LocalModel, LocalModels, content_bytes, memory_estimate, model_of, route_key,
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
 DEPLOYING, DEPLOYED = "DEPLOYING", "DEPLOYED"
 #: Functions ml-commons places by the remote-model roles (`DiscoveryNodeHelper`).
 NON_LOCAL_FUNCTIONS = ("REMOTE", "AGENT")
-BREAKER_OPEN = "Native Memory Circuit Breaker is open, please check your resources!"
 MAX_LOCAL_MODELS = "Exceed max local model per node limit"
 DUPLICATE_TASK = "Duplicate deploy model task"
 MAX_RUNNING_TASKS = "exceed max running task limit"
@@ -170,9 +167,9 @@ class Deployer:
             self._node_done(run, node_id, DUPLICATE_TASK)
             return
         memory = memory_estimate(doc)
-        if algorithm not in ("REMOTE", "AGENT") and self._breaker_open(node_id, memory):
-            ml.stats.add_breaker_trip(node_id)
-            self._node_failed(run, node_id, BREAKER_OPEN)
+        breaker = breakers.tripped(ml, node_id, algorithm, memory)
+        if breaker is not None:
+            self._node_failed(run, node_id, breaker)
             return
         loading = sum(1 for m in self.local.on_node(node_id) if m.state == DEPLOYING)
         if loading >= ml.settings.max_deploy_model_tasks_per_node:
@@ -193,11 +190,6 @@ class Deployer:
             return
         local.state = DEPLOYED
         self._node_done(run, node_id, None)
-
-    def _breaker_open(self, node_id: str, memory: int) -> bool:
-        state = self.ml.state
-        used = state.usage(node_id).memory_used + self.local.memory_on(node_id)
-        return used + memory > state.model_memory_pool(node_id) * self.ml.settings.native_memory_threshold / 100
 
     def _node_failed(self, run: DeployRun, node_id: str, error: str) -> None:
         """A failure ml-commons counts in its stats (not a limit, a bad argument or a miss)."""

@@ -29,6 +29,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, Generator, Mapping
 
+from . import breakers
 from .connectors import MCP_PROTOCOLS, predict_action, without_credential
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
 from .errors import MlError, illegal_argument, os_status, require_remote_inference
@@ -158,6 +159,10 @@ class Models:
     def _start_local(self, spec: RegisterInput, group_id: str, task_id: str, node_id: str, deploy: bool,
                      model_id: str | None) -> None:
         """What the worker node does at once; the download then runs in simulated time."""
+        breaker = breakers.tripped(self.ml, node_id, spec.function_name)
+        if breaker is not None:
+            self._fail(task_id, breaker)
+            return
         if self._running.get(node_id, 0) >= self.ml.settings.max_register_model_tasks_per_node:
             self._fail(task_id, "exceed max running task limit")
             return

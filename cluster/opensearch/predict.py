@@ -17,8 +17,9 @@ their order:
    chosen by ml-commons' one task dispatcher (`task_dispatch_policy`: round robin on the
    counter register tasks share, or least load; see `dispatcher.py`);
 6. on the worker: a local model's request, forwarded there as the same transport action,
-   takes the worker's rate-limit tokens too (when the worker is not the receiving node) and
-   waits its inference time; a remote model's renders the connector payload, takes the
+   takes the worker's rate-limit tokens too (when the worker is not the receiving node),
+   passes the worker's memory circuit breaker (429 circuit_breaking_exception, not counted
+   as a request) and waits its inference time; a remote model's renders the connector payload, takes the
    rate-limit tokens there, passes the input guardrail, waits the simulated endpoint and
    passes the output guardrail;
 7. the model's `interface.output` schema.
@@ -42,7 +43,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import guardrails, local_inference, remote_connector, xcontent
+from . import breakers, guardrails, local_inference, remote_connector, xcontent
 from .errors import MlError, illegal_argument, os_status, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
 
@@ -152,6 +153,7 @@ class Predictor:
         if kind in DL_MODELS and node_id != receiving:
             # the request is sent on as the same transport action: the worker checks again
             self.ml.rate_limits.check(model_id, node_id, user)
+        breakers.check(self.ml, node_id, kind)
         started = self.ml.env.now
         self.ml.stats.predict_started(node_id)
         try:
