@@ -8,7 +8,7 @@ parameters (`access_mode`, `backend_roles`, `add_all_backend_roles`) are refused
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
 from . import xcontent
 from .documents import MODEL_GROUP_INDEX, MODEL_INDEX
@@ -44,6 +44,25 @@ def refuse_access_control(access_mode: str | None, add_all_backend_roles: bool |
         raise illegal_argument(ACCESS_CONTROL_DISABLED)
 
 
+class GroupInput(NamedTuple):
+    """The fields a register or an update body is read for (ml-commons' register and update
+    inputs parse the same ones), in the order they are read."""
+
+    name: str | None
+    description: str | None
+    backend_roles: list[str] | None
+    access_mode: str | None
+    add_all_backend_roles: bool | None
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> GroupInput:
+        return cls(
+            xcontent.text(body, "name"), xcontent.text(body, "description"),
+            xcontent.string_list(body, "backend_roles"), access_mode_of(body),
+            xcontent.boolean(body, "add_all_backend_roles"),
+        )
+
+
 class ModelGroups:
     def __init__(self, ml: MlCommons) -> None:
         self.ml = ml
@@ -56,14 +75,11 @@ class ModelGroups:
 
     def register(self, body: Mapping[str, Any]) -> str:
         """`POST /model_groups/_register`; returns the new group's id."""
-        name = xcontent.text(body, "name")
-        description = xcontent.text(body, "description")
-        backend_roles = xcontent.string_list(body, "backend_roles")
-        access_mode = access_mode_of(body)
-        add_all = xcontent.boolean(body, "add_all_backend_roles")
-        if name is None:
+        spec = GroupInput.parse(body)
+        if spec.name is None:
             raise caller_error("null_pointer_exception", "model group name must not be null")
-        return self.create(name, description, access_mode, add_all, backend_roles)
+        return self.create(spec.name, spec.description, spec.access_mode, spec.add_all_backend_roles,
+                           spec.backend_roles)
 
     def create(self, name: str, description: str | None, access_mode: str | None = None,
                add_all_backend_roles: bool | None = None, backend_roles: list[str] | None = None) -> str:
@@ -119,15 +135,12 @@ class ModelGroups:
         """`PUT /model_groups/{id}`: name (still unique) and description; `{"status": "Updated"}`."""
         if body is None:
             raise parse_exception("Model group request has empty body")
-        name = xcontent.text(body, "name")
-        description = xcontent.text(body, "description")
-        backend_roles = xcontent.string_list(body, "backend_roles")
-        access_mode = access_mode_of(body)
-        add_all = xcontent.boolean(body, "add_all_backend_roles")
+        spec = GroupInput.parse(body)
+        name, description = spec.name, spec.description
         group = self.get(group_id)
         if group is None:
             raise os_status(404, "Failed to find model group")
-        refuse_access_control(access_mode, add_all, backend_roles)
+        refuse_access_control(spec.access_mode, spec.add_all_backend_roles, spec.backend_roles)
         changes: dict[str, Any] = {}
         if description and description.strip():
             changes["description"] = description
