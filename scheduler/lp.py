@@ -56,7 +56,8 @@ def fewest_moves_bound(p: Arrays, placed: int) -> float:
     if n_pairs == 0 or n_pairs > MAX_LP_PAIRS:
         return 0.0
     held = np.zeros(lp.cap.shape, dtype=np.int64)
-    np.add.at(held.T, lp.type_of, p.current.T)
+    rows, cols = nonzero_pairs(p.current)
+    np.add.at(held, (rows, lp.type_of[cols]), p.current[rows, cols])
     held_pairs = held[lp.rows, lp.cols]
     kept = np.flatnonzero(held_pairs > 0)
     a, b, bounds = lp.capacity_rows()

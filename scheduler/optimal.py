@@ -65,7 +65,9 @@ def _plan_normal(p: Arrays, started: float) -> tuple[np.ndarray, float]:
     most = float(np.floor(allocation_upper_bound(p) + 1e-6))
     alloc = None
     for construct in (keep_then_fill, fill_by_class, fill_around_current):
-        candidate = polish(p, construct(p))
+        candidate = construct(p)
+        if construct is not keep_then_fill or _may_reach(p, candidate, most):
+            candidate = polish(p, candidate)
         if alloc is None or _score(p, candidate) > _score(p, alloc):
             alloc = candidate
         if _proven(p, alloc, most):
@@ -80,6 +82,17 @@ def polish(p: Arrays, alloc: np.ndarray) -> np.ndarray:
     """Merge scattered free cores into more allocations, then put back every moved
     allocation that can go back (see `repair`)."""
     return restore_moves(p, fill_holes(p, alloc))
+
+
+def _may_reach(p: Arrays, alloc: np.ndarray, most: float) -> bool:
+    """Whether merging spare cores could lift `alloc` to `most`: each allocation it adds takes
+    at least the fewest threads any short deployment needs. (Keeping everything moves
+    nothing; polishing it is only worth it when that could make it the answer.)"""
+    short = alloc.sum(axis=1) < p.allocations
+    if not short.any():
+        return True
+    spare = int((p.cores - (alloc * p.threads[:, None]).sum(axis=0)).sum())
+    return alloc.sum() + spare // int(p.threads[short].min()) >= most
 
 
 def _proven(p: Arrays, alloc: np.ndarray, most: int) -> bool:

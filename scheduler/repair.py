@@ -26,6 +26,8 @@ VICTIMS = 3
 
 def restore_moves(p: Arrays, alloc: np.ndarray) -> np.ndarray:
     """`alloc` (a valid plan of `p`) with every restorable moved allocation put back."""
+    if not (p.current > alloc).any():
+        return alloc
     state = _Restorer(p, alloc)
     progress = True
     while progress:
