@@ -1,16 +1,14 @@
-"""A real server on a loopback port for `opensearch-py`, and aiohttp's test client for raw HTTP."""
+"""The OpenSearch dialect's fixtures: two ML nodes in the virtual clock and `opensearch-py`."""
 
 from __future__ import annotations
 
 from typing import AsyncIterator
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from opensearchpy import AsyncOpenSearch
 
-from api.app import create_app
 from cluster.cluster import Cluster
+from tests.conftest import served
 
 
 @pytest.fixture
@@ -25,25 +23,9 @@ def cluster() -> Cluster:
 @pytest.fixture
 async def client(cluster: Cluster) -> AsyncIterator[AsyncOpenSearch]:
     """The official async client against the app served on a free port."""
-    runner = web.AppRunner(create_app(cluster))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    client = AsyncOpenSearch(hosts=[{"host": "127.0.0.1", "port": port}], use_ssl=False)
-    try:
-        yield client
-    finally:
-        await client.close()
-        await runner.cleanup()
-
-
-@pytest.fixture
-async def http(cluster: Cluster) -> AsyncIterator[TestClient]:
-    """aiohttp's test client, for raw HTTP (bad bodies, exact status and headers)."""
-    client = TestClient(TestServer(create_app(cluster)))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
+    async with served(cluster) as port:
+        client = AsyncOpenSearch(hosts=[{"host": "127.0.0.1", "port": port}], use_ssl=False)
+        try:
+            yield client
+        finally:
+            await client.close()
