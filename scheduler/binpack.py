@@ -37,10 +37,13 @@ def bin_pack(p: Arrays, held: np.ndarray | None = None) -> np.ndarray:
     hosts = _hosts(p)
     scores = node_memory_score.tolist()
     max_score = float(node_memory_score.max())
+    terms = list(zip(*(a.tolist() for a in (p.threads, p.mem_floor, p.mem_base, p.mem_slope, p.step_cap_bytes))))
+    # in the preserve passes every host already holds some of its deployment
+    hosts_hold = held is p.current
     for row in candidates[np.argsort(size, kind="stable")].tolist():
         if ledger.remaining[row] > 0:
             if row in hosts:
-                if _place_on_hosts(ledger, row, hosts[row], scores, max_score) == 0:
+                if _place_on_hosts(ledger, row, hosts[row], scores, max_score, terms[row], hosts_hold) == 0:
                     continue
             _place(ledger, row, node_memory_score)
     return ledger.alloc
@@ -55,7 +58,15 @@ def _hosts(p: Arrays) -> dict[int, list[int]]:
     return {row: cols_list[start:end] for row, start, end in zip(rows[starts].tolist(), starts.tolist(), ends)}
 
 
-def _place_on_hosts(ledger: Ledger, row: int, hosts: list[int], scores: list[float], max_score: float) -> int:
+def _place_on_hosts(
+    ledger: Ledger,
+    row: int,
+    hosts: list[int],
+    scores: list[float],
+    max_score: float,
+    terms: tuple[int, int, int, int, int],
+    hosts_hold: bool,
+) -> int:
     """The steps of a deployment while the best node is provably one it runs on.
 
     A node the deployment does not run on has an order key of at least `1 − max_score`, and
@@ -64,11 +75,10 @@ def _place_on_hosts(ledger: Ledger, row: int, hosts: list[int], scores: list[flo
     hosts, with the step size, memory and order key computed as the full scan does (same
     arithmetic in the same order, so the same keys and ties; rounding is monotonic, so the
     floors hold for the computed keys too). Returns what is still wanted when a step cannot
-    be decided this way (the full scan takes over from there)."""
-    p = ledger.p
-    threads = int(p.threads[row])
-    floor, base, slope = int(p.mem_floor[row]), int(p.mem_base[row]), int(p.mem_slope[row])
-    step_cap = int(p.step_cap_bytes[row])
+    be decided this way (the full scan takes over from there). `terms` are the row's
+    threads, memory floor, base and slope and step cap; `hosts_hold` says every host already
+    holds some of the row."""
+    threads, floor, base, slope, step_cap = terms
     flat = slope == 0 and step_cap == 0
     held = ledger.held
     cores, mem, alloc = ledger.cores, ledger.mem, ledger.alloc
@@ -82,7 +92,7 @@ def _place_on_hosts(ledger: Ledger, row: int, hosts: list[int], scores: list[flo
                 continue
             count = free // threads if free < wanted else remaining
             if flat:  # a node holding some costs nothing more, any other the full estimate
-                here = alloc[row, col] > 0 or (held is not None and held[row, col] > 0)
+                here = hosts_hold or alloc[row, col] > 0 or (held is not None and held[row, col] > 0)
                 memory = 0 if here else max(floor, base)
             else:
                 if step_cap > 0:
