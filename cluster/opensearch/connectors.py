@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 PROTOCOLS = ("aws_sigv4", "http", "google_cloud", "mcp_sse", "mcp_streamable_http")
 MCP_PROTOCOLS = ("mcp_sse", "mcp_streamable_http")
 ACTION_TYPES = ("PREDICT", "EXECUTE", "BATCH_PREDICT", "CANCEL_BATCH_PREDICT", "BATCH_PREDICT_STATUS")
-ACTION_FIELDS = ("action_type", "method", "url", "headers", "request_body", "pre_process_function",
-                 "post_process_function")
 #: `ConnectorClientConfig` fields and the defaults its parser fills in.
 CLIENT_CONFIG_DEFAULTS = {"max_connection": 30, "connection_timeout": 1000, "read_timeout": 10000,
                           "retry_backoff_millis": 200, "retry_timeout_seconds": 30, "max_retry_times": 0}

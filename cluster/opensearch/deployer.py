@@ -121,7 +121,7 @@ class Deployer:
             "deploy model",
         )
         for node_id in targets:
-            self._deploy_on_node(run, node_id, doc, to_all)
+            self._deploy_on_node(run, node_id, doc)
         if task_id in self.runs:
             self.ml.tasks.update(task_id, state="RUNNING")
         self.sync_up.ensure_running()
@@ -149,13 +149,13 @@ class Deployer:
             raise illegal_argument("no eligible node found")
         return targets, to_all
 
-    def _deploy_on_node(self, run: DeployRun, node_id: str, doc: dict[str, Any], to_all: bool) -> None:
+    def _deploy_on_node(self, run: DeployRun, node_id: str, doc: dict[str, Any]) -> None:
         """One node's part (`MLModelManager.deployModel`), in ml-commons' order of checks."""
         ml, model_id, algorithm = self.ml, run.model_id, run.function_name
         ml.stats.add_request(node_id, model_id, algorithm, "deploy")
         local = self.local.get(node_id, model_id)
         if local is not None and local.state == DEPLOYED:
-            local.target_worker_nodes, local.deploy_to_all_nodes = list(run.worker_nodes), to_all
+            local.target_worker_nodes = list(run.worker_nodes)
             local.last_access = ml.env.now
             self._node_done(run, node_id, None)
             return
@@ -180,7 +180,7 @@ class Deployer:
             return
         ttl = (doc.get("deploy_setting") or {}).get("model_ttl_minutes", -1)
         local = LocalModel(
-            model_id, algorithm, DEPLOYING, memory, run.task_id, list(run.worker_nodes), to_all,
+            model_id, algorithm, DEPLOYING, memory, run.task_id, list(run.worker_nodes),
             ttl if isinstance(ttl, (int, float)) else -1, ml.env.now,
         )
         self.local.put(node_id, local)

@@ -57,7 +57,6 @@ class LocalModel:
     memory_bytes: int
     task_id: str | None
     target_worker_nodes: list[str]
-    deploy_to_all_nodes: bool
     #: `deploy_setting.model_ttl_minutes` when the node loaded it (< 0: never expires).
     ttl_minutes: float
     #: Simulated time of the last deploy or predict on this node (the TTL counts from it).
@@ -75,10 +74,6 @@ class LocalModels:
 
     def on_node(self, node_id: str) -> list[LocalModel]:
         return list(self._nodes.get(node_id, {}).values())
-
-    def holders(self, model_id: str) -> list[str]:
-        """Nodes whose cache has the model (loading or loaded)."""
-        return [node_id for node_id, models in self._nodes.items() if model_id in models]
 
     def __iter__(self) -> Iterator[tuple[str, LocalModel]]:
         for node_id, models in list(self._nodes.items()):

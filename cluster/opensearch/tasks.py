@@ -13,10 +13,6 @@ import numpy as np
 from .documents import TASK_INDEX, DocumentStore
 from .ids import new_document_id
 
-TASK_STATES = (
-    "CREATED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "COMPLETED_WITH_ERROR", "CANCELLING", "EXPIRED",
-)
-
 
 class Tasks:
     def __init__(self, store: DocumentStore, rng: np.random.Generator, millis: Callable[[], int]) -> None:
