@@ -15,6 +15,7 @@ from . import xcontent
 from .documents import CONNECTOR_INDEX, MODEL_INDEX
 from .errors import MlError, caller_error, illegal_argument, os_status, parse_exception, require_remote_inference
 from .ids import new_document_id
+from .model_states import ON_NODES_STATES
 from .model_groups import ACCESS_CONTROL_DISABLED, access_mode_of
 from .search import FieldMapping, parse_request, run_search
 
@@ -28,8 +29,6 @@ ACTION_TYPES = ("PREDICT", "EXECUTE", "BATCH_PREDICT", "CANCEL_BATCH_PREDICT", "
 CLIENT_CONFIG_DEFAULTS = {"max_connection": 30, "connection_timeout": 1000, "read_timeout": 10000,
                           "retry_backoff_millis": 200, "retry_timeout_seconds": 30, "max_retry_times": 0}
 RETRY_BACKOFF_POLICIES = ("constant", "exponential_equal_jitter", "exponential_full_jitter")
-#: States in which a model holds its connector on some node (`PUT /connectors/{id}` refuses).
-IN_USE_STATES = ("DEPLOYED", "PARTIALLY_DEPLOYED", "DEPLOYING", "LOADED", "PARTIALLY_LOADED", "LOADING")
 FIELD_ORDER = ("name", "version", "description", "protocol", "parameters", "credential", "actions", "created_time",
                "last_updated_time", "client_config", "url", "headers")
 TEXT_FIELDS = FieldMapping(frozenset({"name", "description", "backend_roles", "owner.name", "owner.backend_roles",
@@ -210,7 +209,7 @@ class Connectors:
         check_protocol_rules(merged)
         users = [model_id for model_id, stored in self.ml.store[MODEL_INDEX].docs.items()
                  if stored.source.get("connector_id") == connector_id
-                 and stored.source.get("model_state") in IN_USE_STATES]
+                 and stored.source.get("model_state") in ON_NODES_STATES]
         if users:
             raise os_status(400, f"{len(users)} models are still using this connector, please undeploy the models "
                                  f"first: [{', '.join(users)}]")

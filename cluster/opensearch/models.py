@@ -34,6 +34,7 @@ from .connectors import MCP_PROTOCOLS, predict_action, without_credential
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
 from .errors import MlError, illegal_argument, os_status, require_remote_inference
 from .ids import new_document_id
+from .model_states import ON_NODES_STATES
 from .pretrained import NOT_IN_LIST, PRETRAINED, pretrained_config
 from .register_input import RegisterInput, parse_register_input
 from .search import FieldMapping, parse_request, run_search
@@ -47,8 +48,6 @@ DEFAULT_ARTIFACT_BYTES = 100_000_000
 MODEL_FILE_SIZE_LIMIT = 4 * 1024**3
 #: Default of `plugins.ml_commons.trusted_url_regex` (matched with `find`, as Java does).
 TRUSTED_URL_REGEX = re.compile(r"^(https?|ftp|file)://[-a-zA-Z0-9+&@#/%?=~_|!:,.;]*[-a-zA-Z0-9+&@#/%=~_|]")
-#: States in which DELETE refuses a model.
-DEPLOYED_STATES = ("DEPLOYED", "DEPLOYING", "PARTIALLY_DEPLOYED", "LOADED", "LOADING", "PARTIALLY_LOADED")
 HIDDEN_MODEL = "User doesn't have privilege to perform this operation on this model"
 URL_NOT_ALLOWED = (
     "To upload custom model user needs to enable allow_registering_model_via_url settings. Otherwise please use "
@@ -266,7 +265,7 @@ class Models:
             raise os_status(404, "Failed to find model")
         if doc.get("is_hidden"):
             raise os_status(403, HIDDEN_MODEL)
-        if doc.get("model_state") in DEPLOYED_STATES:
+        if doc.get("model_state") in ON_NODES_STATES:
             raise os_status(400, "Model cannot be deleted in deploying or deployed state. Try undeploy model first "
                                  "then delete")
         if self.ml.settings.safe_delete_model:

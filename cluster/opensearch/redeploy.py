@@ -18,14 +18,11 @@ from typing import TYPE_CHECKING
 
 from .documents import MODEL_INDEX
 from .errors import MlError
+from .model_states import ON_NODES_STATES
 
 if TYPE_CHECKING:
     from .deployer import DeployRun
     from .service import MlCommons
-
-REDEPLOYED_STATES = frozenset(
-    {"LOADING", "PARTIALLY_LOADED", "LOADED", "DEPLOYING", "PARTIALLY_DEPLOYED", "DEPLOYED"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +65,7 @@ class AutoRedeployer:
         docs = [
             (model_id, stored.source)
             for model_id, stored in self.ml.store[MODEL_INDEX].docs.items()
-            if stored.source.get("model_state") in REDEPLOYED_STATES
+            if stored.source.get("model_state") in ON_NODES_STATES
         ]
         return sorted(docs, key=lambda d: (d[1].get("last_deployed_time") is None, d[1].get("last_deployed_time") or 0))
 

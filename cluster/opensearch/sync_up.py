@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from .documents import MODEL_INDEX
+from .model_states import ON_NODES_STATES
 
 if TYPE_CHECKING:
     from .service import MlCommons
@@ -23,10 +24,7 @@ if TYPE_CHECKING:
 #: A DEPLOYING model without workers is left alone this long after its last update.
 DEPLOY_GRACE_MS = 20_000
 #: States whose models a sync-up looks at (with the deprecated LOAD* names).
-WATCHED_STATES = frozenset({
-    "LOADING", "PARTIALLY_LOADED", "LOADED", "LOAD_FAILED",
-    "DEPLOYING", "PARTIALLY_DEPLOYED", "DEPLOYED", "DEPLOY_FAILED",
-})
+WATCHED_STATES = ON_NODES_STATES | {"LOAD_FAILED", "DEPLOY_FAILED"}
 ACTIVE_STATES = frozenset({"DEPLOYING", "PARTIALLY_DEPLOYED", "DEPLOYED"})
 
 

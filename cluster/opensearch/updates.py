@@ -17,6 +17,7 @@ from .connectors import parse_connector
 from .documents import MODEL_INDEX
 from .errors import MlError, os_status, parse_exception
 from .model_fields import read_deploy_setting, read_guardrails, read_interface, read_model_config
+from .model_states import DEPLOYED_STATES, DEPLOYING_STATES
 from .rate_limiter import JsonFields, RateLimiter
 
 if TYPE_CHECKING:
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
 #: Algorithms whose models can be updated (and rate limited).
 UPDATABLE_ALGORITHMS = ("TEXT_EMBEDDING", "REMOTE")
-DEPLOYING_STATES = ("DEPLOYING", "LOADING")
-DEPLOYED_STATES = ("DEPLOYED", "PARTIALLY_DEPLOYED", "LOADED", "PARTIALLY_LOADED")
 
 
 class ModelUpdates:
