@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 #: Route keys of ml-commons models on `MlNode`s: never an Elasticsearch deployment id.
 ROUTE_KEY_PREFIX = "opensearch/"
-#: Bytes per stored chunk, for models whose doc has no content size (ml-commons' CHUNK_SIZE).
+#: Bytes per stored chunk (ml-commons' CHUNK_SIZE): register splits artifacts into them.
 CHUNK_SIZE = 10_000_000
 #: Algorithms whose models are loaded from chunks into native memory (`FunctionName.isDLModel`).
 DL_FUNCTIONS = frozenset(

@@ -34,6 +34,7 @@ from .connectors import MCP_PROTOCOLS, predict_action, without_credential
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
 from .errors import MlError, illegal_argument, os_status, require_remote_inference
 from .ids import new_document_id
+from .local_models import CHUNK_SIZE
 from .model_states import ON_NODES_STATES
 from .pretrained import NOT_IN_LIST, PRETRAINED, pretrained_config
 from .register_input import RegisterInput, parse_register_input
@@ -42,7 +43,6 @@ from .search import FieldMapping, parse_request, run_search
 if TYPE_CHECKING:
     from .service import MlCommons
 
-CHUNK_SIZE_BYTES = 10_000_000
 DEFAULT_ARTIFACT_BYTES = 100_000_000
 #: ml-commons refuses artifacts of 4 GB or more once they are downloaded.
 MODEL_FILE_SIZE_LIMIT = 4 * 1024**3
@@ -206,7 +206,7 @@ class Models:
             "model_content_hash_value": spec.hash_value or _artifact_hash(spec, size),
             "last_registered_time": now,
             "last_updated_time": now,
-            "total_chunks": math.ceil(size / CHUNK_SIZE_BYTES),
+            "total_chunks": math.ceil(size / CHUNK_SIZE),
         })
         self.ml.tasks.update(task_id, state="COMPLETED", model_id=model_id)
         self.ml.log.append("os_model_registered", "model chunks stored", model_id=model_id, task_id=task_id)

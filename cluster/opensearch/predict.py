@@ -8,7 +8,7 @@ their order:
    else the body parsed for the model's algorithm (the REST layer reads the body with
    OpenSearch's parser, after the model when the path names no algorithm);
 2. `is_enabled: false` → 403 "Model is disabled.";
-3. local (deep-learning) models: the rate limits, on the node that received the request
+3. local (deep-learning, `DL_FUNCTIONS`) models: the rate limits, on the node that received the request
    when it serves the model (only serving nodes hold the buckets);
 4. the model's `interface.input` schema;
 5. routing: no worker (or, for a remote model, fewer than planned) → a remote model is
@@ -46,23 +46,14 @@ from typing import TYPE_CHECKING, Any
 from . import breakers, guardrails, local_inference, remote_connector, xcontent
 from .errors import MlError, illegal_argument, os_status, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
+from .local_models import DL_FUNCTIONS
+from .register_input import FUNCTION_NAMES
 
 if TYPE_CHECKING:
     from .service import MlCommons
 
 REMOTE = "REMOTE"
 TEXT_EMBEDDING = "TEXT_EMBEDDING"
-#: ml-commons' FunctionName values (a path's algorithm must be one of them).
-FUNCTION_NAMES = frozenset(
-    {
-        "LINEAR_REGRESSION", "KMEANS", "AD_LIBSVM", "SAMPLE_ALGO", "LOCAL_SAMPLE_CALCULATOR", "FIT_RCF",
-        "BATCH_RCF", "ANOMALY_LOCALIZATION", "RCF_SUMMARIZE", "LOGISTIC_REGRESSION", "TEXT_EMBEDDING",
-        "METRICS_CORRELATION", "REMOTE", "SPARSE_ENCODING", "SPARSE_TOKENIZE", "TEXT_SIMILARITY",
-        "QUESTION_ANSWERING", "AGENT", "CONNECTOR",
-    }
-)  # fmt: skip
-#: Deep-learning models: deployed on the nodes, rate-limited where the request arrives.
-DL_MODELS = frozenset({"TEXT_EMBEDDING", "TEXT_SIMILARITY", "SPARSE_ENCODING", "SPARSE_TOKENIZE", "QUESTION_ANSWERING"})
 #: Input formats whose body is text documents (`MLInput`'s generic parser).
 TEXT_DOCS_INPUTS = frozenset({"TEXT_EMBEDDING", "SPARSE_ENCODING", "SPARSE_TOKENIZE"})
 
@@ -99,7 +90,7 @@ def parse_input(algorithm: str, body: dict[str, Any]) -> PredictInput:
     """The body for `algorithm`, with ml-commons' refusals ("empty docs", ...); fields the
     algorithm's parser does not know are skipped."""
     name = algorithm.upper()
-    if name not in FUNCTION_NAMES:
+    if name not in FUNCTION_NAMES:  # a path's algorithm must be one of them
         raise illegal_argument("Wrong function name")
     if name != REMOTE and name not in TEXT_DOCS_INPUTS:
         raise illegal_argument(f"mlsim does not simulate predict for [{name}] models")
@@ -143,14 +134,14 @@ class Predictor:
         if model.get("is_enabled") is False:
             raise os_status(403, "Model is disabled.")
         receiving = self._receiving_node()
-        if kind in DL_MODELS and receiving in self.ml.workers.nodes(model_id):
+        if kind in DL_FUNCTIONS and receiving in self.ml.workers.nodes(model_id):
             # only a node serving the model holds its bucket in its cache
             self.ml.rate_limits.check(model_id, receiving, user)
         input_schema = interface_schema(model, "input")
         if input_schema is not None:
             validate_input(input_schema, request.instance(kind))
         node_id = self._route(model_id, model, kind)
-        if kind in DL_MODELS and node_id != receiving:
+        if kind in DL_FUNCTIONS and node_id != receiving:
             # the request is sent on as the same transport action: the worker checks again
             self.ml.rate_limits.check(model_id, node_id, user)
         breakers.check(self.ml, node_id, kind)
