@@ -108,6 +108,11 @@ class ClusterState:
         into): the model memory pool less what other services hold there."""
         return max(self.model_memory_pool(node_id) - self.external_memory(node_id), 0)
 
+    def model_memory_used(self, node_id: str) -> int:
+        """Memory in use in the node's model memory pool, by either service: Elasticsearch
+        routes and what other services hold there."""
+        return self.usage(node_id).memory_used + self.external_memory(node_id)
+
     def cores(self, node_id: str) -> int:
         spec = self.nodes[node_id].spec
         return allocated_cores(spec.allocated_processors, self.settings.allocated_processors_scale)

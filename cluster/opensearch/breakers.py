@@ -38,9 +38,8 @@ def memory_open(ml: MlCommons, node_id: str) -> bool:
 
 
 def native_memory_open(ml: MlCommons, node_id: str, memory: int) -> bool:
-    state = ml.state
-    used = state.usage(node_id).memory_used + ml.deployer.memory_on(node_id)
-    return used + memory > state.model_memory_pool(node_id) * ml.settings.native_memory_threshold / 100
+    limit = ml.state.model_memory_pool(node_id) * ml.settings.native_memory_threshold / 100
+    return ml.state.model_memory_used(node_id) + memory > limit
 
 
 def tripped(ml: MlCommons, node_id: str, function_name: str, memory: int | None = None) -> str | None:

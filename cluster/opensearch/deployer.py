@@ -171,8 +171,7 @@ class Deployer:
         if breaker is not None:
             self._node_failed(run, node_id, breaker)
             return
-        loading = sum(1 for m in self.local.on_node(node_id) if m.state == DEPLOYING)
-        if loading >= ml.settings.max_deploy_model_tasks_per_node:
+        if self.local.loading_on(node_id) >= ml.settings.max_deploy_model_tasks_per_node:
             self._node_done(run, node_id, MAX_RUNNING_TASKS)
             return
         if doc.get("model_state") == "REGISTERING":

@@ -75,6 +75,10 @@ class LocalModels:
     def on_node(self, node_id: str) -> list[LocalModel]:
         return list(self._nodes.get(node_id, {}).values())
 
+    def loading_on(self, node_id: str) -> int:
+        """Loads in progress on the node (its running deploy tasks)."""
+        return sum(1 for local in self._nodes.get(node_id, {}).values() if local.state == "DEPLOYING")
+
     def __iter__(self) -> Iterator[tuple[str, LocalModel]]:
         for node_id, models in list(self._nodes.items()):
             for local in list(models.values()):

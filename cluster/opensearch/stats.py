@@ -79,16 +79,14 @@ class MlStats:
     def executing_task_count(self, node_id: str) -> int:
         """`ml_executing_task_count`: deploy loads, register downloads and predict requests
         running on the node (what least-load dispatch weighs)."""
-        loading = sum(1 for m in self.ml.deployer.local.on_node(node_id) if m.state == "DEPLOYING")
-        return loading + self.ml.models.running_on(node_id) + self._predicting[node_id]
+        return self.ml.deployer.local.loading_on(node_id) + self.ml.models.running_on(node_id) + self._predicting[node_id]
 
     def jvm_heap_usage(self, node_id: str) -> int:
         """`ml_jvm_heap_usage`: the simulator has no JVM; the share (%) of the node's model
         memory pool in use (Elasticsearch routes and ml-commons models)."""
         state = self.ml.state
         pool = state.model_memory_pool(node_id)
-        used = state.usage(node_id).memory_used + self.ml.deployer.memory_on(node_id)
-        return int(100 * used / pool) if pool else 0
+        return int(100 * state.model_memory_used(node_id) / pool) if pool else 0
 
     def node_counter(self, node_id: str, name: str) -> int:
         return self._node.get(node_id, Counter())[name]
