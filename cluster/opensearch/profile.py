@@ -72,11 +72,9 @@ def _node_tasks(ml: MlCommons, node_id: str, request: ProfileRequest) -> dict[st
 
 
 def _node_models(ml: MlCommons, node_id: str, request: ProfileRequest) -> dict[str, Any]:
-    deployer = ml.deployer
-    cached = [m.model_id for m in deployer.local.on_node(node_id)]
-    routed = [m for n in ml.state.nodes for m in ml.workers.models_on(n)]
+    cached = [m.model_id for m in ml.deployer.local.on_node(node_id)]
     models = {}
-    for model_id in dict.fromkeys(cached + sorted(set(routed))):
+    for model_id in dict.fromkeys(cached + ml.workers.models()):
         if request.return_all_models or model_id in request.model_ids:
             models[model_id] = model_profile(ml, node_id, model_id)
     return models

@@ -86,8 +86,7 @@ class SyncUpCron:
     def _sync_routing(self, workers: dict[str, set[str]]) -> None:
         """The routing table becomes what the nodes hold (ml-commons' `modelRoutingTable`)."""
         routing = self.ml.workers
-        routed = {m for node_id in self.ml.state.nodes for m in routing.models_on(node_id)}
-        for model_id in sorted(routed | set(workers)):
+        for model_id in sorted(set(routing.models()) | set(workers)):
             for node_id in set(routing.nodes(model_id)) - workers.get(model_id, set()):
                 routing.remove(model_id, node_id)
             for node_id in sorted(workers.get(model_id, set())):

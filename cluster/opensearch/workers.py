@@ -17,6 +17,10 @@ class ModelWorkers:
         """The model's worker node ids, sorted."""
         return sorted(self._nodes.get(model_id, ()))
 
+    def models(self) -> list[str]:
+        """The models with at least one worker, sorted."""
+        return sorted(self._nodes)
+
     def models_on(self, node_id: str) -> list[str]:
         return sorted(m for m, nodes in self._nodes.items() if node_id in nodes)
 
