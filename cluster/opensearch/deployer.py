@@ -68,7 +68,9 @@ class Deployer:
     # -- reading --------------------------------------------------------------------
 
     def model_doc(self, model_id: str) -> dict[str, Any]:
-        doc = self.ml.store[MODEL_INDEX].get(model_id)
+        """The stored model document, not a copy (predict reads it per request): read it,
+        never change it; 404 when there is none."""
+        doc = self.ml.store[MODEL_INDEX].source(model_id)
         if doc is None:
             raise os_status(404, "Failed to find model")
         return doc

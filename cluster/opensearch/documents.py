@@ -43,6 +43,13 @@ class DocumentIndex:
         stored = self.docs.get(doc_id)
         return None if stored is None else copy.deepcopy(stored.source)
 
+    def source(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored source itself, without `get`'s copy, for reads on hot paths; never
+        change it. Writes replace a document's source and never change one in place, so a
+        reference taken here stays the document as it was when read."""
+        stored = self.docs.get(doc_id)
+        return None if stored is None else stored.source
+
     def index(self, doc_id: str, source: dict[str, Any]) -> dict[str, Any]:
         """Create or replace a document; returns the write response."""
         previous = self.docs.get(doc_id)

@@ -39,7 +39,7 @@ class RateLimits:
         The model-level bucket is asked first; a request it lets through has spent its token
         even when the user-level bucket then refuses it, as in ml-commons.
         """
-        model = self.ml.store[MODEL_INDEX].get(model_id)
+        model = self.ml.store[MODEL_INDEX].source(model_id)  # per request: no copy
         if model is None:
             return
         if not self._take(model_id, node_id, None, RateLimiter.from_doc(model.get("rate_limiter"))):
@@ -78,7 +78,7 @@ class RateLimits:
         self._epochs[model_id, users] = self._epochs.get((model_id, users), 0) + 1
 
     def _user_limiter(self, model_id: str, user: str) -> RateLimiter | None:
-        controller = self.ml.store[CONTROLLER_INDEX].get(model_id) or {}
+        controller = self.ml.store[CONTROLLER_INDEX].source(model_id) or {}
         return RateLimiter.from_doc((controller.get("user_rate_limiter") or {}).get(user))
 
     def _take(self, model_id: str, node_id: str, user: str | None, limiter: RateLimiter | None) -> bool:
