@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
 from .errors import caller_error, os_status, parse_exception
-from .rate_limiter import JsonFields, RateLimiter
+from .rate_limiter import RateLimiter
+from .xcontent import JsonFields
 from .updates import UPDATABLE_ALGORITHMS
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from .errors import illegal_argument
-from .rate_limiter import JsonFields
+from .xcontent import JsonFields
 
 FRAMEWORK_TYPES = ("SENTENCE_TRANSFORMERS", "HUGGINGFACE_TRANSFORMERS", "HUGGINGFACE_TRANSFORMERS_NEURON")
 POOLING_MODES = ("MEAN", "MEAN_SQRT_LEN", "MAX", "WEIGHTED_MEAN", "CLS", "LAST_TOKEN")

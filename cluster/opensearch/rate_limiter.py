@@ -1,21 +1,13 @@
-"""ml-commons' `{"limit", "unit"}` rate limiter and the token bucket it becomes on a node.
-
-Also `JsonFields`, the update and controller APIs' reading of body values: as `xcontent`
-does, plus the token position the real parser puts in its messages ("Can't get text on a
-VALUE_NULL at 1:10"), found in the body as sent.
-"""
+"""ml-commons' `{"limit", "unit"}` rate limiter and the token bucket it becomes on a node."""
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
-from .errors import MlError, illegal_argument, parse_exception
-from .xcontent import expecting, token_name
+from .errors import illegal_argument, parse_exception
+from .xcontent import JAVA_DOUBLE, JsonFields
 
 #: `java.util.concurrent.TimeUnit` names and their length in seconds.
 TIME_UNITS: dict[str, float] = {
@@ -27,85 +19,6 @@ TIME_UNITS: dict[str, float] = {
     "HOURS": 3600.0,
     "DAYS": 86400.0,
 }
-
-#: What `Double.parseDouble` accepts (after trimming), as a full match.
-_JAVA_DOUBLE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[fFdD]?")
-
-Path = tuple[str, ...]
-
-
-class JsonFields:
-    """Reads body values as ml-commons' XContent parsing does, with Jackson's token positions.
-
-    `text` is the request body as sent (positions are 1-based line:column of each value's
-    first character, Jackson's token location); without it, positions are those of the
-    compact JSON of the value, which is what the official clients send.
-    """
-
-    def __init__(self, body: Any, text: str | None = None) -> None:
-        self._body = body
-        self._text = text
-
-    @cached_property
-    def positions(self) -> dict[Path, tuple[int, int]]:
-        """Found only when an error needs one."""
-        text = self._text if self._text is not None else json.dumps(self._body, separators=(",", ":"))
-        return _value_positions(text)
-
-    def text(self, value: Any, *path: str) -> str:
-        """`parser.text()`: any scalar as a string; null or a container is refused."""
-        if value is None or isinstance(value, (dict, list)):
-            line, column = self.positions.get(path, (1, 1))
-            raise parse_exception(f"Can't get text on a {token_name(value)} at {line}:{column}")
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return repr(value) if isinstance(value, float) else str(value)
-
-    def boolean(self, value: Any, *path: str) -> bool:
-        """`parser.booleanValue()`: a boolean, or the string "true"/"false" ("" reads false)."""
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            if value in ("true", "false", ""):
-                return value == "true"
-            raise illegal_argument(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
-        raise self._jackson(value, path, "not of boolean type")
-
-    def integer(self, value: Any, *path: str) -> int:
-        """`parser.intValue()` (coercing): a number (truncated) or a numeric string."""
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return int(value)
-        if isinstance(value, str):
-            stripped = value.strip()
-            if _JAVA_DOUBLE.fullmatch(stripped):
-                return int(float(stripped.rstrip("fFdD")))
-            raise MlError(400, "number_format_exception", f'For input string: "{value}"')
-        raise self._jackson(value, path, "not numeric, can not use numeric value accessors")
-
-    def _jackson(self, value: Any, path: Path, problem: str) -> MlError:
-        """Jackson's own refusal of a token (400 json_parse_exception), located after it."""
-        names = {True: "VALUE_TRUE", False: "VALUE_FALSE"}
-        if isinstance(value, bool):
-            name = names[value]
-        elif isinstance(value, (int, float)):
-            name = "VALUE_NUMBER_INT" if isinstance(value, int) else "VALUE_NUMBER_FLOAT"
-        else:
-            name = token_name(value)
-        line, column = self.positions.get(path, (1, 1))
-        width = 1 if isinstance(value, (dict, list)) else len(json.dumps(value))
-        return MlError(
-            400,
-            "json_parse_exception",
-            f"Current token ({name}) {problem}\n at [Source: REDACTED "
-            f"(`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: {line}, column: {column + width}]",
-        )
-
-    @staticmethod
-    def object(value: Any) -> dict[str, Any]:
-        """A nested object read with `ensureExpectedToken(START_OBJECT)`."""
-        if not isinstance(value, dict):
-            raise expecting("START_OBJECT", value)
-        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,47 +130,4 @@ class TokenBucket:
 
 def _is_non_negative_number(text: str) -> bool:
     stripped = text.strip()
-    return bool(_JAVA_DOUBLE.fullmatch(stripped)) and not stripped.startswith("-")
-
-
-def _value_positions(text: str) -> dict[Path, tuple[int, int]]:
-    """1-based (line, column) of every object member's value, by key path."""
-    positions: dict[Path, tuple[int, int]] = {}
-    decoder = json.JSONDecoder()
-    whitespace = re.compile(r"[ \t\n\r]*")
-
-    def skip(i: int) -> int:
-        return whitespace.match(text, i).end()
-
-    def record(path: Path, i: int) -> None:
-        line = text.count("\n", 0, i) + 1
-        positions[path] = (line, i - (text.rfind("\n", 0, i) + 1) + 1)
-
-    def value(i: int, path: Path) -> int:
-        i = skip(i)
-        record(path, i)
-        if text.startswith("{", i):
-            i = skip(i + 1)
-            while not text.startswith("}", i):
-                key, i = decoder.raw_decode(text, i)
-                i = skip(skip(i) + 1)  # past the colon
-                i = skip(value(i, (*path, str(key))))
-                if text.startswith(",", i):
-                    i = skip(i + 1)
-            return i + 1
-        if text.startswith("[", i):
-            i = skip(i + 1)
-            index = 0
-            while not text.startswith("]", i):
-                i = skip(value(i, (*path, str(index))))
-                index += 1
-                if text.startswith(",", i):
-                    i = skip(i + 1)
-            return i + 1
-        return decoder.raw_decode(text, i)[1]
-
-    try:
-        value(0, ())
-    except (ValueError, AttributeError, IndexError):
-        pass  # positions are a courtesy; the body itself was parsed already
-    return positions
+    return bool(JAVA_DOUBLE.fullmatch(stripped)) and not stripped.startswith("-")

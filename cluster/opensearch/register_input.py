@@ -16,7 +16,8 @@ from .errors import illegal_argument
 from .model_groups import access_mode_of
 from .pretrained import with_space_type
 from .model_fields import read_deploy_setting, read_guardrails, read_interface, read_model_config, upper_choice
-from .rate_limiter import JsonFields, RateLimiter
+from .rate_limiter import RateLimiter
+from .xcontent import JsonFields
 
 #: ml-commons' `FunctionName` values.
 FUNCTION_NAMES = (

@@ -18,6 +18,8 @@ from typing import Any, Literal, Mapping
 
 from cluster.errors import MlError, illegal_argument
 
+from .xcontent import JAVA_DOUBLE
+
 PREFIX = "plugins.ml_commons."
 SCOPES = ("persistent", "transient")
 
@@ -124,7 +126,6 @@ SETTINGS: dict[str, SettingSpec] = {
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _JAVA_INT = re.compile(r"[+-]?\d+")
-_JAVA_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[fFdD]?")
 
 
 def update_cluster_settings(
@@ -209,7 +210,7 @@ def parse_value(spec: SettingSpec, raw: Raw) -> Any:
             raise _failed(spec, raw)
         number = int(raw)
     else:
-        if not _JAVA_FLOAT.fullmatch(raw.strip()):
+        if not JAVA_DOUBLE.fullmatch(raw.strip()):
             raise _failed(spec, raw)
         number = float(raw.strip().rstrip("fFdD"))
     low, high = spec.minimum, spec.maximum

@@ -18,7 +18,8 @@ from .documents import MODEL_INDEX
 from .errors import MlError, os_status, parse_exception
 from .model_fields import read_deploy_setting, read_guardrails, read_interface, read_model_config
 from .model_states import DEPLOYED_STATES, DEPLOYING_STATES
-from .rate_limiter import JsonFields, RateLimiter
+from .rate_limiter import RateLimiter
+from .xcontent import JsonFields
 
 if TYPE_CHECKING:
     from .service import MlCommons

@@ -13,7 +13,8 @@ import pytest
 from cluster.cluster import Cluster
 from cluster.errors import MlError
 from cluster.opensearch.documents import CONTROLLER_INDEX, MODEL_INDEX
-from cluster.opensearch.rate_limiter import JsonFields, RateLimiter
+from cluster.opensearch.rate_limiter import RateLimiter
+from cluster.opensearch.xcontent import JsonFields
 
 MODEL = "model-1"
 MODEL_LEVEL = "Request is throttled at model level."
