@@ -11,7 +11,7 @@ from aiohttp import web
 
 from cluster.errors import MlError
 from cluster.opensearch.service import MlCommons
-from cluster.opensearch.xcontent import expecting, parsing_exception
+from cluster.opensearch.xcontent import expecting, json_parse_exception, parsing_exception
 
 from .context import cluster_of
 
@@ -51,12 +51,7 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MlError(
-            400,
-            "json_parse_exception",
-            f"{exc.msg}\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); "
-            f"line: {exc.lineno}, column: {exc.colno}]",
-        ) from None
+        raise json_parse_exception(exc.msg, exc.lineno, exc.colno) from None
 
 
 async def search_body(request: web.Request, required: bool) -> dict[str, Any] | None:
