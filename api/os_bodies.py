@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cluster.errors import MlError
+from cluster.opensearch.errors import parse_exception
 from cluster.opensearch.service import MlCommons
 from cluster.opensearch.xcontent import expecting, json_parse_exception, parsing_exception
 
@@ -62,7 +62,7 @@ async def search_body(request: web.Request, required: bool) -> dict[str, Any] | 
     raw = request.query.get("source")
     if raw is None:
         if required:
-            raise MlError(400, "parse_exception", "request body or source parameter is required")
+            raise parse_exception("request body or source parameter is required")
         return None
     return parse_ml_object(raw)
 

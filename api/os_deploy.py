@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cluster.errors import illegal_argument
+from cluster.opensearch.deployer import CUSTOM_PLAN_REFUSED
 from cluster.opensearch.xcontent import string_list
 
 from .os_bodies import ml_commons, read_ml_object
@@ -50,7 +51,7 @@ async def _undeploy(request: web.Request, model_id: str | None) -> web.Response:
         models = string_list(body, "model_ids")
         if nodes:
             if not ml.settings.allow_custom_deployment_plan:
-                raise illegal_argument("Don't allow custom deployment plan")
+                raise illegal_argument(CUSTOM_PLAN_REFUSED)
             node_ids = nodes
         if models:
             model_ids = models

@@ -7,10 +7,11 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
-from cluster.errors import MlError, validation_failed
+from cluster.errors import validation_failed
 from cluster.opensearch.xcontent import expecting
 from cluster.opensearch.settings import SCOPES, Raw, nest, node_defaults, update_cluster_settings
 
+from .body import body_required
 from .os_bodies import ml_commons, parse_json
 from .params import Query
 from .responses import render
@@ -55,7 +56,7 @@ async def _read_source(request: web.Request) -> dict[str, Any]:
     """The body as a map (a JSON value other than an object reads as no settings)."""
     text = (await request.read()).decode("utf-8", errors="replace")
     if not text.strip():
-        raise MlError(400, "parse_exception", "request body is required")
+        raise body_required()
     data = parse_json(text)
     return data if isinstance(data, dict) else {}
 

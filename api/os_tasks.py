@@ -6,11 +6,14 @@ module reads, deletes and searches them as ml-commons' task APIs do.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from cluster.opensearch.documents import TASK_INDEX
 from cluster.opensearch.errors import caller_error, os_status
 from cluster.opensearch.search import FieldMapping, parse_request, run_search
+from cluster.opensearch.service import MlCommons
 
 from .os_bodies import SOURCE_PARAMS, ml_commons, search_body
 from .params import Query
@@ -32,13 +35,17 @@ async def search_tasks(request: web.Request) -> web.Response:
     return render(request, run_search(index, parse_request(body, TEXT_FIELDS, versions=True)))
 
 
+def task_or_404(ml: MlCommons, task_id: str) -> dict[str, Any]:
+    task = ml.tasks.get(task_id)
+    if task is None:
+        raise os_status(404, "Failed to find task")
+    return task
+
+
 @routes.get(BASE + "/{task_id}")
 async def get_task(request: web.Request) -> web.Response:
     Query(request)
-    task = ml_commons(request).tasks.get(request.match_info["task_id"])
-    if task is None:
-        raise os_status(404, "Failed to find task")
-    return render(request, task)
+    return render(request, task_or_404(ml_commons(request), request.match_info["task_id"]))
 
 
 @routes.delete(BASE + "/{task_id}")
@@ -46,9 +53,6 @@ async def delete_task(request: web.Request) -> web.Response:
     Query(request)
     ml = ml_commons(request)
     task_id = request.match_info["task_id"]
-    task = ml.tasks.get(task_id)
-    if task is None:
-        raise os_status(404, "Failed to find task")
-    if task["state"] == "RUNNING":
+    if task_or_404(ml, task_id)["state"] == "RUNNING":
         raise caller_error("exception", "Task cannot be deleted in running state. Try after some time.")
     return render(request, ml.store[TASK_INDEX].delete(task_id))

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 DEPLOYING, DEPLOYED = "DEPLOYING", "DEPLOYED"
 #: Functions ml-commons places by the remote-model roles (`DiscoveryNodeHelper`).
 NON_LOCAL_FUNCTIONS = ("REMOTE", "AGENT")
+#: While `allow_custom_deployment_plan` is off, deploy and undeploy refuse node ids.
+CUSTOM_PLAN_REFUSED = "Don't allow custom deployment plan"
 MAX_LOCAL_MODELS = "Exceed max local model per node limit"
 DUPLICATE_TASK = "Duplicate deploy model task"
 MAX_RUNNING_TASKS = "exceed max running task limit"
@@ -133,7 +135,7 @@ class Deployer:
     def _targets(self, model_id: str, algorithm: str, node_ids: list[str]) -> tuple[list[str], bool]:
         to_all = not node_ids
         if not to_all and not self.ml.settings.allow_custom_deployment_plan:
-            raise illegal_argument("Don't allow custom deployment plan")
+            raise illegal_argument(CUSTOM_PLAN_REFUSED)
         eligible = self.eligible_nodes(algorithm)
         if to_all:
             targets = eligible
