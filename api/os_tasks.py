@@ -12,7 +12,8 @@ from aiohttp import web
 
 from cluster.opensearch.documents import TASK_INDEX
 from cluster.opensearch.errors import caller_error, os_status
-from cluster.opensearch.search import FieldMapping, parse_request, run_search
+from cluster.opensearch.query_dsl import FieldMapping
+from cluster.opensearch.search import parse_request, run_search
 from cluster.opensearch.service import MlCommons
 
 from .os_bodies import SOURCE_PARAMS, ml_commons, search_body

@@ -15,9 +15,10 @@ from . import xcontent
 from .documents import CONNECTOR_INDEX, MODEL_INDEX
 from .errors import MlError, caller_error, illegal_argument, os_status, parse_exception, require_remote_inference
 from .ids import new_document_id
-from .model_states import ON_NODES_STATES
 from .model_groups import ACCESS_CONTROL_DISABLED, access_mode_of
-from .search import FieldMapping, parse_request, run_search
+from .model_states import ON_NODES_STATES
+from .query_dsl import FieldMapping
+from .search import parse_request, run_search
 
 if TYPE_CHECKING:
     from .service import MlCommons

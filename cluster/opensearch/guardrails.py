@@ -13,7 +13,7 @@ arguments.
   index (percolator field `query`) with a document that has the text in every source field;
   a hit rejects. Its listener treats a failed search (a missing index, say) as a pass, so
   does `stop_words_verdict`. The stored queries are evaluated here with a small subset of
-  the query DSL (`percolate`), on text analysed as `search.analyze` does (every index maps
+  the query DSL (`percolate`), on text analysed as `query_dsl.analyze` does (every index maps
   strings as text).
 - `model`: the guardrail model's `dataAsMap.response`, serialised the way Gson does, must
   fully match `response_validation_regex`.
@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from .errors import MlError
-from .search import analyze, compile_query
+from .query_dsl import analyze, compile_query
 
 INPUT = "input_guardrail"
 OUTPUT = "output_guardrail"
@@ -78,7 +78,7 @@ def percolate(query: dict[str, Any], document: dict[str, str]) -> bool:
 
     `bool` (nesting any of these), `match_phrase` and `query_string` (fields, quoted phrases,
     `*`/`?` wildcards, AND/OR/NOT, parentheses, `default_field`, `default_operator`) are
-    evaluated here; every other clause by `search.compile_query`, as a search would."""
+    evaluated here; every other clause by `query_dsl.compile_query`, as a search would."""
     if not isinstance(query, dict) or len(query) != 1:
         raise UnsupportedQuery(f"not a single query: {json.dumps(query)}")
     kind, spec = next(iter(query.items()))

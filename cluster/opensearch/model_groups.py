@@ -14,7 +14,8 @@ from . import xcontent
 from .documents import MODEL_GROUP_INDEX, MODEL_INDEX
 from .errors import caller_error, illegal_argument, os_status, parse_exception
 from .ids import new_document_id
-from .search import FieldMapping, parse_request, run_search
+from .query_dsl import FieldMapping
+from .search import parse_request, run_search
 
 if TYPE_CHECKING:
     from .service import MlCommons

@@ -37,8 +37,9 @@ from .ids import new_document_id
 from .local_models import CHUNK_SIZE
 from .model_states import ON_NODES_STATES
 from .pretrained import NOT_IN_LIST, PRETRAINED, pretrained_config
+from .query_dsl import FieldMapping
 from .register_input import RegisterInput, parse_register_input
-from .search import FieldMapping, parse_request, run_search
+from .search import parse_request, run_search
 
 if TYPE_CHECKING:
     from .service import MlCommons
