@@ -15,6 +15,7 @@ documents.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -44,21 +45,32 @@ def interface_schema(model: dict[str, Any], which: str) -> str | None:
 
 def validate_input(schema: str, instance: dict[str, Any]) -> None:
     """400 when the predict input does not satisfy the model's input schema."""
-    _validate("input", schema, _restore_parameter_types(instance, schema))
+    parsed, validator = _compiled("input", schema)
+    _validate("input", schema, validator, _restore_parameter_types(instance, parsed))
 
 
 def validate_output(schema: str, output: dict[str, Any]) -> None:
     """400 when the predict answer does not satisfy the model's output schema."""
-    _validate("output", schema, output)
+    _validate("output", schema, _compiled("output", schema)[1], output)
 
 
-def _validate(which: str, schema_text: str, instance: dict[str, Any]) -> None:
+def _compiled(which: str, schema_text: str) -> tuple[Any, Draft202012Validator]:
     try:
-        schema = json.loads(schema_text)
-        Draft202012Validator.check_schema(schema)
+        return _compile(schema_text)
     except (ValueError, SchemaError) as exc:
         raise _refusal(which, f"invalid schema: {exc}") from None
-    validator = Draft202012Validator(schema)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(schema_text: str) -> tuple[Any, Draft202012Validator]:
+    """A schema string parsed and checked once: predict validates every request against the
+    same few (callers only read the parsed schema)."""
+    schema = json.loads(schema_text)
+    Draft202012Validator.check_schema(schema)
+    return schema, Draft202012Validator(schema)
+
+
+def _validate(which: str, schema_text: str, validator: Draft202012Validator, instance: dict[str, Any]) -> None:
     errors = [text for error in validator.iter_errors(instance) for text in _networknt_messages(error)]
     if errors:
         text = json.dumps(instance, separators=(",", ":"), ensure_ascii=False)
@@ -70,16 +82,15 @@ def _refusal(which: str, detail: str) -> MlError:
     return os_status(400, _REFUSAL.format(which=which, detail=detail))
 
 
-def _restore_parameter_types(instance: dict[str, Any], schema_text: str) -> dict[str, Any]:
+def _restore_parameter_types(instance: dict[str, Any], schema: Any) -> dict[str, Any]:
     """Parameters arrive as strings; those the schema does not type as strings are parsed
     back into JSON when they parse (as ml-commons does before validating)."""
     parameters = instance.get("parameters")
     if not isinstance(parameters, dict):
         return instance
     try:
-        schema = json.loads(schema_text)
         declared = schema.get("properties", {}).get("parameters", {}).get("properties", {})
-    except (ValueError, AttributeError):
+    except AttributeError:
         declared = {}
     restored: dict[str, Any] = {}
     for key, value in parameters.items():
