@@ -21,7 +21,7 @@ from cluster.node_info import NODE_ROLES
 from . import breakers
 from .errors import illegal_argument, os_status, require_remote_inference
 from .local_models import (
-    DL_FUNCTIONS, LocalModel, LocalModels, content_bytes, memory_estimate, model_of, route_key,
+    DEPLOYED, DEPLOYING, DL_FUNCTIONS, LocalModel, LocalModels, content_bytes, memory_estimate, model_of, route_key,
 )
 from .dispatcher import TaskDispatcher
 from .redeploy import AutoRedeployer
@@ -30,7 +30,6 @@ from .sync_up import SyncUpCron
 if TYPE_CHECKING:
     from .service import MlCommons
 
-DEPLOYING, DEPLOYED = "DEPLOYING", "DEPLOYED"
 #: Functions ml-commons places by the remote-model roles (`DiscoveryNodeHelper`).
 NON_LOCAL_FUNCTIONS = ("REMOTE", "AGENT")
 #: While `allow_custom_deployment_plan` is off, deploy and undeploy refuse node ids.
@@ -141,7 +140,7 @@ class Deployer:
             targets = eligible
         else:
             targets = [n for n in dict.fromkeys(node_ids) if n in eligible]
-            left_out = [n for n in self.ml.workers.nodes(model_id) if n not in node_ids]
+            left_out = [n for n in self.local.workers(model_id) if n not in node_ids]
             if left_out:
                 raise illegal_argument(
                     f"Model already deployed to these nodes: [{', '.join(left_out)}], but they are not included "
@@ -191,7 +190,7 @@ class Deployer:
             ml.log.append("os_load", "deploy model", model_id=model_id, node_id=node_id, memory=memory)
             ml.state.nodes[node_id].load(route_key(model_id), content_bytes(doc))
             return
-        local.state = DEPLOYED
+        self.local.mark_deployed(local)
         self._node_done(run, node_id, None)
 
     def _node_failed(self, run: DeployRun, node_id: str, error: str) -> None:
@@ -201,8 +200,6 @@ class Deployer:
 
     def _node_done(self, run: DeployRun, node_id: str, error: str | None) -> None:
         """A node's DEPLOY_MODEL_DONE; the last one finishes the task."""
-        if error is None:
-            self.ml.workers.add(run.model_id, node_id)
         run.pending.discard(node_id)
         if error is not None:
             run.errors[node_id] = error
@@ -245,12 +242,10 @@ class Deployer:
         local = self.local.get(node_id, model_of(key))
         if local is None or local.state != DEPLOYING:
             return
-        local.state = DEPLOYED
+        self.local.mark_deployed(local)
         local.last_access = self.ml.env.now
         run = self.runs.get(local.task_id or "")
-        if run is None:  # its task timed out: the sync-up's routing table takes the node in
-            self.ml.workers.add(local.model_id, node_id)
-        else:
+        if run is not None:  # else its task timed out: the node serves the model all the same
             self._node_done(run, node_id, None)
 
     def route_failed(self, node_id: str, key: str, reason: str) -> None:
@@ -287,7 +282,7 @@ class Deployer:
             self.model_doc(model_ids[0])
         node_ids = list(node_ids or ())
         targets = [n for n in dict.fromkeys(node_ids) if n in self.ml.state.nodes] if node_ids else self.cluster_nodes()
-        before = {m: self.ml.workers.nodes(m) for m in model_ids}
+        before = {m: self.local.workers(m) for m in model_ids}
         removed: dict[str, list[str]] = {}
         body: dict[str, Any] = {}
         for node_id in targets:
@@ -302,8 +297,6 @@ class Deployer:
                 removed.setdefault(model_id, []).append(node_id)
             body[node_id] = {"stats": stats}
         for model_id, gone in removed.items():
-            for node_id in gone:
-                self.ml.workers.remove(model_id, node_id)
             if len(before[model_id]) == len(gone):
                 self.update_model(
                     model_id,
@@ -357,15 +350,15 @@ class Deployer:
         self._forget_node(node_id, "node crashed")
 
     def _forget_node(self, node_id: str, cause: str) -> None:
-        """The node's workers leave the routing table; a deploy waiting for it waits on (its
-        task times out at a sync-up) and the model's state follows at the next sync-up."""
-        served = self.ml.workers.drop_node(node_id)
+        """The node's cache goes, and with it the models it served; a deploy waiting for it
+        waits on (its task times out at a sync-up) and the model's state follows at the next
+        sync-up."""
         dropped = self.local.drop_node(node_id)
         for local in dropped:
             self.ml.stats.forget_latencies(node_id, local.model_id)
-        if served or dropped:
+        if dropped:
             self.ml.log.append(
-                "os_node_removed", cause, node_id=node_id, models=sorted({m.model_id for m in dropped} | set(served)),
+                "os_node_removed", cause, node_id=node_id, models=sorted({m.model_id for m in dropped}),
             )
 
     # -- access and writes ----------------------------------------------------------

@@ -5,6 +5,10 @@ A model's memory is ml-commons' own estimate of it (`MLModelCacheHelper`): its c
 × 1.2 for TORCH_SCRIPT, × 1.5 for ONNX, × 1 otherwise; remote and built-in models take
 none. It is held from the moment a node starts loading until the node's process for it
 has ended (a stopped or superseded load, an undeploy), or the node is gone.
+
+The caches are also the one truth of which nodes serve a model (its workers: the nodes
+holding it DEPLOYED, remote models included); `ModelWorkers` reads them, and `generation`
+grows whenever a model's worker set changes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ DL_FUNCTIONS = frozenset(
     {"TEXT_EMBEDDING", "SPARSE_ENCODING", "SPARSE_TOKENIZE", "TEXT_SIMILARITY", "QUESTION_ANSWERING"}
 )
 _FORMAT_SCALE = {"TORCH_SCRIPT": 1.2, "ONNX": 1.5}
+DEPLOYING, DEPLOYED = "DEPLOYING", "DEPLOYED"
 
 
 def route_key(model_id: str) -> str:
@@ -68,6 +73,8 @@ class LocalModels:
         self._nodes: dict[str, dict[str, LocalModel]] = {}
         #: Memory of models no longer in a cache whose node process has not ended yet.
         self._releasing: dict[tuple[str, str], int] = {}
+        #: Grows whenever a model's worker set changes (caches built per worker set check it).
+        self.generation: dict[str, int] = {}
 
     def get(self, node_id: str, model_id: str) -> LocalModel | None:
         return self._nodes.get(node_id, {}).get(model_id)
@@ -77,7 +84,18 @@ class LocalModels:
 
     def loading_on(self, node_id: str) -> int:
         """Loads in progress on the node (its running deploy tasks)."""
-        return sum(1 for local in self._nodes.get(node_id, {}).values() if local.state == "DEPLOYING")
+        return sum(1 for local in self._nodes.get(node_id, {}).values() if local.state == DEPLOYING)
+
+    def workers(self, model_id: str) -> list[str]:
+        """The nodes serving the model (holding it DEPLOYED), sorted."""
+        return sorted(
+            node_id for node_id, models in self._nodes.items()
+            if (local := models.get(model_id)) is not None and local.state == DEPLOYED
+        )
+
+    def served(self) -> list[str]:
+        """The models with at least one worker, sorted."""
+        return sorted({local.model_id for _, local in self if local.state == DEPLOYED})
 
     def __iter__(self) -> Iterator[tuple[str, LocalModel]]:
         for node_id, models in list(self._nodes.items()):
@@ -90,7 +108,16 @@ class LocalModels:
     def put(self, node_id: str, local: LocalModel) -> None:
         """A new load replaces whatever process the node still ran for the model."""
         self._releasing.pop((node_id, local.model_id), None)
-        self._nodes.setdefault(node_id, {})[local.model_id] = local
+        before = self._nodes.setdefault(node_id, {}).get(local.model_id)
+        self._nodes[node_id][local.model_id] = local
+        if DEPLOYED in (local.state, before.state if before is not None else None):
+            self._bump(local.model_id)
+
+    def mark_deployed(self, local: LocalModel) -> None:
+        """The node's load of the model completed: the node serves it from now on."""
+        if local.state != DEPLOYED:
+            local.state = DEPLOYED
+            self._bump(local.model_id)
 
     def remove(self, node_id: str, model_id: str, release_now: bool) -> LocalModel | None:
         """Take the model out of the node's cache; its memory goes now or when the node's
@@ -98,6 +125,8 @@ class LocalModels:
         local = self._nodes.get(node_id, {}).pop(model_id, None)
         if local is not None and not release_now and local.memory_bytes:
             self._releasing[(node_id, model_id)] = local.memory_bytes
+        if local is not None and local.state == DEPLOYED:
+            self._bump(model_id)
         return local
 
     def released(self, node_id: str, model_id: str) -> int:
@@ -108,8 +137,15 @@ class LocalModels:
         """The node is gone with everything it held."""
         for key in [k for k in self._releasing if k[0] == node_id]:
             del self._releasing[key]
-        return list(self._nodes.pop(node_id, {}).values())
+        dropped = list(self._nodes.pop(node_id, {}).values())
+        for local in dropped:
+            if local.state == DEPLOYED:
+                self._bump(local.model_id)
+        return dropped
 
     def memory_on(self, node_id: str) -> int:
         held = sum(local.memory_bytes for local in self._nodes.get(node_id, {}).values())
         return held + sum(b for (n, _), b in self._releasing.items() if n == node_id)
+
+    def _bump(self, model_id: str) -> None:
+        self.generation[model_id] = self.generation.get(model_id, 0) + 1

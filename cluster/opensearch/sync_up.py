@@ -1,6 +1,7 @@
 """ml-commons' sync-up cron (`MLSyncUpCron`): every `sync_up_job_interval_in_seconds` it
-gathers what each node holds, rebuilds the routing table, fails deploy tasks that timed
-out, undeploys models whose TTL expired on every worker, and corrects model states.
+gathers what each node holds, fails deploy tasks that timed out, undeploys models whose
+TTL expired on every worker, and corrects model states. (ml-commons also rebuilds its
+routing table here; in mlsim the routing reads the nodes' caches directly: `workers.py`.)
 
 The simpy process runs only while there is something to watch (a model DEPLOYING,
 PARTIALLY_DEPLOYED or DEPLOYED, a deploy task in flight, a model on some node), so a
@@ -76,21 +77,11 @@ class SyncUpCron:
             workers.setdefault(local.model_id, set()).add(node_id)
             if 0 <= local.ttl_minutes and int(ml.env.now - local.last_access) >= local.ttl_minutes * 60:
                 expired.setdefault(local.model_id, set()).add(node_id)
-        self._sync_routing(workers)
         self._time_out_tasks(loading_tasks)
         undeploy = [m for m, nodes in expired.items() if len(nodes) == len(workers[m])]
         if undeploy:
             deployer.undeploy(undeploy, cause="model TTL expired")
         self._refresh_states(workers, deploying)
-
-    def _sync_routing(self, workers: dict[str, set[str]]) -> None:
-        """The routing table becomes what the nodes hold (ml-commons' `modelRoutingTable`)."""
-        routing = self.ml.workers
-        for model_id in sorted(set(routing.models()) | set(workers)):
-            for node_id in set(routing.nodes(model_id)) - workers.get(model_id, set()):
-                routing.remove(model_id, node_id)
-            for node_id in sorted(workers.get(model_id, set())):
-                routing.add(model_id, node_id)
 
     def _time_out_tasks(self, loading_tasks: set[str]) -> None:
         """ml-commons' `cleanUpLocalCache`: a task not updated for `ml_task_timeout_in_seconds`

@@ -1,5 +1,6 @@
 """Model documents for deploy tests, written straight into `.plugins-ml-model` (as the
-register API leaves them), and small readers of what deploys change."""
+register API leaves them), nodes' caches holding a model DEPLOYED (`serve`), and small
+readers of what deploys change."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from cluster.cluster import Cluster
 from cluster.opensearch.documents import MODEL_INDEX
+from cluster.opensearch.local_models import DEPLOYED, LocalModel
 
 #: 500 MB of TORCH_SCRIPT: ml-commons estimates 600 MB of memory; with the default timing
 #: (2 s process start, 100 MiB/s) a node loads it in about 6.8 s.
@@ -31,6 +33,15 @@ def remote_model(cluster: Cluster, model_id: str = "remote-1", **fields: Any) ->
     doc = {"name": model_id, "algorithm": "REMOTE", "model_state": "REGISTERED", "is_enabled": True, **fields}
     cluster.ml_commons.store[MODEL_INDEX].index(model_id, doc)
     return model_id
+
+
+def serve(cluster: Cluster, model_id: str, node_ids: list[str]) -> None:
+    """Mark the stored model DEPLOYED in these nodes' caches, as a completed deploy leaves it
+    (no memory held, no process on the node, no TTL): for states the APIs reach only slowly."""
+    ml = cluster.ml_commons
+    algorithm = ml.store[MODEL_INDEX].get(model_id).get("algorithm", "")
+    for node_id in node_ids:
+        ml.deployer.local.put(node_id, LocalModel(model_id, algorithm, DEPLOYED, 0, None, list(node_ids), -1, ml.env.now))
 
 
 def model(cluster: Cluster, model_id: str) -> dict[str, Any]:

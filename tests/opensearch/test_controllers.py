@@ -13,6 +13,8 @@ from cluster.cluster import Cluster
 from cluster.errors import MlError
 from cluster.opensearch.documents import CONTROLLER_INDEX, MODEL_INDEX
 
+from .deploy_support import serve
+
 BODY = {"user_rate_limiter": {"user1": {"limit": 3, "unit": "MINUTES"}}}
 PATH = "/_plugins/_ml/controllers/{}"
 
@@ -66,7 +68,7 @@ async def test_creating_again_replaces_and_says_updated(cluster: Cluster, client
 async def test_a_deployed_models_controller_reaches_its_nodes(cluster: Cluster, client: AsyncOpenSearch) -> None:
     put_model(cluster, model_state="DEPLOYED")
     node = sorted(cluster.state.nodes)[0]
-    cluster.ml_commons.workers.add("m1", node)
+    serve(cluster, "m1", [node])
     await client.plugins.ml.create_controller(
         model_id="m1", body={"user_rate_limiter": {"user1": {"limit": 1, "unit": "HOURS"}}}
     )

@@ -14,6 +14,8 @@ from cluster.cluster import Cluster
 from cluster.errors import MlError
 from cluster.opensearch.documents import MODEL_INDEX
 
+from .deploy_support import serve
+
 PROMPT_BODY = '{"model": "${parameters.model}", "prompt": "${parameters.prompt}", "max_tokens": ${parameters.max_tokens}}'
 MINILM = "huggingface/sentence-transformers/all-MiniLM-L6-v2"
 
@@ -66,8 +68,7 @@ def add_model(cluster: Cluster, model_id: str, deployed_on: tuple[str, ...] | No
     doc = {"name": model_id, "model_state": "DEPLOYED", "is_enabled": True, **fields}
     ml.store[MODEL_INDEX].index(model_id, doc)
     names = [node.name for node in cluster.state.nodes.values()] if deployed_on is None else deployed_on
-    for name in names:
-        ml.workers.add(model_id, cluster.node_id(name))
+    serve(cluster, model_id, [cluster.node_id(name) for name in names])
 
 
 def add_remote(cluster: Cluster, model_id: str = "remote-1", deployed_on: tuple[str, ...] | None = None, **fields: Any) -> None:

@@ -16,6 +16,8 @@ from cluster.opensearch.documents import CONTROLLER_INDEX, MODEL_INDEX
 from cluster.opensearch.rate_limiter import RateLimiter
 from cluster.opensearch.xcontent import JsonFields
 
+from .deploy_support import serve
+
 MODEL = "model-1"
 MODEL_LEVEL = "Request is throttled at model level."
 USER_LEVEL = "Request is throttled at user level. If you think there's an issue, please contact your cluster admin."
@@ -29,8 +31,7 @@ def deployed(cluster: Cluster, rate_limiter: dict[str, Any] | None, workers: int
         doc["rate_limiter"] = rate_limiter
     ml.store[MODEL_INDEX].index(MODEL, doc)
     nodes = sorted(cluster.state.nodes)[:workers]
-    for node in nodes:
-        ml.workers.add(MODEL, node)
+    serve(cluster, MODEL, nodes)
     return nodes
 
 
@@ -135,7 +136,7 @@ def test_no_bucket_no_throttle(cluster: Cluster, limiter: dict[str, Any] | None)
 def test_a_change_of_workers_rebuilds_the_buckets_full(cluster: Cluster) -> None:
     one, two = deployed(cluster, {"limit": "4", "unit": "HOURS"})
     assert burst(cluster, one, 3) == ["ok", "ok", MODEL_LEVEL]
-    cluster.ml_commons.workers.remove(MODEL, two)  # one worker left: the whole limit is its share
+    cluster.ml_commons.deployer.local.remove(two, MODEL, release_now=True)  # one worker left: the whole limit is its share
     assert burst(cluster, one, 5) == ["ok"] * 4 + [MODEL_LEVEL]
 
 
