@@ -140,6 +140,14 @@ def test_a_change_of_workers_rebuilds_the_buckets_full(cluster: Cluster) -> None
     assert burst(cluster, one, 5) == ["ok"] * 4 + [MODEL_LEVEL]
 
 
+def test_a_worker_that_leaves_and_comes_back_starts_with_a_full_bucket(cluster: Cluster) -> None:
+    (one,) = deployed(cluster, {"limit": "2", "unit": "HOURS"}, workers=1)
+    assert burst(cluster, one, 3) == ["ok", "ok", MODEL_LEVEL]
+    cluster.ml_commons.deployer.local.remove(one, MODEL, release_now=True)
+    serve(cluster, MODEL, [one])  # the same single worker again: a new cache entry, a new bucket
+    assert burst(cluster, one, 3) == ["ok", "ok", MODEL_LEVEL]
+
+
 def test_a_new_limiter_rebuilds_the_buckets(cluster: Cluster) -> None:
     one, _ = deployed(cluster, {"limit": "2", "unit": "HOURS"})
     assert burst(cluster, one, 2) == ["ok", MODEL_LEVEL]
