@@ -14,9 +14,20 @@ from cluster.errors import MlError
 VERSION = "9.1.0"
 
 
+def _cause(error: MlError) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": error.error_type, "reason": error.reason, **error.metadata}
+    if error.cause is not None:
+        body["caused_by"] = _cause(error.cause)
+    return body
+
+
 def error_body(error: MlError) -> dict[str, Any]:
-    cause = {"type": error.error_type, "reason": error.reason}
-    return {"error": {"root_cause": [dict(cause)], **cause}, "status": error.status}
+    """ES's error document: the root cause is the innermost wrapped error."""
+    root = error
+    while root.cause is not None:
+        root = root.cause
+    root_cause = {"type": root.error_type, "reason": root.reason, **root.metadata}
+    return {"error": {"root_cause": [root_cause], **_cause(error)}, "status": error.status}
 
 
 def parse_error(reason: str) -> MlError:
