@@ -170,7 +170,7 @@ def analytics_result(task_type: str, settings: dict[str, Any], doc: dict[str, An
     """A regression value or a classification label for one document of feature values."""
     field = settings.get("results_field") or DEFAULT_RESULTS_FIELD
     rng = _rng(task_type, sorted((k, str(v)) for k, v in doc.items()))
-    if task_type == "regression":
+    if task_type in ("regression", "learning_to_rank"):  # a ranking model scores like a regression
         return {field: round(float(rng.normal(0, 100)), 6)}
     labels = [str(label) for label in settings.get("classification_labels") or ["false", "true"]]
     answer = _classify(labels, settings, str(sorted(doc.items())), "classification")
