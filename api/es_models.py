@@ -1,7 +1,8 @@
 """Trained model configs: put, get, delete, definition parts and vocabularies.
 
-The body is checked for shape here (unknown fields, wrong types) with ES's parse errors;
-what a valid shape may mean (ids, duplicates, references) is the cluster's to decide.
+The PUT body is parsed by `es_model_bodies` (ES's parse and request-validation errors);
+what a valid body may mean (ids, duplicates, definitions, references) is the cluster's to
+decide. GET renders a model with the fields, includes and exclusions ES applies.
 """
 
 from __future__ import annotations

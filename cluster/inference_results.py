@@ -108,14 +108,15 @@ def _fill_mask(settings: dict[str, Any], text: str) -> dict[str, Any]:
     vocabulary = ["the", "a", "good", "new", "best", "first", "same", "last"]
     ranked = _ranked(vocabulary, _probabilities(_rng("fill_mask", text), len(vocabulary)))
     count = int(settings.get("num_top_classes") or 5)
+    mask = settings.get("mask_token") or MASK_TOKEN
     token, probability = ranked[0]
     return {
         "predicted_value": token,
         "token": token,
-        "sequence": text.replace(MASK_TOKEN, token, 1),
+        "sequence": text.replace(mask, token, 1),
         "top_classes": [
             {"class_name": t, "class_probability": round(p, 6), "class_score": round(p, 6),
-             "sequence": text.replace(MASK_TOKEN, t, 1)}
+             "sequence": text.replace(mask, t, 1)}
             for t, p in ranked[:count]
         ],
         "prediction_probability": round(probability, 6),

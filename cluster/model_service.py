@@ -43,6 +43,9 @@ class ModelService:
         """Store a model from a PUT body whose shape the caller has already parsed; an
         Elastic-provided package id starts its (simulated) download instead."""
         package = PACKAGES.get(model_id)
+        existing = self.state.models.get(model_id)
+        if package is not None and existing is not None and existing.downloading:
+            return existing  # ES answers a PUT during the download with the model being fetched
         if package is not None:
             config = {**package.config(), **({"input": config["input"]} if "input" in config else {})}
         check = RequestValidation()

@@ -177,6 +177,13 @@ async def test_fill_mask_mask_token_default_and_check(es: AsyncElasticsearch, wo
     assert "IllegalArgumentException: Mask token requested was [<mask>] but must be [[MASK]] for this model" in str(
         wrong.value.body)
     assert caused_by(wrong.value)[-1] == "Mask token requested was [<mask>] but must be [[MASK]] for this model"
+    await es.ml.put_trained_model_definition_part(model_id="roberta-fill", part=0, definition="AAAA",
+                                                  total_definition_length=2**20, total_parts=1)
+    await es.ml.put_trained_model_vocabulary(model_id="roberta-fill", vocabulary=["<s>", "</s>", "<mask>"])
+    await es.ml.start_trained_model_deployment(model_id="roberta-fill")
+    answer = await es.ml.infer_trained_model(model_id="roberta-fill", docs=[{"text_field": "Paris is the <mask>"}])
+    result = answer["inference_results"][0]
+    assert result["sequence"] == f"Paris is the {result['predicted_value']}"  # the tokenizer's mask is filled
 
 
 async def test_prefix_strings_kept(es: AsyncElasticsearch, world: Cluster) -> None:
@@ -249,6 +256,8 @@ async def test_elastic_provided_model_downloads(es: AsyncElasticsearch, world: C
     assert put["model_type"] == "pytorch" and put["model_size_bytes"] == PACKAGES[model_id].size_bytes
     status = await es.ml.get_trained_models(model_id=model_id, include="definition_status")
     assert status["trained_model_configs"][0]["fully_defined"] is False
+    again = await es.ml.put_trained_model(model_id=model_id, input={"field_names": ["text_field"]})
+    assert again["model_id"] == model_id  # a PUT during the download answers with the model being fetched
     with pytest.raises(ApiError) as downloading:
         await es.ml.start_trained_model_deployment(model_id=model_id)
     assert error_of(downloading.value) == (408, "status_exception", "Model download task is currently running. Wait "
