@@ -114,6 +114,8 @@ async def put_model(request: web.Request) -> web.Response:
     model = cluster.models.put(model_id, parse_model_config(body, model_id, defer))
     if wait and model.downloading:
         await cluster.clock.wait_until(lambda: not model.downloading, timeout)
+        if model.downloading:
+            raise status_error(408, "Timed out waiting for model download to complete")
     return render(request, model_config(model, []))
 
 

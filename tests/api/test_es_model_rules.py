@@ -269,11 +269,18 @@ async def test_elastic_provided_model_downloads(es: AsyncElasticsearch, world: C
     assert started["assignment"]["assignment_state"] == "started"
 
 
-async def test_put_waits_for_the_download_when_asked(es: AsyncElasticsearch, world: Cluster) -> None:
+async def test_put_waits_for_the_download_when_asked(
+    es: AsyncElasticsearch, http: TestClient, world: Cluster
+) -> None:
+    status, body = await call(http, "PUT", "/_ml/trained_models/.multilingual-e5-small"
+                              "?wait_for_completion=true&timeout=1s", body={"input": {"field_names": ["text_field"]}})
+    assert (status, body["error"]["reason"]) == (408, "Timed out waiting for model download to complete")
+    world.advance(PACKAGES[".multilingual-e5-small"].download_seconds)
     put = await es.ml.put_trained_model(model_id=".elser_model_2", input={"field_names": ["text_field"]},
                                         wait_for_completion=True)
     assert put["model_id"] == ".elser_model_2"
-    assert world.now == pytest.approx(PACKAGES[".elser_model_2"].download_seconds)
+    waited = 1 + PACKAGES[".multilingual-e5-small"].download_seconds  # the timed-out wait, then the rest
+    assert world.now == pytest.approx(waited + PACKAGES[".elser_model_2"].download_seconds)
     assert world.state.models[".elser_model_2"].fully_defined
 
 
