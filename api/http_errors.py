@@ -21,10 +21,17 @@ def _cause(error: MlError) -> dict[str, Any]:
     return body
 
 
+#: Exceptions that are plain Java ones in ES, not ElasticsearchExceptions.
+_PLAIN_JAVA_TYPES = ("x_content_parse_exception", "illegal_argument_exception")
+
+
 def error_body(error: MlError) -> dict[str, Any]:
-    """ES's error document: the root cause is the innermost wrapped error."""
+    """ES's error document. Its root cause follows `caused_by` only from one
+    ElasticsearchException to another, so a plain Java exception on top is its own root."""
     root = error
-    while root.cause is not None:
+    while root.cause is not None and root.error_type not in _PLAIN_JAVA_TYPES and (
+        root.cause.error_type not in _PLAIN_JAVA_TYPES
+    ):
         root = root.cause
     root_cause = {"type": root.error_type, "reason": root.reason, **root.metadata}
     return {"error": {"root_cause": [root_cause], **_cause(error)}, "status": error.status}

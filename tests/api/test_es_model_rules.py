@@ -120,8 +120,9 @@ async def test_vocabulary_in_a_model_put_is_refused(http: TestClient, world: Clu
     assert (status, error["type"]) == (400, "x_content_parse_exception")
     assert error["reason"].endswith("[trained_model_config] failed to parse field [inference_config]")
     assert error["caused_by"]["reason"].endswith("[ner] failed to parse field [vocabulary]")
-    assert error["root_cause"][0] == {"type": "status_exception",
-                                      "reason": "illegal setting [vocabulary] on inference model creation"}
+    assert error["caused_by"]["caused_by"] == {"type": "status_exception",
+                                              "reason": "illegal setting [vocabulary] on inference model creation"}
+    assert error["root_cause"][0]["reason"] == error["reason"]  # a parse exception is its own root cause
 
 
 async def test_defer_definition_decompression_rules(http: TestClient, world: Cluster) -> None:
