@@ -1,5 +1,9 @@
 """Trained models, their definitions and vocabularies, aliases and ingest pipelines.
 
+Every cluster starts with the built-in `lang_ident_model_1`; a PUT of an Elastic-provided
+package id downloads it in simulated time (`cluster.builtin_models`); inline definitions
+are checked by `cluster.model_validation` before anything is stored.
+
 The alias rules are the seeds' (`shared/seeds/00[0-2]*`): unique aliases, many per model,
 no reassignment across analysis types or between PyTorch and analytics models, none from a
 deployed (or allocated) PyTorch model to one that is not, and a warning when the input
