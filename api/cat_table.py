@@ -32,15 +32,18 @@ class Column:
     right: bool = False
 
 
-def _select(columns: list[Column], spec: str | None) -> list[Column]:
+def _select(columns: list[Column], spec: str | None) -> list[tuple[Column, str]]:
+    """The chosen columns with the header each shows: a column asked for by one of its
+    aliases is headed by that alias, as ES does."""
     if not spec:
-        return [c for c in columns if c.default]
-    chosen: list[Column] = []
+        return [(c, c.name) for c in columns if c.default]
+    chosen: list[tuple[Column, str]] = []
     for token in (t.strip() for t in spec.split(",") if t.strip()):
-        hits = [c for c in columns if fnmatch.fnmatchcase(c.name, token) or token in c.aliases]
+        hits = [(c, token if token in c.aliases else c.name)
+                for c in columns if fnmatch.fnmatchcase(c.name, token) or token in c.aliases]
         if not hits:
             raise illegal_argument(f"header name [{token}] does not exist in header names")
-        chosen.extend(c for c in hits if c not in chosen)
+        chosen.extend(h for h in hits if h[0] not in [c for c, _ in chosen])
     return chosen
 
 
@@ -65,14 +68,16 @@ def render_table(request: web.Request, columns: list[Column], items: list[Any], 
         raise illegal_argument(f"Unsupported [bytes] value [{unit}]; expected one of [{', '.join(BYTE_UNITS)}]")
     raw = [{c.name: c.cell(item) for c in columns} for item in items]
     raw = _sort(raw, columns, query.str("s"))
-    chosen = _select(columns, query.str("h"))
+    selection = _select(columns, query.str("h"))
+    chosen = [c for c, _ in selection]
+    headers = [header for _, header in selection]
     rows = [[_show(row[c.name], unit) for c in chosen] for row in raw]
     fmt = query.str("format", "text")
     if fmt == "json":
-        return render(request, [dict(zip((c.name for c in chosen), row)) for row in rows])
+        return render(request, [dict(zip(headers, row)) for row in rows])
     if fmt != "text":
         raise illegal_argument(f"Unsupported format [{fmt}]")
-    table = ([[c.name for c in chosen]] if query.bool("v") else []) + rows
+    table = ([headers] if query.bool("v") else []) + rows
     widths = [max((len(r[i]) for r in table), default=0) for i in range(len(chosen))]
     lines = [
         " ".join(cell.rjust(w) if c.right else cell.ljust(w) for cell, w, c in zip(r, widths, chosen)).rstrip()

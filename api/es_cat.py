@@ -30,15 +30,16 @@ class Row:
 
 COLUMNS = [
     Column("id", (), "the trained model id", True, lambda r: r.model.model_id),
-    Column("created_by", ("c", "createdBy"), "who created the model", False, lambda r: "api_user"),
+    Column("created_by", ("c", "createdBy"), "who created the model", False, lambda r: r.model.created_by),
     Column("heap_size", ("hs", "modelHeapSize"), "the estimated heap size to keep the model in memory", True,
            lambda r: Bytes(r.model.model_bytes), right=True),
     Column("operations", ("o", "modelOperations"), "the estimated number of operations to use the model", True,
-           lambda r: 0, right=True),
-    Column("license", ("l",), "The license level of the model", False, lambda r: "PLATINUM"),
+           lambda r: r.model.estimated_operations, right=True),
+    Column("license", ("l",), "The license level of the model", False, lambda r: r.model.license_level.upper()),
     Column("create_time", ("ct",), "The time the model was created", True, lambda r: r.create_time),
+    Column("type", (), "The model type", True, lambda r: r.model.model_type),
     Column("version", ("v",), "The version of Elasticsearch when the model was created", False,
-           lambda r: ML_CONFIG_VERSION),
+           lambda r: r.model.version or ML_CONFIG_VERSION),
     Column("description", ("d",), "The model description", False, lambda r: r.model.description or None),
     Column("ingest.pipelines", ("ip", "ingestPipelines"), "The number of pipelines referencing the model", True,
            lambda r: r.pipelines, right=True),
@@ -58,7 +59,6 @@ COLUMNS = [
            "the data frame analysis", False, lambda r: None),
     Column("data_frame.analysis", ("dfa", "dataFrameAnalyticsAnalysis"), "The analysis used by the data frame to "
            "build the model", False, lambda r: None),
-    Column("type", (), "The model type", False, lambda r: r.model.model_type),
 ]
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from cluster.assignment import format_cache_size
-from cluster.errors import illegal_argument, not_found, status_error
+from cluster.errors import illegal_argument, status_error
 from cluster.requests import (
     DEFAULT_QUEUE_CAPACITY,
     DEFAULT_START_TIMEOUT_SECONDS,
@@ -187,7 +187,7 @@ async def update_deployment(request: web.Request) -> web.Response:
 @routes.post(DEPLOYMENT + "/cache/_clear")
 async def clear_cache(request: web.Request) -> web.Response:
     Query(request)
-    deployment_id = request.match_info["model_id"]
-    if deployment_id not in cluster_of(request).state.assignments:
-        raise not_found(f"No known model deployment with id [{deployment_id}]")
+    cluster = cluster_of(request)
+    cluster.serving.sync()
+    cluster.deployments.clear_cache(request.match_info["model_id"])
     return render(request, {"cleared": True})

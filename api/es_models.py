@@ -1,7 +1,8 @@
 """Trained model configs: put, get, delete, definition parts and vocabularies.
 
-The body is checked for shape here (unknown fields, wrong types) with ES's parse errors;
-what a valid shape may mean (ids, duplicates, references) is the cluster's to decide.
+The PUT body is parsed by `es_model_bodies` (ES's parse and request-validation errors);
+what a valid body may mean (ids, duplicates, definitions, references) is the cluster's to
+decide. GET renders a model with the fields, includes and exclusions ES applies.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from cluster.errors import validation_failed
+from cluster.definition_codec import compress, decompress
+from cluster.errors import status_error, validation_failed
 from cluster.model_queries import expand_models
-from cluster.models import ANALYTICS_TASK_TYPES, MODEL_TYPES, NLP_TASK_TYPES, TrainedModel
+from cluster.models import TrainedModel
 from cluster.node_info import ML_CONFIG_VERSION
 
-from .body import JsonBody, read_body
+from .body import read_body
 from .context import cluster_of
+from .es_model_bodies import parse_model_config
 from .params import Query
 from .responses import acknowledged, render
 
@@ -25,26 +28,32 @@ routes = web.RouteTableDef()
 BASE = "/_ml/trained_models"
 INCLUDE_OPTIONS = ("definition", "total_feature_importance", "feature_importance_baseline", "hyperparameters",
                    "definition_status")
-PUT_FIELDS = ("model_id", "model_type", "description", "tags", "metadata", "input", "inference_config",
-              "definition", "compressed_definition", "model_size_bytes", "estimated_operations", "location",
-              "default_field_map", "platform_architecture", "prefix_strings")
-#: Metadata the memory estimate reads, so it must hold non-negative integers.
-MEMORY_METADATA = ("per_deployment_memory_bytes", "per_allocation_memory_bytes")
+#: What `exclude_generated` leaves out: the fields the cluster, not the user, set.
+GENERATED_FIELDS = ("created_by", "version", "create_time", "model_size_bytes", "estimated_operations",
+                    "license_level")
 PYTORCH_LOCATION = {"index": {"name": ".ml-inference-native-000002"}}
 
 
-def model_config(model: TrainedModel, aliases: list[str], include: set[str] = frozenset()) -> dict[str, Any]:
+def model_config(
+    model: TrainedModel,
+    aliases: list[str],
+    include: set[str] = frozenset(),
+    decompress_definition: bool = True,
+    exclude_generated: bool = False,
+) -> dict[str, Any]:
     """A model as GET shows it; `model_aliases` joins the metadata when there are aliases."""
     body: dict[str, Any] = {
         "model_id": model.model_id,
         "model_type": model.model_type,
-        "created_by": "api_user",
-        "version": ML_CONFIG_VERSION,
+        "created_by": model.created_by,
+        "version": model.version or ML_CONFIG_VERSION,
         "create_time": model.create_time_ms,
         "model_size_bytes": model.model_bytes,
-        "estimated_operations": 0,
-        "license_level": "platinum",
+        "estimated_operations": model.estimated_operations,
+        "license_level": model.license_level,
     }
+    if exclude_generated:
+        body = {k: v for k, v in body.items() if k not in GENERATED_FIELDS}
     if model.description:
         body["description"] = model.description
     body["tags"] = list(model.tags)
@@ -57,68 +66,56 @@ def model_config(model: TrainedModel, aliases: list[str], include: set[str] = fr
     body["inference_config"] = model.inference_config
     if model.is_pytorch:
         body["location"] = PYTORCH_LOCATION
+    if model.platform_architecture:
+        body["platform_architecture"] = model.platform_architecture
+    if model.prefix_strings:
+        body["prefix_strings"] = model.prefix_strings
+    if "definition" in include:
+        body.update(_definition_fields(model, decompress_definition))
     if "definition_status" in include:
         body["fully_defined"] = model.fully_defined
     return body
 
 
-def parse_model_config(body: JsonBody, model_id: str) -> dict[str, Any]:
-    """The PUT body's fields, type-checked; ES's messages for the shape problems."""
-    body.check_known(PUT_FIELDS)
-    given = body.str("model_id")
-    if given is not None and given != model_id:
-        raise validation_failed([
-            f"Inconsistent model_id; '{given}' specified in the body differs from '{model_id}' specified as a "
-            "URL argument"
-        ])
-    config: dict[str, Any] = {}
-    for name in ("description", "model_type", "compressed_definition"):
-        if name in body:
-            config[name] = body.str(name)
-    if config.get("model_type") not in (None, *MODEL_TYPES):
-        raise body.field_error("model_type")
-    for name in ("metadata", "definition", "input", "location", "default_field_map", "prefix_strings"):
-        if name in body:
-            config[name] = body.object(name)
-    metadata = config.get("metadata") or {}
-    for name in MEMORY_METADATA:
-        value = metadata.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise body.field_error("metadata")
-    tags = body.list("tags")
-    if tags is not None:
-        if not all(isinstance(t, str) for t in tags):
-            raise body.field_error("tags")
-        config["tags"] = tags
-    fields = (config.get("input") or {}).get("field_names", [])
-    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        raise body.field_error("input")
-    for name in ("model_size_bytes", "estimated_operations"):
-        value = body.int(name)
-        if value is not None:
-            if value < 0:
-                raise body.field_error(name)
-            config[name] = value
-    inference_config = body.object("inference_config")
-    if inference_config is not None:
-        known = (*NLP_TASK_TYPES, *ANALYTICS_TASK_TYPES)
-        if len(inference_config) != 1 or not all(
-            k in known and isinstance(v, (dict, type(None))) for k, v in inference_config.items()
-        ):
-            raise body.field_error("inference_config")
-        config["inference_config"] = {k: v or {} for k, v in inference_config.items()}
-    if "model_type" not in config and "definition" not in config and "compressed_definition" not in config:
-        raise validation_failed(["[model_type] must be set if [definition] is not defined."])
-    return config
+def _definition_fields(model: TrainedModel, decompressed: bool) -> dict[str, Any]:
+    """`definition` (decompressed) or `compressed_definition`, for models stored inline."""
+    if model.definition_doc is not None:
+        return {"definition": model.definition_doc} if decompressed else {
+            "compressed_definition": model.compressed_definition or compress(model.definition_doc)}
+    if model.compressed_definition is None:
+        return {}
+    if not decompressed:
+        return {"compressed_definition": model.compressed_definition}
+    try:
+        return {"definition": decompress(model.compressed_definition)}
+    except ValueError:
+        raise status_error(400, f"Failed to parse definition for [{model.model_id}]") from None
+
+
+def _check_includes(include: set[str], page: list[TrainedModel]) -> None:
+    """ES answers a definition or its download status for one model at a time."""
+    if "definition" in include and len(page) > 1:
+        raise status_error(400, "Getting model definition is not supported when getting more than one model")
+    if "definition_status" in include and len(page) > 1:
+        raise status_error(400, "Getting the model download status is not supported when getting more than one model")
+    if "definition_status" in include and page and not page[0].is_pytorch:
+        raise status_error(400, "Definition status is only relevant to PyTorch model types")
 
 
 @routes.put(BASE + "/{model_id}")
 async def put_model(request: web.Request) -> web.Response:
-    Query(request, ("defer_definition_decompression", "wait_for_completion")).bool("wait_for_completion")
+    query = Query(request, ("defer_definition_decompression", "wait_for_completion", "timeout"))
+    wait = query.bool("wait_for_completion")
+    defer = query.bool("defer_definition_decompression")
+    timeout = query.time("timeout", 30.0)
     model_id = request.match_info["model_id"]
     body = await read_body(request, "trained_model_config", required=True)
     cluster = cluster_of(request)
-    model = cluster.models.put(model_id, parse_model_config(body, model_id))
+    model = cluster.models.put(model_id, parse_model_config(body, model_id, defer))
+    if wait and model.downloading:
+        await cluster.clock.wait_until(lambda: not model.downloading, timeout)
+        if model.downloading:
+            raise status_error(408, "Timed out waiting for model download to complete")
     return render(request, model_config(model, []))
 
 
@@ -130,14 +127,16 @@ async def _get_models(request: web.Request, expression: str | None) -> web.Respo
     if unknown:
         raise validation_failed([f"unknown [include] parameter [{unknown[0]}]; expected one of {list(INCLUDE_OPTIONS)}"])
     start, size = query.page()
-    query.bool("decompress_definition", True)
-    query.bool("exclude_generated")
-    query.bool("include_model_definition")
+    decompressed = query.bool("decompress_definition", True)
+    excluded = query.bool("exclude_generated")
+    if query.bool("include_model_definition"):
+        include.add("definition")
     tags = [t for t in (query.str("tags") or "").split(",") if t]
     cluster = cluster_of(request)
     models = expand_models(cluster.state, expression, query.bool("allow_no_match", True), tags)
     page = models[start : start + size]
-    configs = [model_config(m, cluster.state.aliases_of(m.model_id), include) for m in page]
+    _check_includes(include, page)
+    configs = [model_config(m, cluster.state.aliases_of(m.model_id), include, decompressed, excluded) for m in page]
     return render(request, {"count": len(models), "trained_model_configs": configs})
 
 

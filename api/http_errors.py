@@ -14,9 +14,27 @@ from cluster.errors import MlError
 VERSION = "9.1.0"
 
 
+def _cause(error: MlError) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": error.error_type, "reason": error.reason, **error.metadata}
+    if error.cause is not None:
+        body["caused_by"] = _cause(error.cause)
+    return body
+
+
+#: Exceptions that are plain Java ones in ES, not ElasticsearchExceptions.
+_PLAIN_JAVA_TYPES = ("x_content_parse_exception", "illegal_argument_exception")
+
+
 def error_body(error: MlError) -> dict[str, Any]:
-    cause = {"type": error.error_type, "reason": error.reason}
-    return {"error": {"root_cause": [dict(cause)], **cause}, "status": error.status}
+    """ES's error document. Its root cause follows `caused_by` only from one
+    ElasticsearchException to another, so a plain Java exception on top is its own root."""
+    root = error
+    while root.cause is not None and root.error_type not in _PLAIN_JAVA_TYPES and (
+        root.cause.error_type not in _PLAIN_JAVA_TYPES
+    ):
+        root = root.cause
+    root_cause = {"type": root.error_type, "reason": root.reason, **root.metadata}
+    return {"error": {"root_cause": [root_cause], **_cause(error)}, "status": error.status}
 
 
 def parse_error(reason: str) -> MlError:

@@ -73,6 +73,12 @@ class DeploymentService:
                 "Could not start model deployment because existing deployments reached the limit of "
                 f"[{MAX_TRAINED_MODEL_DEPLOYMENTS}]",
             )
+        if model.downloading:
+            raise status_error(
+                408,
+                f"Model download task is currently running. Wait for trained model [{model_id}] download task to "
+                "complete then try again",
+            )
         if model.definition is None:
             raise not_found(f"Could not find trained model definition [{model_id}]")
         if not model.fully_defined:
@@ -167,12 +173,12 @@ class DeploymentService:
     # -- stop -----------------------------------------------------------------------
 
     def resolve_for_stop(self, expression: str, allow_no_match: bool) -> list[Assignment]:
-        """Deployments named by id, model id or wildcard expression."""
+        """Deployments named by id, model id or wildcard expression; with `allow_no_match`
+        even an exact id that names no deployment (one already stopped) is no error."""
         by_model = {a.model_id for a in self.state.assignments.values()}
         names, missing = expand(expression, [*self.state.assignments, *by_model])
-        exact_missing = [token for token in missing if "*" not in token]
-        if exact_missing or (missing and not allow_no_match):
-            raise not_found(f"No known model deployment with id [{(exact_missing or missing)[0]}]")
+        if missing and not allow_no_match:
+            raise not_found(f"No known model deployment with id [{missing[0]}]")
         chosen = {
             a.deployment_id: a
             for a in self.state.assignments.values()
@@ -209,6 +215,20 @@ class DeploymentService:
 
     def stopped(self, deployment_ids: list[str]) -> Callable[[], bool]:
         return lambda: not any(d in self.state.assignments for d in deployment_ids)
+
+    # -- cache ----------------------------------------------------------------------
+
+    def clear_cache(self, deployment_id: str) -> None:
+        """Empty the result cache of every route of the deployment (queues brought to now
+        first by the caller), so the next repeated input is a miss again."""
+        if deployment_id not in self.state.assignments:
+            raise not_found(f"No known model deployment with id [{deployment_id}]")
+        for node_id in sorted(self.state.assignments[deployment_id].routes):
+            node = self.state.nodes.get(node_id)
+            queue = node.queues.get(deployment_id) if node else None
+            if queue is not None:
+                queue.clear_cache()
+        self.log.append("cache_cleared", "clear deployment cache", deployment_id=deployment_id)
 
     # -- update ---------------------------------------------------------------------
 

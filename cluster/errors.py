@@ -12,19 +12,30 @@ from typing import Iterable
 class MlError(Exception):
     """A refused request; nothing was changed."""
 
-    def __init__(self, status: int, error_type: str, reason: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        error_type: str,
+        reason: str,
+        cause: MlError | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.error_type = error_type
         self.reason = reason
+        #: The wrapped error ES shows as `caused_by` (its innermost one is the `root_cause`).
+        self.cause = cause
+        #: Extra fields ES puts next to `type` and `reason` (a processor's `property_name`, …).
+        self.metadata = metadata or {}
 
     def __repr__(self) -> str:
         return f"MlError({self.status}, {self.error_type!r}, {self.reason!r})"
 
 
-def status_error(status: int, reason: str) -> MlError:
+def status_error(status: int, reason: str, cause: MlError | None = None) -> MlError:
     """Elasticsearch's ElasticsearchStatusException (bad request, conflict, too many requests)."""
-    return MlError(status, "status_exception", reason)
+    return MlError(status, "status_exception", reason, cause)
 
 
 def not_found(reason: str) -> MlError:

@@ -108,14 +108,15 @@ def _fill_mask(settings: dict[str, Any], text: str) -> dict[str, Any]:
     vocabulary = ["the", "a", "good", "new", "best", "first", "same", "last"]
     ranked = _ranked(vocabulary, _probabilities(_rng("fill_mask", text), len(vocabulary)))
     count = int(settings.get("num_top_classes") or 5)
+    mask = settings.get("mask_token") or MASK_TOKEN
     token, probability = ranked[0]
     return {
         "predicted_value": token,
         "token": token,
-        "sequence": text.replace(MASK_TOKEN, token, 1),
+        "sequence": text.replace(mask, token, 1),
         "top_classes": [
             {"class_name": t, "class_probability": round(p, 6), "class_score": round(p, 6),
-             "sequence": text.replace(MASK_TOKEN, t, 1)}
+             "sequence": text.replace(mask, t, 1)}
             for t, p in ranked[:count]
         ],
         "prediction_probability": round(probability, 6),
@@ -170,7 +171,7 @@ def analytics_result(task_type: str, settings: dict[str, Any], doc: dict[str, An
     """A regression value or a classification label for one document of feature values."""
     field = settings.get("results_field") or DEFAULT_RESULTS_FIELD
     rng = _rng(task_type, sorted((k, str(v)) for k, v in doc.items()))
-    if task_type == "regression":
+    if task_type in ("regression", "learning_to_rank"):  # a ranking model scores like a regression
         return {field: round(float(rng.normal(0, 100)), 6)}
     labels = [str(label) for label in settings.get("classification_labels") or ["false", "true"]]
     answer = _classify(labels, settings, str(sorted(doc.items())), "classification")

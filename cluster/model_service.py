@@ -1,5 +1,9 @@
 """Trained models, their definitions and vocabularies, aliases and ingest pipelines.
 
+Every cluster starts with the built-in `lang_ident_model_1`; a PUT of an Elastic-provided
+package id downloads it in simulated time (`cluster.builtin_models`); inline definitions
+are checked by `cluster.model_validation` before anything is stored.
+
 The alias rules are the seeds' (`shared/seeds/00[0-2]*`): unique aliases, many per model,
 no reassignment across analysis types or between PyTorch and analytics models, none from a
 deployed (or allocated) PyTorch model to one that is not, and a warning when the input
@@ -8,15 +12,19 @@ fields differ a lot.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
+import simpy
+
+from .builtin_models import LANG_IDENT_ID, PACKAGES, lang_ident_model
 from .clock import SimClock
-from .errors import RequestValidation, not_found, status_error
+from .errors import MlError, RequestValidation, not_found, status_error
 from .events import EventLog
 from .ids import alias_problem, id_problem
 from .master import Master
+from .model_validation import definition_error, estimated_operations
 from .models import DefinitionUpload, TrainedModel, model_from_config
-from .state import ClusterState, inference_model_ids
+from .state import ClusterState, inference_model_ids, inference_processors
 
 
 class ModelService:
@@ -25,6 +33,7 @@ class ModelService:
         self.master = master
         self.clock = clock
         self.log = log
+        state.models.setdefault(LANG_IDENT_ID, lang_ident_model())
 
     # -- models ---------------------------------------------------------------------
 
@@ -35,22 +44,48 @@ class ModelService:
         return self.state.models[model_id]
 
     def put(self, model_id: str, config: dict[str, Any]) -> TrainedModel:
-        """Store a model from a PUT body whose shape the caller has already parsed."""
+        """Store a model from a PUT body whose shape the caller has already parsed; an
+        Elastic-provided package id starts its (simulated) download instead."""
+        package = PACKAGES.get(model_id)
+        existing = self.state.models.get(model_id)
+        if package is not None and existing is not None and existing.downloading:
+            return existing  # ES answers a PUT during the download with the model being fetched
+        if package is not None:
+            config = {**package.config(), **({"input": config["input"]} if "input" in config else {})}
         check = RequestValidation()
-        problem = id_problem("model_id", model_id)
+        problem = None if package else id_problem("model_id", model_id)
         check.check(problem is None, problem or "")
         check.check("inference_config" in config, "[inference_config] must not be null.")
         check.raise_if_failed()
+        definition = config.get("definition")
+        if isinstance(definition, dict):
+            error = definition_error(model_id, config.get("model_type"), next(iter(config["inference_config"])),
+                                     definition)
+            if error is not None:
+                raise error
         if model_id in self.state.models:
             raise status_error(400, f"Trained machine learning model [{model_id}] already exists")
         if model_id in self.state.assignments:
             raise status_error(
                 400, f"Cannot create model [{model_id}] the id is the same as an current model deployment"
             )
-        model = model_from_config(model_id, config, self.clock.millis())
+        operations = estimated_operations(definition) if isinstance(definition, dict) else config.get(
+            "estimated_operations", 0)
+        model = model_from_config(model_id, config, self.clock.millis(), operations)
         self.state.models[model_id] = model
         self.log.append("model_created", "put model", model_id=model_id, model_type=model.model_type)
+        if package is not None:
+            model.downloading = True
+            self.clock.env.process(self._download(model, package.download_seconds))
         return model
+
+    def _download(self, model: TrainedModel, seconds: float) -> Iterator[simpy.Event]:
+        """The package download: the definition arrives whole once it is done."""
+        yield self.clock.env.timeout(seconds)
+        if self.state.models.get(model.model_id) is model:
+            model.definition = DefinitionUpload(1, model.model_bytes, {0})
+            model.downloading = False
+            self.log.append("model_downloaded", "download model", model_id=model.model_id)
 
     def put_definition_part(self, model_id: str, part: int, total_parts: int, total_definition_length: int) -> None:
         model = self._pytorch(model_id)
@@ -75,18 +110,23 @@ class ModelService:
         self.log.append("vocabulary", "put vocabulary", model_id=model_id, size=len(vocabulary))
 
     def delete(self, model_id: str, force: bool = False) -> None:
-        if model_id not in self.state.models:
+        if model_id not in self.state.models or model_id == LANG_IDENT_ID:
             raise not_found(f"Could not find trained model [{model_id}]")
         deployments = self.state.deployments_of(model_id)
         if not force:
-            if self.state.pipelines_referencing(model_id) or any(
-                self.state.pipelines_referencing(alias) for alias in self.state.aliases_of(model_id)
-            ):
+            if self.state.pipelines_referencing(model_id):
                 raise status_error(
                     409,
                     f"Cannot delete model [{model_id}] as it is still referenced by ingest processors; "
                     "use force to delete the model",
                 )
+            for alias in self.state.aliases_of(model_id):
+                if self.state.pipelines_referencing(alias):
+                    raise status_error(
+                        409,
+                        f"Cannot delete model [{model_id}] as it has a model_alias [{alias}] that is still "
+                        "referenced by ingest processors; use force to delete the model",
+                    )
             if deployments:
                 raise status_error(
                     409, f"Cannot delete model [{model_id}] as it is currently deployed; use force to delete the model"
@@ -189,6 +229,10 @@ class ModelService:
     # -- ingest pipelines -----------------------------------------------------------
 
     def put_pipeline(self, pipeline_id: str, body: dict[str, Any]) -> None:
+        for processor in inference_processors(body):
+            if not isinstance(processor.get("model_id"), str):
+                raise MlError(400, "parse_exception", "[model_id] required property is missing",
+                              metadata={"processor_type": "inference", "property_name": "model_id"})
         for name in sorted(inference_model_ids(body)):
             if self.state.resolve_model_id(name) is None:
                 raise not_found(f"Could not find trained model [{name}]")

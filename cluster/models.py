@@ -27,7 +27,9 @@ NLP_TASK_TYPES = (
     "question_answering",
     "text_similarity",
 )
-ANALYTICS_TASK_TYPES = ("regression", "classification")
+ANALYTICS_TASK_TYPES = ("regression", "classification", "learning_to_rank")
+#: ES fills this input in for a PyTorch model PUT without one.
+PYTORCH_DEFAULT_FIELD = "text_field"
 
 
 @dataclass(slots=True)
@@ -59,6 +61,17 @@ class TrainedModel:
     definition: DefinitionUpload | None = None
     inline_definition_bytes: int = 0
     vocabulary_size: int | None = None
+    estimated_operations: int = 0
+    platform_architecture: str | None = None
+    prefix_strings: dict[str, str] | None = None
+    #: The inline definition as given (tree models), served back by `include=definition`.
+    definition_doc: dict[str, Any] | None = None
+    compressed_definition: str | None = None
+    created_by: str = "api_user"
+    version: str | None = None
+    license_level: str = "platinum"
+    #: An Elastic-provided model whose simulated download has not finished yet.
+    downloading: bool = False
 
     @property
     def task_type(self) -> str:
@@ -80,17 +93,20 @@ class TrainedModel:
     @property
     def fully_defined(self) -> bool:
         if self.is_pytorch:
-            return self.definition is not None and self.definition.complete
-        return self.inline_definition_bytes > 0
+            return not self.downloading and self.definition is not None and self.definition.complete
+        return self.inline_definition_bytes > 0 or self.model_type == LANG_IDENT
 
     @property
     def task_settings(self) -> dict[str, Any]:
         return self.inference_config.get(self.task_type) or {}
 
 
-def model_from_config(model_id: str, body: dict[str, Any], create_time_ms: int) -> TrainedModel:
+def model_from_config(
+    model_id: str, body: dict[str, Any], create_time_ms: int, estimated_operations: int = 0
+) -> TrainedModel:
     """Build a model from a PUT body already checked by `cluster.model_validation`."""
     model_type = body.get("model_type") or (PYTORCH if _looks_nlp(body) else TREE_ENSEMBLE)
+    default_fields = [PYTORCH_DEFAULT_FIELD] if model_type == PYTORCH else []
     metadata = dict(body.get("metadata") or {})
     definition = body.get("definition")
     compressed = body.get("compressed_definition")
@@ -103,7 +119,7 @@ def model_from_config(model_id: str, body: dict[str, Any], create_time_ms: int) 
         model_id=model_id,
         model_type=model_type,
         inference_config=dict(body["inference_config"]),
-        field_names=list(body.get("input", {}).get("field_names", [])),
+        field_names=list((body.get("input") or {}).get("field_names", default_fields)),
         create_time_ms=create_time_ms,
         description=body.get("description", ""),
         tags=list(body.get("tags") or []),
@@ -112,6 +128,11 @@ def model_from_config(model_id: str, body: dict[str, Any], create_time_ms: int) 
         per_deployment_memory_bytes=int(metadata.get("per_deployment_memory_bytes", 0)),
         per_allocation_memory_bytes=int(metadata.get("per_allocation_memory_bytes", 0)),
         inline_definition_bytes=inline_bytes,
+        estimated_operations=estimated_operations,
+        platform_architecture=body.get("platform_architecture"),
+        prefix_strings=body.get("prefix_strings"),
+        definition_doc=definition,
+        compressed_definition=compressed,
     )
 
 

@@ -152,9 +152,9 @@ class ClusterState:
         return False
 
 
-def inference_model_ids(pipeline: dict[str, Any]) -> set[str]:
-    """Model ids named by `inference` processors, including nested `on_failure` ones."""
-    found: set[str] = set()
+def inference_processors(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
+    """The configs of a pipeline's `inference` processors, nested `on_failure` ones included."""
+    found: list[dict[str, Any]] = []
 
     def visit(processors: Any) -> None:
         for processor in processors or []:
@@ -163,8 +163,8 @@ def inference_model_ids(pipeline: dict[str, Any]) -> set[str]:
             for kind, config in processor.items():
                 if not isinstance(config, dict):
                     continue
-                if kind == "inference" and isinstance(config.get("model_id"), str):
-                    found.add(config["model_id"])
+                if kind == "inference":
+                    found.append(config)
                 visit(config.get("on_failure"))
                 if kind == "foreach":
                     visit([config.get("processor")])
@@ -172,3 +172,8 @@ def inference_model_ids(pipeline: dict[str, Any]) -> set[str]:
     visit(pipeline.get("processors"))
     visit(pipeline.get("on_failure"))
     return found
+
+
+def inference_model_ids(pipeline: dict[str, Any]) -> set[str]:
+    """Model ids named by `inference` processors, including nested `on_failure` ones."""
+    return {c["model_id"] for c in inference_processors(pipeline) if isinstance(c.get("model_id"), str)}

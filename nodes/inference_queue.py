@@ -215,6 +215,11 @@ class InferenceQueue:
         """Whether repeated inputs can hit a result cache (then keys matter)."""
         return self._cache is not None
 
+    def clear_cache(self) -> None:
+        """Forget every cached result (the clear-cache API); hit counts so far stay."""
+        if self._cache is not None:
+            self._cache.clear()
+
     def resize(self, allocations: int) -> None:
         """Change the worker count at `now`; queued requests keep their schedule."""
         if allocations < 0:

@@ -91,7 +91,8 @@ async def test_full_lifecycle(es: AsyncElasticsearch, world: Cluster) -> None:
     assert world.state.assignments == {}
     await es.ml.delete_trained_model(model_id=MODEL)
     await es.ml.delete_trained_model(model_id="my-ner-v-two")
-    assert (await es.ml.get_trained_models())["count"] == 0
+    left = await es.ml.get_trained_models()
+    assert [m["model_id"] for m in left["trained_model_configs"]] == ["lang_ident_model_1"]  # built in
 
 
 @pytest.fixture
@@ -174,7 +175,8 @@ async def test_alias_warning_header(es: AsyncElasticsearch, world: Cluster) -> N
     for model_id, fields in (("reg-a", ["a", "b", "c", "d"]), ("reg-b", ["x", "y"])):
         await es.ml.put_trained_model(
             model_id=model_id, inference_config={"regression": {}}, input={"field_names": fields},
-            definition={"trained_model": {"tree": {"feature_names": fields}}},
+            definition={"trained_model": {"tree": {"feature_names": fields,
+                                                   "tree_structure": [{"node_index": 0, "leaf_value": 1}]}}},
         )
     await es.ml.put_trained_model_alias(model_id="reg-a", model_alias="reg")
     with pytest.warns(ElasticsearchWarning, match="differ significantly"):
@@ -212,7 +214,7 @@ async def test_deployment_errors(es: AsyncElasticsearch, world: Cluster) -> None
         await es.ml.stop_trained_model_deployment(model_id="nothing*", allow_no_match=False)
     assert (await es.ml.stop_trained_model_deployment(model_id="nothing*"))["stopped"] is True
     await es.ml.delete_trained_model(model_id=MODEL, force=True)
-    assert world.state.models == {}
+    assert list(world.state.models) == ["lang_ident_model_1"]
 
 
 async def test_deprecated_infer_route_warns(es: AsyncElasticsearch, world: Cluster) -> None:
@@ -230,9 +232,9 @@ async def test_deprecated_infer_route_warns(es: AsyncElasticsearch, world: Clust
 
 async def test_cat_and_stats_through_the_client(es: AsyncElasticsearch, demo: Cluster) -> None:
     rows = await es.cat.ml_trained_models(format="json", h="id,type", s="id:desc")
-    assert [r["id"] for r in rows.body] == [*reversed(FLIGHT_DELAY_MODELS), NER_MODEL]
+    assert [r["id"] for r in rows.body] == ["lang_ident_model_1", *reversed(FLIGHT_DELAY_MODELS), NER_MODEL]
     stats = await es.ml.get_trained_models_stats()
-    assert stats["count"] == 3
+    assert stats["count"] == 4  # the built-in lang_ident_model_1 counts
     by_id = {s["model_id"]: s for s in stats["trained_model_stats"]}
     assert "deployment_stats" not in by_id[FLIGHT_DELAY_MODELS[0]]
     assert by_id[NER_MODEL]["deployment_stats"]["queue_capacity"] == 1024

@@ -145,7 +145,7 @@ async def test_get_models_expressions(http: TestClient, world: Cluster) -> None:
     status, body = await call(http, "GET", f"{BASE}/e*,ner")
     assert [m["model_id"] for m in body["trained_model_configs"]] == ["emb", "ner"]
     status, body = await call(http, "GET", f"{BASE}/_all?from=1&size=1")
-    assert body["count"] == 3 and [m["model_id"] for m in body["trained_model_configs"]] == ["emb"]
+    assert body["count"] == 4 and [m["model_id"] for m in body["trained_model_configs"]] == ["emb"]
     status, body = await call(http, "GET", f"{BASE}/zzz*")
     assert (status, body["count"]) == (200, 0)
     status, body = await call(http, "GET", f"{BASE}/zzz*?allow_no_match=false")
@@ -254,4 +254,4 @@ async def test_out_of_range_and_unusable_values_are_400s(http: TestClient, world
         status, body = await call(http, "POST", f"{BASE}/emb/_infer", body={
             "docs": [{"text_field": "a"}], "inference_config": {"text_embedding": {"embedding_size": size}}})
         assert status == 400
-    assert sorted(world.state.models) == ["cls", "emb", "ner"] and sorted(world.state.assignments) == ["emb"]
+    assert sorted(world.state.models) == ["cls", "emb", "lang_ident_model_1", "ner"] and sorted(world.state.assignments) == ["emb"]

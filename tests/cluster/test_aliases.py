@@ -118,7 +118,8 @@ def test_stop_and_delete_refused_while_pipelines_reference_the_model(cluster, tw
     assert refusal(lambda: cluster.deployments.stop("m"))[:2] == (409, "status_exception")
     assert "has a model_alias [live] that is still referenced" in refusal(lambda: cluster.deployments.stop("m"))[2]
     assert refusal(lambda: cluster.models.delete("m"))[2] == (
-        "Cannot delete model [m] as it is still referenced by ingest processors; use force to delete the model")
+        "Cannot delete model [m] as it has a model_alias [live] that is still referenced by ingest processors; "
+        "use force to delete the model")
     cluster.models.delete_pipeline("p")
     assert refusal(lambda: cluster.models.delete("m"))[2] == (
         "Cannot delete model [m] as it is currently deployed; use force to delete the model")
