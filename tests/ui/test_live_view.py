@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from cluster.demo import FIRST_NODE_ID, NER_MODEL
+from cluster.opensearch.demo import EMBEDDING_MODEL
 from tests.api.test_serve import server  # noqa: F401  (the demo server fixture, reused)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -143,3 +144,25 @@ def test_a_run_s_event_log_and_summary_open_from_files(ui, tmp_path):
     summary = page.locator('.run-file[data-file="summary.json"] table')
     expect(summary).to_contain_text("deployments.ner.p99_ms")
     expect(summary).to_contain_text("12.5")
+
+
+def test_the_tables_show_request_rates_latencies_and_rejections(ui):
+    page, url, _ = ui
+    call(f"{url}/_sim/traffic/{NER_MODEL}", "POST", {"kind": "constant", "rate": 30})
+    for text in ("one", "two"):
+        call(f"{url}/_plugins/_ml/_predict/text_embedding/{EMBEDDING_MODEL}", "POST", {"text_docs": [text]})
+    page.click('#advance button[data-seconds="60"]')
+    page.click('#advance button[data-seconds="60"]')  # a whole minute of traffic behind the clock
+    row = page.locator(f'#deployments tr[data-deployment="{NER_MODEL}"]')
+    (stats,) = call(f"{url}/_ml/trained_models/{NER_MODEL}/_stats")["trained_model_stats"]
+    per_minute = sum(n["throughput_last_minute"] for n in stats["deployment_stats"]["nodes"])
+    assert per_minute / 60 == pytest.approx(30, rel=0.01)
+    expect(row.locator(".rate")).to_have_text(f"{per_minute / 60:.2f}".rstrip("0").rstrip("."))
+    expect(row.locator(".allocations")).to_have_text("1 / 1")
+    expect(row.locator(".allocation-status")).to_have_text("fully_allocated")
+    expect(row.locator(".rejected")).to_have_text("0")
+    assert float(row.locator(".latency").inner_text()) > 0
+    model = page.locator(f'#os-models tr[data-os-model="{EMBEDDING_MODEL}"]')
+    expect(model.locator(".count")).to_have_text("2")
+    expect(model.locator(".workers")).to_have_text("ml-1, ml-2")
+    assert float(model.locator(".p99").inner_text()) > 0

@@ -45,8 +45,11 @@ function duration(seconds) {
   return m ? `${m} min ${sec}` : sec;
 }
 
+/** `value` with at most `digits` decimals, trailing zeros dropped; "–" when unknown. */
 function number(value, digits = 1) {
-  return value === undefined || value === null ? "–" : Number(value).toFixed(digits).replace(/\.0+$/, "");
+  if (value === undefined || value === null) return "–";
+  const text = Number(value).toFixed(digits);
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
 }
 
 function stateClass(state) {
@@ -244,16 +247,15 @@ function renderDeployments(deployments) {
     return el("tr", { data: { deployment: d.deployment_id, state: d.state } },
       el("td", { class: "name", title: d.model_id }, d.deployment_id),
       el("td", {}, el("span", { class: `chip ${stateClass(d.state)}` }, d.state)),
-      el("td", { class: "num" }, `${status.allocation_count ?? 0} / ${status.target_allocation_count ?? d.number_of_allocations}`),
-      el("td", {}, status.state || "–"),
+      el("td", { class: "num allocations" }, `${status.allocation_count ?? 0} / ${status.target_allocation_count ?? d.number_of_allocations}`),
+      el("td", { class: "allocation-status" }, status.state || "–"),
       el("td", {}, routes),
-      el("td", { class: "num" }, number(perMinute / 60, 2)),
-      el("td", { class: "num" }, number(avg, 1)),
-      el("td", { class: "num muted", title: "Elasticsearch reports averages only" }, "–"),
-      el("td", { class: `num${d.rejected_execution_count ? " bad-text" : ""}` }, String(d.rejected_execution_count || 0)),
-      el("td", { class: "num" }, String(pending)));
+      el("td", { class: "num rate" }, number(perMinute / 60, 2)),
+      el("td", { class: "num latency" }, number(avg, 1)),
+      el("td", { class: `num rejected${d.rejected_execution_count ? " bad-text" : ""}` }, String(d.rejected_execution_count || 0)),
+      el("td", { class: "num pending" }, String(pending)));
   });
-  $("#deployments tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 10, class: "muted" }, "no deployments"))]));
+  $("#deployments tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 9, class: "muted" }, "no deployments"))]));
 }
 
 function renderOsModels(profileNodes, osNames) {
@@ -263,7 +265,7 @@ function renderOsModels(profileNodes, osNames) {
       if (!models.has(id)) models.set(id, { nodes: [], count: 0, p99: null });
       const entry = models.get(id);
       if (model.model_state === "DEPLOYED") entry.nodes.push(nodeName(nodeId));
-      const stats = model.model_inference_stats;
+      const stats = model.predict_request_stats; // per node: the worst node's p99 bounds the model's
       if (stats) {
         entry.count += stats.count || 0;
         if (stats.p99 !== undefined) entry.p99 = Math.max(entry.p99 ?? 0, stats.p99);
@@ -276,9 +278,9 @@ function renderOsModels(profileNodes, osNames) {
     return el("tr", { data: { osModel: id } },
       el("td", { class: "name", title: id }, source.name || id, el("span", { class: "muted" }, ` ${id}`)),
       el("td", {}, source.model_state || "–"),
-      el("td", {}, m.nodes.sort().join(", ") || "–"),
-      el("td", { class: "num" }, String(m.count)),
-      el("td", { class: "num" }, number(m.p99, 1)));
+      el("td", { class: "workers" }, m.nodes.sort().join(", ") || "–"),
+      el("td", { class: "num count" }, String(m.count)),
+      el("td", { class: "num p99" }, number(m.p99, 1)));
   });
   $("#os-models tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "no models"))]));
 }
