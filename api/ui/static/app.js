@@ -129,7 +129,8 @@ async function poll() {
     if (moved) {
       live.dirty = false;
       await refreshSnapshot();
-      renderTimeline($("#timeline"), live.events);
+      const last = live.events.length ? live.events[live.events.length - 1].seq : -1;
+      redraw($("#timeline"), [last, [...live.names], [...live.models]], () => renderTimeline($("#timeline"), live.events));
     }
     setStatus("live", false);
   } catch (error) {
@@ -158,9 +159,22 @@ async function refreshSnapshot() {
     if (hit._source.chunk_number === undefined) osNames.set(hit._id, hit._source);
     if (hit._source.name) live.models.set(hit._id, hit._source.name);
   }
-  renderZones($("#zones"), nodes.nodes, profile.nodes || {}, osNames, true);
-  renderDeployments(stats.trained_model_stats.filter((s) => s.deployment_stats).map((s) => s.deployment_stats));
-  renderOsModels(profile.nodes || {}, osNames);
+  const deployments = stats.trained_model_stats.filter((s) => s.deployment_stats).map((s) => s.deployment_stats);
+  const names = [...osNames];
+  redraw($("#zones"), [nodes.nodes, profile.nodes, names], () => renderZones($("#zones"), nodes.nodes, profile.nodes || {}, osNames, true));
+  redraw($("#deployments tbody"), deployments, () => renderDeployments(deployments));
+  redraw($("#os-models tbody"), [profile.nodes, names], () => renderOsModels(profile.nodes || {}, osNames));
+}
+
+const drawn = new WeakMap();
+
+/** Draw `container` again only when what it shows changed, so that a button under the
+ * pointer survives the polls of a realtime clock. */
+function redraw(container, data, draw) {
+  const key = JSON.stringify(data);
+  if (drawn.get(container) === key) return;
+  drawn.set(container, key);
+  draw();
 }
 
 // -- the clock --------------------------------------------------------------------------
