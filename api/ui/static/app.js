@@ -431,7 +431,7 @@ function summaryView(name, data) {
     if (value && typeof value === "object" && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) walk(prefix ? `${prefix}.${k}` : k, v);
     } else {
-      rows.push(el("tr", {}, el("th", {}, prefix), el("td", {}, typeof value === "number" ? number(value, 3) : JSON.stringify(value))));
+      rows.push(el("tr", {}, el("th", {}, prefix), el("td", {}, typeof value === "number" ? number(value, 3) : typeof value === "string" ? value : JSON.stringify(value))));
     }
   };
   walk("", data);
