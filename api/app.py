@@ -17,6 +17,7 @@ from . import (
 )
 from .context import CLUSTER
 from .middleware import es_dialect
+from .ui import routes as ui_routes
 
 
 def create_app(cluster: Cluster) -> web.Application:
@@ -32,6 +33,7 @@ def create_app(cluster: Cluster) -> web.Application:
     ):
         app.add_routes(module.routes)
     sim_routes.add_routes(app)
+    app.add_routes(ui_routes.routes)
     if cluster.clock.mode == "realtime":
         app.cleanup_ctx.append(_drive_clock)
     return app
