@@ -63,13 +63,14 @@ class Master:
             moved=self.allocations_moved(plan),
             assignments={d: dict(sorted(n.items())) for d, n in sorted(plan.assignments.items())},
         )
+        self.before_change()
         for assignment in self.active_assignments():
             deployment_id = assignment.deployment_id
             if assignment.params.number_of_allocations == 0:
-                self.set_targets(assignment, {}, cause)
+                self._set_targets(assignment, {}, cause)
                 continue
             targets = plan.assignments.get(deployment_id, {})
-            self.set_targets(assignment, targets, cause)
+            self._set_targets(assignment, targets, cause)
             reason = plan.reasons.get(deployment_id)
             if reason != assignment.reason:
                 assignment.reason = reason
@@ -92,6 +93,11 @@ class Master:
     def set_targets(self, assignment: Assignment, targets: dict[str, int], cause: str) -> None:
         """Give each node its target; add, reset or drop routes; start the node work."""
         self.before_change()
+        self._set_targets(assignment, targets, cause)
+
+    def _set_targets(self, assignment: Assignment, targets: dict[str, int], cause: str) -> None:
+        """`set_targets` once the cluster has caught up to now (one catch-up serves a whole
+        plan: every change of it happens at the same simulated instant)."""
         deployment_id = assignment.deployment_id
         for node_id, target in sorted(targets.items()):
             route = assignment.routes.get(node_id)
