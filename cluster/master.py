@@ -70,7 +70,10 @@ class Master:
                 self._set_targets(assignment, {}, cause)
                 continue
             targets = plan.assignments.get(deployment_id, {})
-            self._set_targets(assignment, targets, cause)
+            if _targets_unchanged(assignment, targets):
+                self._log_allocation_status(assignment, cause)  # its number may have changed
+            else:
+                self._set_targets(assignment, targets, cause)
             reason = plan.reasons.get(deployment_id)
             if reason != assignment.reason:
                 assignment.reason = reason
@@ -277,3 +280,12 @@ class Master:
             self._logged_status.pop(assignment.deployment_id, None)
             self.log.append("assignment_removed", cause, deployment_id=assignment.deployment_id)
             self.rebalance("deployment removed")
+
+
+def _targets_unchanged(assignment: Assignment, targets: dict[str, int]) -> bool:
+    """The plan keeps this deployment's routing table as it is (no failed route to retry), so
+    applying it would change nothing: most deployments of most plans."""
+    if assignment.any_route("failed"):
+        return False
+    kept = {n: r.target_allocations for n, r in assignment.routes.items() if r.routing_state != "stopping"}
+    return kept == targets
