@@ -13,7 +13,7 @@ from cluster.cluster import Cluster
 from . import (
     es_aliases, es_cat, es_deployments, es_infer, es_models, es_pipelines, es_root, es_stats,
     os_connectors, os_controllers, os_deploy, os_indices, os_model_groups, os_models, os_predict, os_profile,
-    os_settings, os_tasks, os_update, sim_routes,
+    os_settings, os_tasks, os_update, sim_rebalances, sim_routes,
 )
 from .context import CLUSTER
 from .middleware import es_dialect
@@ -34,6 +34,7 @@ def create_app(cluster: Cluster) -> web.Application:
         app.add_routes(module.routes)
     sim_routes.add_routes(app)
     app.add_routes(ui_routes.routes)
+    app.add_routes(sim_rebalances.routes)
     if cluster.clock.mode == "realtime":
         app.cleanup_ctx.append(_drive_clock)
     return app

@@ -14,17 +14,27 @@ from typing import Any, Callable, Iterator, TextIO
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One transition. `measured` holds wall-clock measurements (a plan's compute time):
+    shown in listings, left out of the JSON-lines export so that stays byte-identical."""
+
     seq: int
     time: float
     kind: str
     cause: str
     fields: dict[str, Any]
+    measured: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "time": self.time, "event": self.kind, "cause": self.cause, **self.fields}
+        body = self._replayable()
+        if self.measured:
+            body["measured"] = dict(self.measured)
+        return body
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return json.dumps(self._replayable(), sort_keys=True, separators=(",", ":"))
+
+    def _replayable(self) -> dict[str, Any]:
+        return {"seq": self.seq, "time": self.time, "event": self.kind, "cause": self.cause, **self.fields}
 
 
 class EventLog:
@@ -37,8 +47,8 @@ class EventLog:
         self._events: deque[Event] = deque(maxlen=capacity)
         self._next_seq = 0
 
-    def append(self, kind: str, cause: str, **fields: Any) -> Event:
-        event = Event(self._next_seq, round(self._now(), 9), kind, cause, fields)
+    def append(self, kind: str, cause: str, measured: dict[str, float] | None = None, **fields: Any) -> Event:
+        event = Event(self._next_seq, round(self._now(), 9), kind, cause, fields, measured)
         self._next_seq += 1
         self._events.append(event)
         return event

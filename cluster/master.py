@@ -23,6 +23,8 @@ class Master:
         self.state = state
         self.log = log
         self._pending_resize: dict[tuple[str, str], int] = {}
+        #: The allocation status state last logged per deployment, so a change logs once.
+        self._logged_status: dict[str, str] = {}
         #: Called before a routing table or a deployment's settings change (the cluster
         #: serves traffic up to now and starts its tick if needed).
         self.before_change: Callable[[], None] = lambda: None
@@ -56,24 +58,49 @@ class Master:
         self.log.append(
             "rebalance",
             cause,
+            measured={"planner_ms": round(plan.compute_ms, 3)},
             mode=plan.mode,
+            moved=self.allocations_moved(plan),
             assignments={d: dict(sorted(n.items())) for d, n in sorted(plan.assignments.items())},
         )
+        self.before_change()
         for assignment in self.active_assignments():
             deployment_id = assignment.deployment_id
             if assignment.params.number_of_allocations == 0:
-                self.set_targets(assignment, {}, cause)
+                self._set_targets(assignment, {}, cause)
                 continue
             targets = plan.assignments.get(deployment_id, {})
-            self.set_targets(assignment, targets, cause)
+            if _targets_unchanged(assignment, targets):
+                self._log_allocation_status(assignment, cause)  # its number may have changed
+            else:
+                self._set_targets(assignment, targets, cause)
             reason = plan.reasons.get(deployment_id)
             if reason != assignment.reason:
                 assignment.reason = reason
                 self.log.append("assignment_reason", cause, deployment_id=deployment_id, reason=reason)
 
+    def allocations_moved(self, plan: Plan) -> int:
+        """Allocations the plan takes off nodes that stay (each one a model reload elsewhere);
+        what leaves with a node, or with a smaller deployment, is not a move."""
+        staying = set(self.state.nodes) - self.state.leaving
+        moved = 0
+        for assignment in self.active_assignments():
+            if assignment.params.number_of_allocations == 0:
+                continue
+            planned = plan.assignments.get(assignment.deployment_id, {})
+            for node_id, route in assignment.routes.items():
+                if node_id in staying and route.routing_state in ("starting", "started"):
+                    moved += max(0, route.target_allocations - planned.get(node_id, 0))
+        return moved
+
     def set_targets(self, assignment: Assignment, targets: dict[str, int], cause: str) -> None:
         """Give each node its target; add, reset or drop routes; start the node work."""
         self.before_change()
+        self._set_targets(assignment, targets, cause)
+
+    def _set_targets(self, assignment: Assignment, targets: dict[str, int], cause: str) -> None:
+        """`set_targets` once the cluster has caught up to now (one catch-up serves a whole
+        plan: every change of it happens at the same simulated instant)."""
         deployment_id = assignment.deployment_id
         for node_id, target in sorted(targets.items()):
             route = assignment.routes.get(node_id)
@@ -97,6 +124,7 @@ class Master:
         assignment.max_assigned_allocations = max(
             assignment.max_assigned_allocations, sum(targets.values())
         )
+        self._log_allocation_status(assignment, cause)
         self.reconcile(assignment)
 
     def reconcile(self, assignment: Assignment) -> None:
@@ -168,6 +196,7 @@ class Master:
             "route_current", "allocations applied", deployment_id=deployment_id, node_id=node_id,
             current=allocations, target=route.target_allocations,
         )
+        self._log_allocation_status(assignment, "allocations applied")
         self.reconcile(assignment)
 
     def route_stopped(self, node_id: str, deployment_id: str) -> None:
@@ -211,6 +240,18 @@ class Master:
     def _log_assignment_state(self, assignment: Assignment, before: str, cause: str) -> None:
         if assignment.state != before:
             self.log.append("assignment_state", cause, deployment_id=assignment.deployment_id, state=assignment.state)
+        self._log_allocation_status(assignment, cause)
+
+    def _log_allocation_status(self, assignment: Assignment, cause: str) -> None:
+        """`allocation_status.state` changes (starting / started / fully_allocated) go into the
+        log, so recovery times are differences of log entries."""
+        status = assignment.allocation_status()
+        if self._logged_status.get(assignment.deployment_id) != status.state:
+            self._logged_status[assignment.deployment_id] = status.state
+            self.log.append(
+                "allocation_status", cause, deployment_id=assignment.deployment_id, state=status.state,
+                allocations=status.allocation_count, target=status.target_allocation_count,
+            )
 
     def _load(self, assignment: Assignment, node_id: str) -> None:
         self.state.nodes[node_id].load(assignment.deployment_id, assignment.params.model_bytes)
@@ -236,5 +277,15 @@ class Master:
     def _finish_stop_if_done(self, assignment: Assignment, cause: str) -> None:
         if assignment.stopping and not assignment.routes:
             del self.state.assignments[assignment.deployment_id]
+            self._logged_status.pop(assignment.deployment_id, None)
             self.log.append("assignment_removed", cause, deployment_id=assignment.deployment_id)
             self.rebalance("deployment removed")
+
+
+def _targets_unchanged(assignment: Assignment, targets: dict[str, int]) -> bool:
+    """The plan keeps this deployment's routing table as it is (no failed route to retry), so
+    applying it would change nothing: most deployments of most plans."""
+    if assignment.any_route("failed"):
+        return False
+    kept = {n: r.target_allocations for n, r in assignment.routes.items() if r.routing_state != "stopping"}
+    return kept == targets
