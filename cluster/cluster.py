@@ -18,6 +18,7 @@ from .clock import DEFAULT_EPOCH_MS, ClockMode, SimClock
 from .deployments import DeploymentService
 from .events import EventLog
 from .inference import infer
+from .ingest import IngestService
 from .master import Master
 from .membership import Membership
 from .model_service import ModelService
@@ -71,6 +72,8 @@ class Cluster:
         self.membership.observers.append(deployer)
         self.state.external_memory = deployer.memory_on
         deployer.memory_released = self._external_memory_released
+        #: Ingest pipelines that run (inference processors go through `infer`).
+        self.ingest = IngestService(self.state, self.clock, self.infer)
 
     def _before_change(self) -> None:
         self.serving.sync()
