@@ -154,6 +154,16 @@ async def create_index(request: web.Request) -> web.Response:
     return render(request, {"acknowledged": True, "shards_acknowledged": True, "index": name})
 
 
+@routes.head(INDEX)
+async def index_exists(request: web.Request) -> web.Response:
+    """`HEAD /{index}`: 200 when the index exists, 404 when not; no body either way."""
+    Query(request, ("allow_no_indices", "expand_wildcards", "flat_settings", "ignore_unavailable",
+                    "include_defaults", "local"))
+    name = request.match_info["index"]
+    found = not name.startswith(SYSTEM_PREFIX) and ml_commons(request).store.index_named(name) is not None
+    return web.Response(status=200 if found else 404)
+
+
 @routes.put(INDEX + "/_doc/{doc_id}")
 @routes.post(INDEX + "/_doc/{doc_id}")
 async def index_document(request: web.Request) -> web.Response:
