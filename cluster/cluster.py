@@ -18,6 +18,7 @@ from .clock import DEFAULT_EPOCH_MS, ClockMode, SimClock
 from .deployments import DeploymentService
 from .events import EventLog
 from .inference import infer
+from .inference_endpoints import InferenceEndpoints
 from .ingest import IngestService
 from .master import Master
 from .membership import Membership
@@ -74,6 +75,10 @@ class Cluster:
         deployer.memory_released = self._external_memory_released
         #: Ingest pipelines that run (inference processors go through `infer`).
         self.ingest = IngestService(self.state, self.clock, self.infer)
+        #: The inference API's endpoints (each one a deployment of the same id).
+        self.inference_endpoints = InferenceEndpoints(
+            self.state, self.models, self.deployments, self.infer, self.clock, self.log
+        )
 
     def _before_change(self) -> None:
         self.serving.sync()
