@@ -336,7 +336,7 @@ class InferenceEndpoints:
 
     async def create(self, endpoint: InferenceEndpoint, timeout: float) -> InferenceEndpoint:
         """Put Elastic's model if needed, start the deployment and wait until it has started;
-        the endpoint exists only once its deployment started."""
+        a refused start leaves no endpoint."""
         self._provide_elastic_model(endpoint.model_id)
         adaptive = None
         if endpoint.adaptive_allocations is not None:
@@ -350,8 +350,15 @@ class InferenceEndpoints:
                                threads_per_allocation=endpoint.num_threads, adaptive_allocations=adaptive,
                                timeout=timeout, wait_for="started")
         assignment = self.deployments.start(request)
-        await self.deployments.wait_for_start(assignment.deployment_id, "started", timeout)
         self.endpoints[endpoint.inference_id] = endpoint
+        try:
+            await self.deployments.wait_for_start(assignment.deployment_id, "started", timeout)
+        except MlError:
+            # A start that times out keeps starting and the endpoint stays, as in ES; one
+            # whose routes failed took its deployment with it, and so goes the endpoint.
+            if endpoint.inference_id not in self.state.assignments:
+                del self.endpoints[endpoint.inference_id]
+            raise
         return endpoint
 
     def _provide_elastic_model(self, model_id: str) -> None:

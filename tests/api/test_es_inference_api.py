@@ -176,3 +176,17 @@ async def test_duplicates_pipelines_and_delete_rules(es: AsyncElasticsearch, htt
     no_input = await http.post("/_inference/emb", json={})
     assert no_input.status == 400
     assert (await no_input.json())["error"]["reason"] == "Validation Failed: 1: Field [input] cannot be null;"
+
+
+async def test_a_start_that_times_out_keeps_the_endpoint(es: AsyncElasticsearch, world: Cluster) -> None:
+    world.add_pytorch_model("slow", 100 * MiB, task_type="text_embedding")
+    body = {"service": "elasticsearch", "service_settings": {"model_id": "slow", "num_allocations": 1,
+                                                            "num_threads": 1}}
+    with pytest.raises(Exception) as late:
+        await es.inference.put(task_type="text_embedding", inference_id="slow-ep", inference_config=body,
+                               timeout="1ms")
+    assert late.value.meta.status == 408  # type: ignore[attr-defined]
+    assert [e["inference_id"] for e in (await es.inference.get())["endpoints"]] == ["slow-ep"]
+    world.run_until(world.fully_allocated("slow-ep"), timeout=600)
+    result = await es.inference.text_embedding(inference_id="slow-ep", input="now")
+    assert len(result["text_embedding"][0]["embedding"]) == 384
