@@ -1,5 +1,6 @@
-"""`GET _cluster/health`: always green (the simulated document store's one-shard indices
-have no replicas to leave unassigned), node counts from the simulated nodes."""
+"""`GET _cluster/health[/{index}]`: green (the simulated document store's one-shard indices
+have no replicas to leave unassigned) unless a named index is missing; node counts from
+the simulated nodes."""
 
 from __future__ import annotations
 
@@ -36,17 +37,32 @@ def nodes_condition_holds(spec: str, count: int) -> bool:
 
 @routes.get("/_cluster/health")
 async def health(request: web.Request) -> web.Response:
+    return _health(request, None)
+
+
+@routes.get("/_cluster/health/{index}")
+async def index_health(request: web.Request) -> web.Response:
+    return _health(request, request.match_info["index"])
+
+
+def _health(request: web.Request, expression: str | None) -> web.Response:
+    """The cluster's health, or that of the named indices: a missing one is red, and the
+    request waits for it until `timeout` and answers 408 (at once, in simulated time)."""
     query = Query(request, HEALTH_PARAMS)
     wanted = query.str("wait_for_status")
     if wanted is not None and wanted not in STATUSES:
         raise illegal_argument(f"unknown cluster health status [{wanted}]")
     cluster = cluster_of(request)
     nodes = len(cluster.state.nodes)
-    shards = len(ml_commons(request).store.indices)
-    timed_out = query.has("wait_for_nodes") and not nodes_condition_holds(query.str("wait_for_nodes") or "", nodes)
+    store = ml_commons(request).store
+    names = [n for n in (expression or "").split(",") if n] if expression not in (None, "_all", "*") else []
+    missing = [n for n in names if store.index_named(n) is None]
+    shards = len(names) - len(missing) if names else len(store.indices)
+    timed_out = bool(missing) or (
+        query.has("wait_for_nodes") and not nodes_condition_holds(query.str("wait_for_nodes") or "", nodes))
     body = {
         "cluster_name": cluster.settings.cluster_name,
-        "status": "green",
+        "status": "red" if missing else "green",
         "timed_out": timed_out,
         "number_of_nodes": nodes,
         "number_of_data_nodes": 0,

@@ -116,6 +116,10 @@ async def test_cluster_health_answers_as_elasticsearch(es: AsyncElasticsearch, h
     assert (await http.get("/_cluster/health", params={"wait_for_nodes": "2"})).status == 200
     bad = await http.get("/_cluster/health", params={"wait_for_status": "blue"})
     assert bad.status == 400
+    await es.index(index="docs", id="1", document={"a": 1})
+    assert (await es.cluster.health(index="docs"))["active_shards"] == 1
+    missing = await http.get("/_cluster/health/nowhere")
+    assert missing.status == 408 and (await missing.json())["status"] == "red"
 
 
 async def test_cat_nodes(es: AsyncElasticsearch, world: Cluster) -> None:
