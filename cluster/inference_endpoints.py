@@ -5,7 +5,9 @@ inference id: creating one starts the deployment (`num_allocations`, `num_thread
 inference goes through the deployment's queue like any `_infer` call.
 
 Elastic's own models (ELSER v2, multilingual E5 small) are put on first use, complete, as
-if their download had finished; any other model must already exist (eland-uploaded).
+if their download had finished; any other model must already exist (eland-uploaded). The
+default endpoints `.elser-2-elasticsearch` and `.multilingual-e5-small-elasticsearch` exist
+in every cluster and start their deployment (adaptive, from zero) on first inference.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ DEFAULT_CHUNKING = {
     "none": {"strategy": "none"},
 }
 SERVICE_SETTINGS = "service_settings"
+#: The endpoints every cluster lists from the start (ES 8.16+), scaling from zero.
+DEFAULT_ADAPTIVE = {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}
+DEFAULT_ENDPOINTS = ((".elser-2-elasticsearch", "sparse_embedding", ELSER_MODEL_X86),
+                     (".multilingual-e5-small-elasticsearch", "text_embedding", E5_MODEL_X86))
+DEFAULT_IDS = frozenset(inference_id for inference_id, _, _ in DEFAULT_ENDPOINTS)
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$")
 
 #: `Cluster.infer`: (deployment id, docs, inference_config update, timeout) -> results.
@@ -67,6 +74,8 @@ class InferenceEndpoint:
     chunking_settings: dict[str, Any] | None
     task_settings: dict[str, Any] = field(default_factory=dict)
     dimensions: int | None = None
+    #: One of the endpoints every cluster has; its deployment starts on first use.
+    reserved: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         settings: dict[str, Any] = {}
@@ -222,7 +231,12 @@ class InferenceEndpoints:
         self.models = models
         self.deployments = deployments
         self.infer = infer
-        self.endpoints: dict[str, InferenceEndpoint] = {}
+        self.endpoints: dict[str, InferenceEndpoint] = {
+            inference_id: InferenceEndpoint(inference_id, task_type, model_id, 1, None, dict(DEFAULT_ADAPTIVE),
+                                            dict(DEFAULT_CHUNKING["sentence"]), reserved=True,
+                                            dimensions=DEFAULT_EMBEDDING_SIZE if task_type == "text_embedding" else None)
+            for inference_id, task_type, model_id in DEFAULT_ENDPOINTS
+        }
 
     # -- create ----------------------------------------------------------------------
 
@@ -337,6 +351,10 @@ class InferenceEndpoints:
     async def create(self, endpoint: InferenceEndpoint, timeout: float) -> InferenceEndpoint:
         """Put Elastic's model if needed, start the deployment and wait until it has started;
         a refused start leaves no endpoint."""
+        await self._start(endpoint, timeout)
+        return endpoint
+
+    async def _start(self, endpoint: InferenceEndpoint, timeout: float) -> None:
         self._provide_elastic_model(endpoint.model_id)
         adaptive = None
         if endpoint.adaptive_allocations is not None:
@@ -356,10 +374,9 @@ class InferenceEndpoints:
         except MlError:
             # A start that times out keeps starting and the endpoint stays, as in ES; one
             # whose routes failed took its deployment with it, and so goes the endpoint.
-            if endpoint.inference_id not in self.state.assignments:
+            if endpoint.inference_id not in self.state.assignments and not endpoint.reserved:
                 del self.endpoints[endpoint.inference_id]
             raise
-        return endpoint
 
     def _provide_elastic_model(self, model_id: str) -> None:
         """Elastic's model, complete, as after its download. Its id starts with a dot, which
@@ -435,6 +452,9 @@ class InferenceEndpoints:
     def delete(self, inference_id: str, task_type: str, force: bool) -> list[str]:
         """Stop the endpoint's deployment and forget it; returns the deployment ids stopping."""
         endpoint = self.get(inference_id, task_type)
+        if endpoint.reserved and not force:
+            raise status_error(400, f"[{inference_id}] is a reserved inference endpoint. Use the force=true query "
+                               "parameter to delete the inference endpoint.")
         if not force and self.referencing_pipelines(inference_id):
             raise status_error(409, f"Inference endpoint {inference_id} is referenced by pipelines and cannot be "
                                "deleted. Use `force` to delete it anyway, or use `dry_run` to list the pipelines that "
@@ -455,6 +475,8 @@ class InferenceEndpoints:
         if task_type not in ("any", endpoint.task_type):
             raise status_error(400, f"Incompatible task_type, the requested type [{task_type}] does not match the "
                                f"model type [{endpoint.task_type}]")
+        if endpoint.reserved and inference_id not in self.state.assignments:
+            await self._start(endpoint, timeout)
         if endpoint.task_type == "rerank":
             if query is None:
                 raise validation_failed(["Field [query] cannot be null for task type [rerank]"])

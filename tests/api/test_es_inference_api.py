@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from elasticsearch import AsyncElasticsearch, BadRequestError, ConflictError, ElasticsearchWarning, NotFoundError
 
 from cluster.cluster import Cluster
-from cluster.inference_endpoints import ELASTIC_MODEL_BYTES, ELSER_MODEL_X86
+from cluster.inference_endpoints import DEFAULT_IDS, ELASTIC_MODEL_BYTES, ELSER_MODEL_X86
 from nodes.resources import MiB
 
 
@@ -19,6 +19,11 @@ def world(cluster: Cluster) -> Cluster:
     cluster.add_pytorch_model("my-ranker", 100 * MiB, task_type="text_similarity")
     cluster.add_pytorch_model("my-ner", 100 * MiB, task_type="ner")
     return cluster
+
+
+async def user_endpoints(es: AsyncElasticsearch) -> list[str]:
+    listed = await es.inference.get()
+    return [e["inference_id"] for e in listed["endpoints"] if e["inference_id"] not in DEFAULT_IDS]
 
 
 def reason(exc: BadRequestError | NotFoundError | ConflictError) -> tuple[str, str]:
@@ -46,9 +51,9 @@ async def test_put_elasticsearch_endpoint_starts_a_deployment(es: AsyncElasticse
     stats = await es.ml.get_trained_models_stats(model_id="my-e5")
     assert stats["trained_model_stats"][0]["deployment_stats"]["inference_count"] == 3
 
-    listed = await es.inference.get()
-    assert [e["inference_id"] for e in listed["endpoints"]] == ["e5-endpoint"]
-    assert (await es.inference.get(task_type="sparse_embedding", inference_id="_all"))["endpoints"] == []
+    assert await user_endpoints(es) == ["e5-endpoint"]
+    sparse = await es.inference.get(task_type="sparse_embedding", inference_id="_all")
+    assert [e["inference_id"] for e in sparse["endpoints"]] == [".elser-2-elasticsearch"]
     assert (await es.inference.get(inference_id="e5-endpoint"))["endpoints"][0] == created
 
     updated = await es.inference.update(inference_id="e5-endpoint",
@@ -134,13 +139,13 @@ async def test_put_errors_leave_nothing_behind(es: AsyncElasticsearch, world: Cl
     with pytest.raises(BadRequestError) as unknown_type:
         await es.inference.put(task_type="summaries", inference_id="broken", inference_config=config())
     assert reason(unknown_type.value) == ("status_exception", "Unknown task_type [summaries]")
-    assert world.state.assignments == {} and (await es.inference.get())["endpoints"] == []
+    assert world.state.assignments == {} and await user_endpoints(es) == []
     # Too big to place: the start's 429, and no endpoint.
     with pytest.raises(Exception) as full:
         await es.inference.put(task_type="text_embedding", inference_id="huge", inference_config=config(
             model_id="my-e5", num_threads=16, num_allocations=8))
     assert full.value.meta.status == 429  # type: ignore[attr-defined]
-    assert (await es.inference.get())["endpoints"] == []
+    assert await user_endpoints(es) == []
 
 
 async def test_duplicates_pipelines_and_delete_rules(es: AsyncElasticsearch, http: TestClient, world: Cluster) -> None:
@@ -186,7 +191,31 @@ async def test_a_start_that_times_out_keeps_the_endpoint(es: AsyncElasticsearch,
         await es.inference.put(task_type="text_embedding", inference_id="slow-ep", inference_config=body,
                                timeout="1ms")
     assert late.value.meta.status == 408  # type: ignore[attr-defined]
-    assert [e["inference_id"] for e in (await es.inference.get())["endpoints"]] == ["slow-ep"]
+    assert await user_endpoints(es) == ["slow-ep"]
     world.run_until(world.fully_allocated("slow-ep"), timeout=600)
     result = await es.inference.text_embedding(inference_id="slow-ep", input="now")
     assert len(result["text_embedding"][0]["embedding"]) == 384
+
+
+async def test_default_endpoints_deploy_on_first_use(es: AsyncElasticsearch, world: Cluster) -> None:
+    (elser,) = (await es.inference.get(inference_id=".elser-2-elasticsearch"))["endpoints"]
+    assert elser["service_settings"] == {"num_threads": 1, "model_id": ELSER_MODEL_X86, "adaptive_allocations": {
+        "enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}}
+    assert ".elser-2-elasticsearch" not in world.state.assignments
+    result = await es.inference.sparse_embedding(inference_id=".elser-2-elasticsearch", input="hello there")
+    assert set(result["sparse_embedding"][0]["embedding"]) == {"hello", "there"}
+    assert world.assignment(".elser-2-elasticsearch").model_id == ELSER_MODEL_X86
+    with pytest.raises(BadRequestError) as reserved:
+        await es.inference.put(task_type="sparse_embedding", inference_id=".elser-2-elasticsearch",
+                               inference_config={"service": "elasticsearch", "service_settings": {
+                                   "model_id": ELSER_MODEL_X86, "num_threads": 1, "num_allocations": 1}})
+    assert reason(reserved.value) == (
+        "action_request_validation_exception",
+        "Validation Failed: 1: Invalid inference_id; '.elser-2-elasticsearch' can contain lowercase alphanumeric "
+        "(a-z and 0-9), hyphens or underscores; must start and end with alphanumeric;")
+    with pytest.raises(BadRequestError) as kept:
+        await es.inference.delete(inference_id=".elser-2-elasticsearch")
+    assert reason(kept.value)[1] == ("[.elser-2-elasticsearch] is a reserved inference endpoint. Use the force=true "
+                                     "query parameter to delete the inference endpoint.")
+    await es.inference.delete(inference_id=".elser-2-elasticsearch", force=True)
+    assert ".elser-2-elasticsearch" not in world.state.assignments
