@@ -2,7 +2,7 @@
 handlers), documents enriched through the models' deployments, and the ingest counters
 Elasticsearch reports per pipeline and per processor.
 
-Every inference processor sends its documents through `Cluster.infer`, so ingest load is
+Every inference processor sends its documents through `Cluster.infer_each`, so ingest load is
 served by the deployment's queue in simulated time and shows in the deployment's stats
 like any `_infer` call. A batch (one `_bulk`, one `_simulate`) goes through each processor
 together: one request per document, answered when the queue answers them.
@@ -18,8 +18,11 @@ from .clock import SimClock
 from .errors import MlError
 from .state import ClusterState
 
-#: `Cluster.infer`: (model id, alias or deployment id, docs, inference_config update, timeout).
-InferFn = Callable[[str, list[dict[str, Any]], "dict[str, Any] | None", float], Awaitable[list[dict[str, Any]]]]
+#: `Cluster.infer_each`: (model id, alias or deployment id, docs, inference_config update,
+#: timeout) -> one result or error per document.
+InferFn = Callable[
+    [str, list[dict[str, Any]], "dict[str, Any] | None", float], Awaitable[list["dict[str, Any] | MlError"]]
+]
 
 DEFAULT_TARGET_FIELD = "ml.inference"
 MODEL_ID_FIELD = "model_id"
@@ -321,14 +324,20 @@ class IngestService:
                 errors[i] = exc
             return errors
         model_id = self.state.resolve_model_id(model) or model
+        for (i, _), result in zip(requests, results):
+            if isinstance(result, MlError) and errors[i] is None:
+                errors[i] = result
         if inputs is None:
             target = config.get("target_field") or (
                 f"{DEFAULT_TARGET_FIELD}.{processor.tag}" if processor.tag else DEFAULT_TARGET_FIELD)
             for (i, _), result in zip(requests, results):
-                set_path(docs[i].source, target, {**result, MODEL_ID_FIELD: model_id}, append=True)
+                if errors[i] is None and isinstance(result, dict):
+                    set_path(docs[i].source, target, {**result, MODEL_ID_FIELD: model_id}, append=True)
             return errors
         position: dict[int, int] = {}
         for (i, _), result in zip(requests, results):
+            if errors[i] is not None or not isinstance(result, dict):
+                continue
             k = position.get(i, 0)
             position[i] = k + 1
             output = inputs[k]["output_field"]

@@ -144,3 +144,20 @@ async def test_bulk_item_failures_and_request_errors(http: TestClient, world: Cl
         bad = await http.post("/_bulk", data=raw, headers={"Content-Type": "application/x-ndjson"})
         assert bad.status == 400 and (await bad.json())["error"]["reason"] == reason
     assert (await http.post("/_bulk", data="")).status == 400
+
+
+async def test_a_full_queue_fails_only_the_documents_it_refuses(es: AsyncElasticsearch, world: Cluster) -> None:
+    world.add_pytorch_model("tiny-queue", 100 * MiB, task_type="ner")
+    world.start_deployment("tiny-queue", queue_capacity=2)
+    await es.ingest.put_pipeline(id="narrow", processors=[{"inference": {"model_id": "tiny-queue"}}])
+    operations: list[dict[str, Any]] = []
+    for i in range(12):
+        operations += [{"index": {"_index": "narrow-docs", "_id": str(i)}}, {"text_field": f"Doc {i}"}]
+    response = await es.bulk(operations=operations, pipeline="narrow")
+    statuses = [item["index"]["status"] for item in response["items"]]
+    refused = [item["index"] for item in response["items"] if item["index"]["status"] == 429]
+    assert response["errors"] is True and 201 in statuses and refused
+    assert set(statuses) == {201, 429}
+    assert refused[0]["error"]["type"] == "status_exception"
+    stored = await es.search(index="narrow-docs", query={"match_all": {}})
+    assert stored["hits"]["total"]["value"] == statuses.count(201)
