@@ -10,6 +10,7 @@ from elasticsearch import AsyncElasticsearch, BadRequestError
 from cluster.cluster import Cluster
 from cluster.settings import ClusterSettings
 from nodes.resources import GiB, MiB
+from tests.conftest import served
 
 MODEL_BYTES = 300 * MiB
 
@@ -42,7 +43,6 @@ async def test_ml_info_limits_follow_the_nodes(es: AsyncElasticsearch, world: Cl
 
 async def test_ml_info_without_nodes_and_with_autoscaling() -> None:
     bare = Cluster(clock="virtual")
-    from tests.conftest import served
     async with served(bare) as port:
         async with AsyncElasticsearch(f"http://127.0.0.1:{port}") as es:
             limits = (await es.ml.info())["limits"]
