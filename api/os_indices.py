@@ -154,6 +154,36 @@ async def create_index(request: web.Request) -> web.Response:
     return render(request, {"acknowledged": True, "shards_acknowledged": True, "index": name})
 
 
+@routes.put(INDEX + "/_settings")
+async def put_index_settings(request: web.Request) -> web.Response:
+    """Dynamic index settings; `index.default_pipeline` is the one the simulator keeps
+    (others are accepted and not kept, like mappings)."""
+    Query(request, ("preserve_existing", "reopen", "timeout", "master_timeout", "cluster_manager_timeout",
+                    "allow_no_indices", "expand_wildcards", "flat_settings", "ignore_unavailable"))
+    index = existing_index(ml_commons(request).store, request.match_info["index"])
+    body = await read_body(request, "settings", required=True)
+    assert body is not None
+    settings = body.data.get("settings", body.data)
+    if not isinstance(settings, dict):
+        raise MlError(400, "parse_exception", "key [settings] must be an object")
+    pipeline = default_pipeline_setting(settings)
+    if pipeline is not None:
+        index.default_pipeline = pipeline
+    return render(request, {"acknowledged": True})
+
+
+@routes.get(INDEX + "/_settings")
+async def get_index_settings(request: web.Request) -> web.Response:
+    Query(request, ("flat_settings", "include_defaults", "local", "master_timeout", "cluster_manager_timeout",
+                    "allow_no_indices", "expand_wildcards", "ignore_unavailable"))
+    index = existing_index(ml_commons(request).store, request.match_info["index"])
+    settings = {"number_of_shards": "1", "number_of_replicas": "0", "provided_name": index.name,
+                "uuid": index_uuid(index.name)}
+    if index.default_pipeline is not None:
+        settings["default_pipeline"] = index.default_pipeline
+    return render(request, {index.name: {"settings": {"index": settings}}})
+
+
 @routes.head(INDEX)
 async def index_exists(request: web.Request) -> web.Response:
     """`HEAD /{index}`: 200 when the index exists, 404 when not; no body either way."""

@@ -113,6 +113,13 @@ async def test_bulk_into_an_index_with_a_default_pipeline(es: AsyncElasticsearch
 
 async def test_single_writes_run_the_pipeline(es: AsyncElasticsearch, world: Cluster) -> None:
     await es.ingest.put_pipeline(id="people", processors=[NER])
+    await es.index(index="later", id="0", document={"text_field": "Nobody"})
+    await es.indices.put_settings(index="later", settings={"index.default_pipeline": "people"})
+    shown = await es.indices.get_settings(index="later")
+    assert shown["later"]["settings"]["index"]["default_pipeline"] == "people"
+    await es.index(index="later", id="1", document={"text_field": "Zoe"})
+    assert entities((await es.get(index="later", id="1"))["_source"]["ml"]["inference"]["people"]) == ["Zoe"]
+    assert "ml" not in (await es.get(index="later", id="0"))["_source"]
     await es.index(index="one", id="a", document={"text_field": "Eve"}, pipeline="people")
     assert entities((await es.get(index="one", id="a"))["_source"]["ml"]["inference"]["people"]) == ["Eve"]
     with pytest.raises(BadRequestError) as bad:
