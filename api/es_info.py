@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cluster.ml_limits import MAX_MODEL_MEMORY_LIMIT, megabytes, ml_info_limits, node_memory
+from cluster.ml_limits import MAX_MODEL_MEMORY_LIMIT, ml_info_limits, model_platform_variant, node_memory
 from cluster.node_info import node_summary
 from scheduler import format_bytes
 
@@ -48,12 +48,13 @@ async def ml_info(request: web.Request) -> web.Response:
         "defaults": {
             "anomaly_detectors": {
                 "categorization_analyzer": CATEGORIZATION_ANALYZER,
-                "model_memory_limit": megabytes(default_limit),
+                "model_memory_limit": format_bytes(default_limit),
                 "categorization_examples_limit": 4,
                 "model_snapshot_retention_days": 10,
                 "daily_model_snapshot_retention_after_days": 1,
             },
             "datafeeds": {"scroll_size": 1000},
+            "model_platform_variant": model_platform_variant(state),
         },
         "upgrade_mode": False,
         "native_code": {"version": VERSION, "build_hash": BUILD["build_hash"][:14]},

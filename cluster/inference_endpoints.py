@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from .deployments import DeploymentService
-from .errors import MlError, RequestValidation, status_error, validation_failed
+from .errors import MlError, RequestValidation, illegal_argument, status_error, validation_failed
 from .inference_results import DEFAULT_EMBEDDING_SIZE
+from .ml_limits import model_platform_variant
 from .clock import SimClock
 from .events import EventLog
 from .model_service import ModelService
@@ -35,10 +36,12 @@ SUPPORTED_TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank")
 MODEL_TASK = {"text_embedding": "text_embedding", "sparse_embedding": "text_expansion", "rerank": "text_similarity"}
 
 ELSER_MODEL = ".elser_model_2"
-ELSER_MODEL_X86 = ".elser_model_2_linux-x86_64"
+X86 = "linux-x86_64"
+X86_SUFFIX = "_" + X86
+ELSER_MODEL_X86 = ELSER_MODEL + X86_SUFFIX
 ELSER_MODELS = (".elser_model_1", ELSER_MODEL, ELSER_MODEL_X86)
 E5_MODEL = ".multilingual-e5-small"
-E5_MODEL_X86 = ".multilingual-e5-small_linux-x86_64"
+E5_MODEL_X86 = E5_MODEL + X86_SUFFIX
 E5_MODELS = (E5_MODEL, E5_MODEL_X86)
 #: Sizes of Elastic's models (their parameter count in float32): what a deployment reserves.
 ELASTIC_MODEL_BYTES = {ELSER_MODEL: 438_123_914, ELSER_MODEL_X86: 438_123_914, E5_MODEL: 470_067_362,
@@ -267,19 +270,24 @@ class InferenceEndpoints:
             raise unknown_settings(config)
         settings = parse_service_settings(raw_settings)
         warnings = []
+        x86 = model_platform_variant(self.state) == X86
+        default_elser = ELSER_MODEL_X86 if x86 else ELSER_MODEL
         model_id = settings.model_id
         if model_id is None:
             if service != OLD_ELSER_SERVICE:
-                raise MlError(400, "illegal_argument_exception", "Error parsing service settings, model_id must be provided")
-            model_id = ELSER_MODEL_X86
+                raise illegal_argument("Error parsing service settings, model_id must be provided")
+            model_id = default_elser
         if service == OLD_ELSER_SERVICE:
             warnings.append(f"The [{OLD_ELSER_SERVICE}] service is deprecated and will be removed in a future release. "
-                            f"Use the [{SERVICE}] service instead, with [model_id] set to [{ELSER_MODEL_X86}] in the "
+                            f"Use the [{SERVICE}] service instead, with [model_id] set to [{default_elser}] in the "
                             "[service_settings]")
-        if model_id in ELSER_MODELS and model_id not in ELASTIC_MODEL_BYTES:
-            raise MlError(400, "illegal_argument_exception", "Error parsing request config, model id does not match "
-                          f"any models available on this platform. Was [{model_id}]. You may need to use a platform "
-                          "agnostic model.")
+        unusable = model_id.endswith(X86_SUFFIX) and not x86
+        if model_id in ELSER_MODELS and (model_id not in ELASTIC_MODEL_BYTES or unusable):
+            raise illegal_argument("Error parsing request config, model id does not match any models available on "
+                                   f"this platform. Was [{model_id}]. You may need to use a platform agnostic model.")
+        if model_id in E5_MODELS and unusable:
+            raise illegal_argument("Error parsing request config, model id does not match any models available on "
+                                   f"this platform. Was [{model_id}]")
         self._check_model(model_id, task_type)
         if task_type == "rerank":
             task_settings = self._rerank_settings(task_settings)
@@ -314,9 +322,9 @@ class InferenceEndpoints:
             return
         resolved = self.state.resolve_model_id(model_id)
         if resolved is None:
-            raise MlError(400, "illegal_argument_exception", "Error parsing request config, model id does not match "
-                          f"any models available on this platform. Was [{model_id}]. You may need to load it into "
-                          "the cluster using eland.")
+            raise illegal_argument("Error parsing request config, model id does not match any models available on "
+                                   f"this platform. Was [{model_id}]. You may need to load it into the cluster using "
+                                   "eland.")
         model = self.state.models[resolved]
         if model.task_type not in MODEL_TASK.values():
             raise status_error(400, f"Deployed model [{model_id}] has type [{model.task_type}] which does not map to "

@@ -63,6 +63,15 @@ def ml_info_limits(state: ClusterState) -> dict[str, object]:
     return limits
 
 
+def model_platform_variant(state: ClusterState) -> str:
+    """Which variant of Elastic's models suits the ML nodes: simulated nodes are Linux
+    x86_64; with none, a cloud-like cluster (auto memory percent, ES's heuristic) still
+    gets the x86 variant."""
+    if state.nodes or state.settings.use_auto_machine_memory_percent:
+        return "linux-x86_64"
+    return "platform_agnostic"
+
+
 @dataclass(frozen=True, slots=True)
 class NodeMemory:
     """One node's line of `_ml/memory/_stats`: what ML may use and what holds it."""

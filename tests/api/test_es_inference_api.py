@@ -10,6 +10,7 @@ from elasticsearch import AsyncElasticsearch, BadRequestError, ConflictError, El
 from cluster.cluster import Cluster
 from cluster.inference_endpoints import DEFAULT_IDS, ELASTIC_MODEL_BYTES, ELSER_MODEL_X86
 from nodes.resources import MiB
+from tests.conftest import served
 
 
 @pytest.fixture
@@ -219,3 +220,16 @@ async def test_default_endpoints_deploy_on_first_use(es: AsyncElasticsearch, wor
                                      "query parameter to delete the inference endpoint.")
     await es.inference.delete(inference_id=".elser-2-elasticsearch", force=True)
     assert ".elser-2-elasticsearch" not in world.state.assignments
+
+
+async def test_model_variants_follow_the_nodes() -> None:
+    bare = Cluster(clock="virtual")  # no ML node: the platform-agnostic variants
+    async with served(bare) as port:
+        async with AsyncElasticsearch(f"http://127.0.0.1:{port}") as client:
+            with pytest.raises(BadRequestError) as x86:
+                await client.inference.put(task_type="sparse_embedding", inference_id="e", inference_config={
+                    "service": "elasticsearch", "service_settings": {
+                        "model_id": ELSER_MODEL_X86, "num_threads": 1, "num_allocations": 1}})
+    assert reason(x86.value) == ("illegal_argument_exception", "Error parsing request config, model id does not "
+                                 f"match any models available on this platform. Was [{ELSER_MODEL_X86}]. You may "
+                                 "need to use a platform agnostic model.")

@@ -35,7 +35,8 @@ async def test_ml_info_limits_follow_the_nodes(es: AsyncElasticsearch, world: Cl
     assert limits["effective_max_model_memory_limit"] == f"{(ml_memory(32) - 50 * MiB) // MiB}mb"
     assert "max_model_memory_limit" not in limits
     assert info["upgrade_mode"] is False and info["native_code"]["version"]
-    assert info["defaults"]["anomaly_detectors"]["model_memory_limit"] == "1024mb"
+    assert info["defaults"]["anomaly_detectors"]["model_memory_limit"] == "1gb"
+    assert info["defaults"]["model_platform_variant"] == "linux-x86_64"
     assert info["defaults"]["datafeeds"] == {"scroll_size": 1000}
     world.add_node("ml-3", memory_gb=64, processors=32)
     assert (await es.ml.info())["limits"]["max_single_ml_node_processors"] == 32
@@ -45,8 +46,9 @@ async def test_ml_info_without_nodes_and_with_autoscaling() -> None:
     bare = Cluster(clock="virtual")
     async with served(bare) as port:
         async with AsyncElasticsearch(f"http://127.0.0.1:{port}") as es:
-            limits = (await es.ml.info())["limits"]
-    assert limits == {"total_ml_memory": "0mb"}
+            info = await es.ml.info()
+    assert info["limits"] == {"total_ml_memory": "0mb"}
+    assert info["defaults"]["model_platform_variant"] == "platform_agnostic"
     scaling = Cluster(ClusterSettings(max_lazy_ml_nodes=2, max_ml_node_size=64 * GiB), clock="virtual")
     async with served(scaling) as port:
         async with AsyncElasticsearch(f"http://127.0.0.1:{port}") as es:
