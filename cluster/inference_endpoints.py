@@ -16,21 +16,23 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from .deployments import DeploymentService
-from .errors import MlError, RequestValidation, illegal_argument, status_error, validation_failed
-from .inference_results import DEFAULT_EMBEDDING_SIZE
-from .ml_limits import model_platform_variant
 from .clock import SimClock
+from .deployments import DeploymentService
+from .errors import MlError, illegal_argument, status_error, validation_failed
 from .events import EventLog
+from .inference_results import DEFAULT_EMBEDDING_SIZE
+from .inference_settings import (
+    DEFAULT_CHUNKING, SERVICE, SERVICE_SETTINGS, parse_adaptive, parse_chunking, parse_service_settings,
+    parse_task_type, unknown_settings, validation_exception,
+)
+from .ml_limits import model_platform_variant
 from .model_service import ModelService
 from .models import model_from_config
 from .requests import AdaptiveAllocations, StartRequest, UpdateRequest
 from .state import ClusterState
 
-SERVICE = "elasticsearch"
 OLD_ELSER_SERVICE = "elser"
 SERVICES = (SERVICE, OLD_ELSER_SERVICE)
-TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank", "completion", "chat_completion")
 SUPPORTED_TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank")
 #: Which trained-model inference config each endpoint task type needs.
 MODEL_TASK = {"text_embedding": "text_embedding", "sparse_embedding": "text_expansion", "rerank": "text_similarity"}
@@ -49,12 +51,6 @@ ELASTIC_MODEL_BYTES = {ELSER_MODEL: 438_123_914, ELSER_MODEL_X86: 438_123_914, E
 ELASTIC_MODEL_TASK = {ELSER_MODEL: "text_expansion", ELSER_MODEL_X86: "text_expansion", E5_MODEL: "text_embedding",
                       E5_MODEL_X86: "text_embedding"}
 
-DEFAULT_CHUNKING = {
-    "sentence": {"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1},
-    "word": {"strategy": "word", "max_chunk_size": 250, "overlap": 100},
-    "none": {"strategy": "none"},
-}
-SERVICE_SETTINGS = "service_settings"
 #: The endpoints every cluster lists from the start (ES 8.16+), scaling from zero.
 DEFAULT_ADAPTIVE = {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}
 DEFAULT_ENDPOINTS = ((".elser-2-elasticsearch", "sparse_embedding", ELSER_MODEL_X86),
@@ -99,128 +95,8 @@ class InferenceEndpoint:
         return body
 
 
-def unknown_settings(settings: dict[str, Any]) -> MlError:
-    """ES prints the leftover map the Java way: `{key=value, ...}`."""
-    shown = ", ".join(f"{k}={_java(v)}" for k, v in settings.items())
-    return status_error(400, f"Model configuration contains settings [{{{shown}}}] unknown to the [{SERVICE}] service")
-
-
-def _java(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_java(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def parse_task_type(raw: str) -> str:
-    if raw not in (*TASK_TYPES, "any"):
-        raise status_error(400, f"Unknown task_type [{raw}]")
-    return raw
-
-
 def not_found(inference_id: str) -> MlError:
     return MlError(404, "resource_not_found_exception", f"Inference endpoint not found [{inference_id}]")
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedSettings:
-    model_id: str | None
-    num_threads: int
-    num_allocations: int | None
-    adaptive: AdaptiveAllocations | None
-    adaptive_dict: dict[str, Any] | None
-
-
-def parse_service_settings(raw: dict[str, Any]) -> ParsedSettings:
-    """ES's ElasticsearchInternalServiceSettings: every problem collected, then a
-    validation_exception; leftover keys are unknown settings."""
-    settings = dict(raw)
-    errors: list[str] = []
-    scope = SERVICE_SETTINGS
-
-    def positive(name: str, required: bool) -> int | None:
-        value = settings.pop(name, None)
-        if value is None:
-            if required:
-                errors.append(f"[{scope}] does not contain the required setting [{name}]")
-            return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            errors.append(f"field [{name}] is not of the expected type. The value [{_java(value)}] cannot be "
-                          f"converted to a [Integer]")
-            return None
-        if value <= 0:
-            errors.append(f"[{scope}] Invalid value [{value}]. [{name}] must be a positive integer")
-            return None
-        return value
-
-    allocations = positive("num_allocations", False)
-    threads = positive("num_threads", True)
-    adaptive, adaptive_dict = _adaptive(settings.pop("adaptive_allocations", None), errors)
-    model_id = settings.pop("model_id", None)
-    if model_id is not None and not isinstance(model_id, str):
-        errors.append(f"field [model_id] is not of the expected type. The value [{_java(model_id)}] cannot be "
-                      f"converted to a [String]")
-        model_id = None
-    elif model_id == "":
-        errors.append(f"[{scope}] Invalid value empty string. [model_id] must be a non-empty string")
-        model_id = None
-    if allocations is None and adaptive is None:
-        errors.append(f"[{scope}] does not contain one of the required settings [num_allocations, adaptive_allocations]")
-    if errors:
-        raise MlError(400, "validation_exception", "Validation Failed: " + "".join(
-            f"{i}: {m};" for i, m in enumerate(errors, start=1)))
-    if settings:
-        raise unknown_settings(settings)
-    return ParsedSettings(model_id, threads or 1, allocations, adaptive, adaptive_dict)
-
-
-def _adaptive(raw: Any, errors: list[str]) -> tuple[AdaptiveAllocations | None, dict[str, Any] | None]:
-    if raw is None:
-        return None, None
-    if not isinstance(raw, dict):
-        errors.append(f"field [adaptive_allocations] is not of the expected type. The value [{_java(raw)}] cannot be "
-                      "converted to a [Map]")
-        return None, None
-    values = dict(raw)
-    enabled = values.pop("enabled", None)
-    low = values.pop("min_number_of_allocations", None)
-    high = values.pop("max_number_of_allocations", None)
-    for name, value, kind in (("enabled", enabled, bool), ("min_number_of_allocations", low, int),
-                              ("max_number_of_allocations", high, int)):
-        if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-            errors.append(f"field [{name}] is not of the expected type. The value [{_java(value)}] cannot be "
-                          f"converted to a [{'Boolean' if kind is bool else 'Integer'}]")
-            return None, None
-    for name in values:
-        errors.append(f"[adaptive_allocations] does not allow the setting [{name}]")
-    adaptive = AdaptiveAllocations(bool(enabled), low, high)
-    check = RequestValidation()
-    adaptive.validate_into(check)
-    errors.extend(check.messages)
-    shown: dict[str, Any] = {"enabled": bool(enabled)}
-    if low is not None:
-        shown["min_number_of_allocations"] = low
-    if high is not None:
-        shown["max_number_of_allocations"] = high
-    return adaptive, shown
-
-
-def parse_chunking(raw: Any) -> dict[str, Any]:
-    if raw is None:
-        return dict(DEFAULT_CHUNKING["sentence"])
-    if not isinstance(raw, dict):
-        raise status_error(400, "[chunking_settings] must be an object")
-    strategy = raw.get("strategy")
-    if strategy not in DEFAULT_CHUNKING:
-        raise MlError(400, "validation_exception",
-                      f"Validation Failed: 1: Invalid chunkingStrategy {strategy};")
-    allowed = set(DEFAULT_CHUNKING[strategy])
-    extra = sorted(set(raw) - allowed)
-    if extra:
-        raise MlError(400, "validation_exception", "Validation Failed: 1: Chunking settings contains invalid settings "
-                      f"{extra} for strategy [{strategy}];")
-    return {**DEFAULT_CHUNKING[strategy], **raw}
 
 
 class InferenceEndpoints:
@@ -236,7 +112,7 @@ class InferenceEndpoints:
         self.infer = infer
         self.endpoints: dict[str, InferenceEndpoint] = {
             inference_id: InferenceEndpoint(inference_id, task_type, model_id, 1, None, dict(DEFAULT_ADAPTIVE),
-                                            dict(DEFAULT_CHUNKING["sentence"]), reserved=True,
+                                            dict(DEFAULT_CHUNKING), reserved=True,
                                             dimensions=DEFAULT_EMBEDDING_SIZE if task_type == "text_embedding" else None)
             for inference_id, task_type, model_id in DEFAULT_ENDPOINTS
         }
@@ -338,14 +214,14 @@ class InferenceEndpoints:
         settings = dict(raw)
         value = settings.pop("return_documents", True)
         if not isinstance(value, bool):
-            raise MlError(400, "validation_exception", "Validation Failed: 1: field [return_documents] is not of the "
-                          f"expected type. The value [{value}] cannot be converted to a [Boolean];")
+            raise validation_exception([f"field [return_documents] is not of the expected type. The value [{value}] "
+                                        "cannot be converted to a [Boolean]"])
         parsed: dict[str, Any] = {"return_documents": value}
         top_n = settings.pop("top_n", None)
         if top_n is not None:
             if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n <= 0:
-                raise MlError(400, "validation_exception", f"Validation Failed: 1: [task_settings] Invalid value "
-                              f"[{top_n}]. [top_n] must be a positive integer;")
+                raise validation_exception([f"[task_settings] Invalid value [{top_n}]. [top_n] must be a positive "
+                                            "integer"])
             parsed["top_n"] = top_n
         if settings:
             raise unknown_settings(settings)
@@ -430,12 +306,11 @@ class InferenceEndpoints:
                                         or allocations <= 0):
             errors.append(f"[{SERVICE_SETTINGS}] Invalid value [{allocations}]. [num_allocations] must be a positive "
                           "integer")
-        adaptive, adaptive_dict = _adaptive(settings.pop("adaptive_allocations", None), errors)
+        adaptive, adaptive_dict = parse_adaptive(settings.pop("adaptive_allocations", None), errors)
         for name in settings:
             errors.append(f"[{SERVICE_SETTINGS}] does not allow the setting [{name}]")
         if errors:
-            raise MlError(400, "validation_exception", "Validation Failed: " + "".join(
-                f"{i}: {m};" for i, m in enumerate(errors, start=1)))
+            raise validation_exception(errors)
         new_task_settings = endpoint.task_settings
         if task_settings:
             if endpoint.task_type != "rerank":

@@ -233,3 +233,28 @@ async def test_model_variants_follow_the_nodes() -> None:
     assert reason(x86.value) == ("illegal_argument_exception", "Error parsing request config, model id does not "
                                  f"match any models available on this platform. Was [{ELSER_MODEL_X86}]. You may "
                                  "need to use a platform agnostic model.")
+
+
+async def test_chunking_settings(es: AsyncElasticsearch, world: Cluster) -> None:
+    def body(chunking: dict[str, object]) -> dict[str, object]:
+        return {"service": "elasticsearch", "chunking_settings": chunking,
+                "service_settings": {"model_id": "my-e5", "num_allocations": 1, "num_threads": 1}}
+
+    created = await es.inference.put(task_type="text_embedding", inference_id="words", inference_config=body(
+        {"strategy": "word", "max_chunk_size": 100, "overlap": 20}))
+    assert created["chunking_settings"] == {"strategy": "word", "max_chunk_size": 100, "overlap": 20}
+    cases = [
+        ({"strategy": "paragraph"}, "illegal_argument_exception", "Invalid chunkingStrategy paragraph"),
+        ({"strategy": "sentence", "max_chunk_size": 100, "overlap": 5}, "validation_exception",
+         "Validation Failed: 1: Sentence based chunking settings can not have the following settings: [overlap];"),
+        ({"strategy": "word", "max_chunk_size": 5, "overlap": 1}, "validation_exception",
+         "Validation Failed: 1: [chunking_settings] Invalid value [5.0]. [max_chunk_size] must be a greater than or "
+         "equal to [10.0];"),
+        ({"strategy": "word", "max_chunk_size": 100}, "validation_exception",
+         "Validation Failed: 1: [chunking_settings] does not contain the required setting [overlap];"),
+    ]
+    for chunking, kind, message in cases:
+        with pytest.raises(BadRequestError) as bad:
+            await es.inference.put(task_type="text_embedding", inference_id="chunky", inference_config=body(chunking))
+        assert reason(bad.value) == (kind, message)
+    assert await user_endpoints(es) == ["words"]
