@@ -71,9 +71,12 @@ def parse_bulk(text: str, default_index: str | None, default_pipeline: str | Non
         if not isinstance(meta, dict):
             raise illegal_argument(f"Malformed action/metadata line [{line_number}], expected a simple value for "
                                    f"field [{action}] but found [START_ARRAY]")
-        for key in meta:
+        for key, value in meta.items():
             if key not in META_KEYS:
                 raise illegal_argument(f"Action/metadata line [{line_number}] contains an unknown parameter [{key}]")
+            if key in ("_index", "_id", "pipeline", "routing") and isinstance(value, (dict, list)):
+                raise illegal_argument(f"Malformed action/metadata line [{line_number}], expected a simple value for "
+                                       f"field [{key}] but found [{_token(value)}]")
         source = None
         if action != "delete":
             if i >= len(lines) or not lines[i].strip():
@@ -203,8 +206,6 @@ def _update(request: web.Request, op: Operation) -> dict[str, Any]:
             return writable_index(store, op.index).index(doc_id, partial)
         if isinstance(upsert, dict):
             return writable_index(store, op.index).index(doc_id, upsert)
-        if index is None:
-            raise MlError(404, "index_not_found_exception", f"no such index [{op.index}]")
         raise MlError(404, "document_missing_exception", f"[{doc_id}]: document missing")
     if not isinstance(partial, dict):
         raise validation_failed(["script or doc is missing"])

@@ -23,7 +23,7 @@ from .events import EventLog
 from .inference_results import DEFAULT_EMBEDDING_SIZE
 from .inference_settings import (
     DEFAULT_CHUNKING, SERVICE, SERVICE_SETTINGS, parse_adaptive, parse_chunking, parse_service_settings,
-    parse_task_type, unknown_settings, validation_exception,
+    parse_task_type, pop_object, unknown_settings, validation_exception,
 )
 from .ml_limits import model_platform_variant
 from .model_service import ModelService
@@ -133,14 +133,10 @@ class InferenceEndpoints:
         task_type = self._resolve_task_type(url_task_type, config.pop("task_type", None))
         if task_type not in SUPPORTED_TASK_TYPES:
             raise status_error(400, f"The [{SERVICE}] service does not support task type [{task_type}]")
-        if inference_id in self.endpoints:
-            raise MlError(400, "resource_already_exists_exception", f"Inference endpoint [{inference_id}] already exists")
-        raw_settings = config.pop(SERVICE_SETTINGS, None)
+        raw_settings = pop_object(config, SERVICE_SETTINGS)
         if raw_settings is None:
             raise status_error(400, f"Missing required field [{SERVICE_SETTINGS}]")
-        if not isinstance(raw_settings, dict):
-            raise status_error(400, f"field [{SERVICE_SETTINGS}] is not of the expected type")
-        task_settings = config.pop("task_settings", None) or {}
+        task_settings = pop_object(config, "task_settings") or {}
         chunking = parse_chunking(config.pop("chunking_settings", None)) if task_type != "rerank" else None
         if config:
             raise unknown_settings(config)
@@ -169,6 +165,8 @@ class InferenceEndpoints:
             task_settings = self._rerank_settings(task_settings)
         elif task_settings:
             raise unknown_settings(task_settings)
+        if inference_id in self.endpoints:  # found when storing, after the request parsed
+            raise MlError(400, "resource_already_exists_exception", f"Inference endpoint [{inference_id}] already exists")
         endpoint = InferenceEndpoint(inference_id, task_type, model_id, settings.num_threads, settings.num_allocations,
                                      settings.adaptive_dict, chunking, task_settings)
         if task_type == "text_embedding":
@@ -293,13 +291,10 @@ class InferenceEndpoints:
         """`_update`: `num_allocations` or `adaptive_allocations` scale the deployment."""
         endpoint = self.get(inference_id, task_type)
         config = dict(body)
-        settings = config.pop(SERVICE_SETTINGS, None) or {}
-        task_settings = config.pop("task_settings", None)
+        settings = dict(pop_object(config, SERVICE_SETTINGS) or {})
+        task_settings = pop_object(config, "task_settings")
         if config:
             raise unknown_settings(config)
-        if not isinstance(settings, dict):
-            raise status_error(400, f"field [{SERVICE_SETTINGS}] is not of the expected type")
-        settings = dict(settings)
         errors: list[str] = []
         allocations = settings.pop("num_allocations", None)
         if allocations is not None and (not isinstance(allocations, int) or isinstance(allocations, bool)

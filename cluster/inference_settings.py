@@ -23,6 +23,15 @@ def unknown_settings(settings: dict[str, Any]) -> MlError:
     return status_error(400, f"Model configuration contains settings [{{{shown}}}] unknown to the [{SERVICE}] service")
 
 
+def pop_object(config: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """An optional settings object taken out of the request map (None when absent)."""
+    value = config.pop(name, None)
+    if value is not None and not isinstance(value, dict):
+        raise status_error(400, f"field [{name}] is not of the expected type. The value [{_java(value)}] cannot be "
+                           "converted to a [Map]")
+    return value
+
+
 def validation_exception(messages: list[str]) -> MlError:
     """ES's common ValidationException (the services' settings parsers raise it): numbered
     messages, type `validation_exception`, 400."""
@@ -141,7 +150,8 @@ def parse_chunking(raw: Any) -> dict[str, Any]:
     if raw is None or raw == {}:
         return dict(DEFAULT_CHUNKING)
     if not isinstance(raw, dict):
-        raise status_error(400, "[chunking_settings] must be an object")
+        raise status_error(400, f"field [chunking_settings] is not of the expected type. The value [{_java(raw)}] "
+                           "cannot be converted to a [Map]")
     strategy = raw.get("strategy")
     if strategy not in CHUNKING_RULES:
         raise illegal_argument(f"Invalid chunkingStrategy {strategy}")

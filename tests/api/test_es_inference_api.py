@@ -132,6 +132,8 @@ async def test_put_errors_leave_nothing_behind(es: AsyncElasticsearch, world: Cl
          "Model configuration contains settings [{colour=red}] unknown to the [elasticsearch] service"),
         ("text_embedding", config(num_threads=1, num_allocations=1),
          "Error parsing service settings, model_id must be provided"),
+        ("text_embedding", {**config(model_id="my-e5", num_threads=1, num_allocations=1), "task_settings": [1]},
+         "field [task_settings] is not of the expected type. The value [[1]] cannot be converted to a [Map]"),
     ]
     for task_type, body, message in cases:
         with pytest.raises(BadRequestError) as bad:

@@ -147,6 +147,8 @@ async def test_bulk_item_failures_and_request_errors(http: TestClient, world: Cl
         ('{"explode":{"_index":"x"}}\n{"a":1}\n',
          "Malformed action/metadata line [1], expected one of [create, delete, index, update] but found [explode]"),
         ('{"index":{}}\n{"a":1}\n', "Validation Failed: 1: index is missing;"),
+        ('{"index":{"_index":"x","_id":{"a":1}}}\n{"a":1}\n',
+         "Malformed action/metadata line [1], expected a simple value for field [_id] but found [START_OBJECT]"),
     ]:
         bad = await http.post("/_bulk", data=raw, headers={"Content-Type": "application/x-ndjson"})
         assert bad.status == 400 and (await bad.json())["error"]["reason"] == reason
