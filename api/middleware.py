@@ -39,9 +39,18 @@ async def es_dialect(request: web.Request, handler) -> web.StreamResponse:
         log.exception("unexpected error serving %s %s", request.method, request.raw_path)
         error = unexpected_error(exc)
         response = render(request, error_body(error), 500, filtered=False)
-    if not is_opensearch_path(request.path):
+    if not is_opensearch_path(request.path) or asks_elasticsearch(request):
         response.headers["X-Elastic-Product"] = "Elasticsearch"
     return response
+
+
+def asks_elasticsearch(request: web.Request) -> bool:
+    """Paths both dialects serve (users' indices) answer as Elasticsearch to the official
+    Elasticsearch clients, which ask for its vendored media type (`compatible-with`)."""
+    try:
+        return compatible_version(request) is not None
+    except MlError:
+        return False
 
 
 #: First path segments the OpenSearch dialect serves (besides users' index names).
@@ -51,5 +60,8 @@ OPENSEARCH_ROOTS = ("_plugins", "_cluster")
 def is_opensearch_path(path: str) -> bool:
     """ml-commons, `_cluster/settings` and users' document indices answer as OpenSearch (no
     Elastic product header); the root, Elasticsearch's `_` paths and unknown ones as ES."""
-    first = path.split("/", 2)[1]
+    segments = path.split("/", 3)
+    first = segments[1]
+    if first == "_cluster" and len(segments) > 2 and segments[2] == "health":
+        return False  # `_cluster/health` answers as Elasticsearch (its shape and product header)
     return first in OPENSEARCH_ROOTS or (first != "" and not first.startswith("_"))

@@ -1,9 +1,11 @@
-"""OpenSearch dialect: users' own document indices (create, index, get, delete, search).
+"""Users' own document indices (create, index, get, delete, search), for both dialects.
 
 Guardrail stop words and anything else users keep beside ml-commons live here, in the same
 `DocumentStore` as ml-commons' system indices. Index names follow OpenSearch's rules; the
 `.plugins-ml*` system indices are ml-commons' alone and refuse direct access. Mappings are
 accepted but not kept: every index maps dynamically (strings are text with a `.keyword`).
+Writes run through an ingest pipeline (`?pipeline=`, else the index's
+`index.default_pipeline`, `_none` for none), as Elasticsearch's ingest node does.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from typing import Any
 from aiohttp import web
 
 from cluster.errors import MlError, illegal_argument
+from cluster.ingest import IngestDoc
 from cluster.opensearch.documents import PRIMARY_TERM, DocumentIndex, DocumentStore
 from cluster.opensearch.ids import new_document_id
 from cluster.opensearch.search import parse_request, run_search
 
 from .body import read_body
+from .context import cluster_of
 from .os_bodies import ml_commons, search_body, write_status
 from .params import Query
 from .responses import render
@@ -80,11 +84,53 @@ def existing_index(store: DocumentStore, name: str) -> DocumentIndex:
 
 def writable_index(store: DocumentStore, name: str) -> DocumentIndex:
     """The index a document write goes to, created on first write as OpenSearch auto-creates it."""
-    refuse_system_index(name)
-    check_index_name(name)
+    check_writable_name(name)
     index = store.index_named(name, create=True)
     assert index is not None
     return index
+
+
+def check_writable_name(name: str) -> None:
+    refuse_system_index(name)
+    check_index_name(name)
+
+
+def pipeline_for(store: DocumentStore, index_name: str, requested: str | None) -> str | None:
+    """The pipeline a write to `index_name` runs: the request's, else the index's default."""
+    if requested is None:
+        index = store.index_named(index_name)
+        requested = index.default_pipeline if index is not None else None
+    return None if requested in (None, "_none") else requested
+
+
+async def run_pipeline(request: web.Request, pipeline_id: str, sources: list[dict[str, Any]]) -> list[IngestDoc]:
+    """The documents as the pipeline leaves them (an unknown pipeline fails the request)."""
+    ingest = cluster_of(request).ingest
+    return await ingest.run(ingest.pipeline(pipeline_id), sources, pipeline_id)
+
+
+async def ingested_source(request: web.Request, query: Query, index_name: str, source: dict[str, Any]) -> dict[str, Any]:
+    """A single write's source after its pipeline (the pipeline's failure is the answer)."""
+    check_writable_name(index_name)
+    pipeline_id = pipeline_for(ml_commons(request).store, index_name, query.str("pipeline"))
+    if pipeline_id is None:
+        return source
+    (doc,) = await run_pipeline(request, pipeline_id, [source])
+    if doc.error is not None:
+        raise doc.error
+    return doc.source
+
+
+def default_pipeline_setting(settings: dict[str, Any]) -> str | None:
+    """`index.default_pipeline` from create-index settings, flat or nested, with or without
+    the `index.` prefix (ES normalizes them all to the same key)."""
+    nested = settings.get("index")
+    if isinstance(nested, dict) and "default_pipeline" in nested:
+        return str(nested["default_pipeline"])
+    for key in ("index.default_pipeline", "default_pipeline"):
+        if key in settings:
+            return str(settings[key])
+    return None
 
 
 @routes.put(INDEX)
@@ -102,8 +148,50 @@ async def create_index(request: web.Request) -> web.Response:
     store = ml_commons(request).store
     if store.index_named(name) is not None:
         raise MlError(400, "resource_already_exists_exception", f"index [{name}/{index_uuid(name)}] already exists")
-    store.index_named(name, create=True)
+    index = store.index_named(name, create=True)
+    assert index is not None
+    index.default_pipeline = default_pipeline_setting(body.data.get("settings", {}) if body else {})
     return render(request, {"acknowledged": True, "shards_acknowledged": True, "index": name})
+
+
+@routes.put(INDEX + "/_settings")
+async def put_index_settings(request: web.Request) -> web.Response:
+    """Dynamic index settings; `index.default_pipeline` is the one the simulator keeps
+    (others are accepted and not kept, like mappings)."""
+    Query(request, ("preserve_existing", "reopen", "timeout", "master_timeout", "cluster_manager_timeout",
+                    "allow_no_indices", "expand_wildcards", "flat_settings", "ignore_unavailable"))
+    index = existing_index(ml_commons(request).store, request.match_info["index"])
+    body = await read_body(request, "settings", required=True)
+    assert body is not None
+    settings = body.data.get("settings", body.data)
+    if not isinstance(settings, dict):
+        raise MlError(400, "parse_exception", "key [settings] must be an object")
+    pipeline = default_pipeline_setting(settings)
+    if pipeline is not None:
+        index.default_pipeline = pipeline
+    return render(request, {"acknowledged": True})
+
+
+@routes.get(INDEX + "/_settings")
+async def get_index_settings(request: web.Request) -> web.Response:
+    Query(request, ("flat_settings", "include_defaults", "local", "master_timeout", "cluster_manager_timeout",
+                    "allow_no_indices", "expand_wildcards", "ignore_unavailable"))
+    index = existing_index(ml_commons(request).store, request.match_info["index"])
+    settings = {"number_of_shards": "1", "number_of_replicas": "0", "provided_name": index.name,
+                "uuid": index_uuid(index.name)}
+    if index.default_pipeline is not None:
+        settings["default_pipeline"] = index.default_pipeline
+    return render(request, {index.name: {"settings": {"index": settings}}})
+
+
+@routes.head(INDEX)
+async def index_exists(request: web.Request) -> web.Response:
+    """`HEAD /{index}`: 200 when the index exists, 404 when not; no body either way."""
+    Query(request, ("allow_no_indices", "expand_wildcards", "flat_settings", "ignore_unavailable",
+                    "include_defaults", "local"))
+    name = request.match_info["index"]
+    found = not name.startswith(SYSTEM_PREFIX) and ml_commons(request).store.index_named(name) is not None
+    return web.Response(status=200 if found else 404)
 
 
 @routes.put(INDEX + "/_doc/{doc_id}")
@@ -111,24 +199,30 @@ async def create_index(request: web.Request) -> web.Response:
 async def index_document(request: web.Request) -> web.Response:
     query = Query(request, WRITE_PARAMS)
     source = await document_source(request)
-    index = writable_index(ml_commons(request).store, request.match_info["index"])
+    name = request.match_info["index"]
     doc_id = request.match_info["doc_id"]
-    if query.str("op_type") == "create" and index.get(doc_id) is not None:
-        current = index.docs[doc_id].version
-        raise MlError(409, "version_conflict_engine_exception",
-                      f"[{doc_id}]: version conflict, document already exists (current version [{current}])")
-    response = index.index(doc_id, source)
+    existing = ml_commons(request).store.index_named(name)
+    if query.str("op_type") == "create" and existing is not None and existing.get(doc_id) is not None:
+        raise version_conflict(doc_id, existing.docs[doc_id].version)
+    source = await ingested_source(request, query, name, source)
+    response = writable_index(ml_commons(request).store, name).index(doc_id, source)
     return render(request, response, write_status(response))
 
 
 @routes.post(INDEX + "/_doc")
 async def index_new_document(request: web.Request) -> web.Response:
-    Query(request, WRITE_PARAMS)
+    query = Query(request, WRITE_PARAMS)
     source = await document_source(request)
     ml = ml_commons(request)
-    index = writable_index(ml.store, request.match_info["index"])
-    response = index.index(new_document_id(ml.rng), source)
+    name = request.match_info["index"]
+    source = await ingested_source(request, query, name, source)
+    response = writable_index(ml.store, name).index(new_document_id(ml.rng), source)
     return render(request, response, write_status(response))
+
+
+def version_conflict(doc_id: str, current: int) -> MlError:
+    return MlError(409, "version_conflict_engine_exception",
+                   f"[{doc_id}]: version conflict, document already exists (current version [{current}])")
 
 
 async def document_source(request: web.Request) -> dict[str, Any]:

@@ -16,8 +16,11 @@ from .assignment import Assignment
 from .autoscaling import Autoscaler
 from .clock import DEFAULT_EPOCH_MS, ClockMode, SimClock
 from .deployments import DeploymentService
+from .errors import MlError
 from .events import EventLog
 from .inference import infer
+from .inference_endpoints import InferenceEndpoints
+from .ingest import IngestService
 from .master import Master
 from .membership import Membership
 from .model_service import ModelService
@@ -26,7 +29,7 @@ from .opensearch.local_models import ROUTE_KEY_PREFIX
 from .opensearch.service import MlCommons
 from .requests import StartRequest
 from .route_dispatch import RouteDispatcher
-from .serving import Serving, ticket_error
+from .serving import Serving, Ticket, ticket_error
 from .settings import ClusterSettings
 from .state import ClusterState
 from .traffic import TrafficProfile
@@ -71,6 +74,12 @@ class Cluster:
         self.membership.observers.append(deployer)
         self.state.external_memory = deployer.memory_on
         deployer.memory_released = self._external_memory_released
+        #: Ingest pipelines that run (inference processors go through `infer`).
+        self.ingest = IngestService(self.state, self.clock, self.infer_each)
+        #: The inference API's endpoints (each one a deployment of the same id).
+        self.inference_endpoints = InferenceEndpoints(
+            self.state, self.models, self.deployments, self.infer, self.clock, self.log
+        )
 
     def _before_change(self) -> None:
         self.serving.sync()
@@ -183,18 +192,41 @@ class Cluster:
         """`_infer`: the answer's content from `inference_results`; for a PyTorch model one
         request per document through a started route's queue, answered (or refused with
         429 / 408) at its simulated answer time."""
+        tickets, results = await self._serve(name, docs, config_update, timeout)
+        error = ticket_error(tickets, timeout) if tickets is not None else None
+        if error is not None:
+            raise error
+        return results
+
+    async def infer_each(
+        self,
+        name: str,
+        docs: list[dict[str, Any]],
+        config_update: dict[str, Any] | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> list[dict[str, Any] | MlError]:
+        """`infer` with one outcome per document, as ingest sends one request per document:
+        a document refused (429) or timed out (408) fails alone; a missing or unallocated
+        model still fails the whole call."""
+        tickets, results = await self._serve(name, docs, config_update, timeout)
+        if tickets is None:
+            return list(results)
+        return [ticket_error([ticket], timeout) or result for ticket, result in zip(tickets, results)]
+
+    async def _serve(
+        self, name: str, docs: list[dict[str, Any]], config_update: dict[str, Any] | None, timeout: float
+    ) -> tuple[list[Ticket] | None, list[dict[str, Any]]]:
+        """The results, and the documents' tickets once answered (None for a model that
+        answers in place)."""
         self.autoscaler.wake(name)
         deployment, results = infer(self.state, name, docs, config_update)
         if deployment is None:
-            return results
+            return None, results
         config = json.dumps(config_update, sort_keys=True, default=str)
         keys = [json.dumps(doc, sort_keys=True, default=str) + config for doc in docs]
         tickets = self.serving.submit(deployment.deployment_id, keys, timeout)
         await self.clock.wait_until(lambda: self.serving.answered(tickets))
-        error = ticket_error(tickets, timeout)
-        if error is not None:
-            raise error
-        return results
+        return tickets, results
 
     def add_traffic(self, deployment_id: str, profile: TrafficProfile) -> None:
         """Drive `deployment_id` with `profile` (see `cluster.traffic`) from now on, served

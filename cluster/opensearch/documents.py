@@ -37,6 +37,8 @@ class DocumentIndex:
     name: str
     docs: dict[str, StoredDocument] = field(default_factory=dict)
     next_seq_no: int = 0
+    #: `index.default_pipeline`: the ingest pipeline writes run through unless they name one.
+    default_pipeline: str | None = None
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The document's source (a copy: callers change documents only through writes)."""
