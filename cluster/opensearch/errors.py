@@ -21,7 +21,8 @@ from cluster.errors import MlError, illegal_argument
 if TYPE_CHECKING:
     from .settings import MlCommonsSettings
 
-__all__ = ["MlError", "caller_error", "illegal_argument", "os_status", "parse_exception", "require_remote_inference"]
+__all__ = ["MlError", "caller_error", "illegal_argument", "os_status", "parse_exception", "require_local_model",
+           "require_remote_inference"]
 
 #: ml-commons' message, with its wrong setting key (the real one is `remote_inference.enabled`).
 REMOTE_INFERENCE_DISABLED = (
@@ -54,3 +55,16 @@ def require_remote_inference(settings: MlCommonsSettings) -> None:
     500; mlsim answers 400, as the reference says (a deviation from core's mapping)."""
     if not settings.remote_inference_enabled:
         raise caller_error("illegal_state_exception", REMOTE_INFERENCE_DISABLED)
+
+
+LOCAL_MODEL_DISABLED = (
+    'Local Model is currently disabled. To enable it, update the setting "plugins.ml_commons.local_model.enabled" '
+    "to true."
+)
+
+
+def require_local_model(settings: MlCommonsSettings) -> None:
+    """Refuse register, deploy and predict of a local model while `local_model.enabled` is
+    off (ml-commons answers 400 here)."""
+    if not settings.local_model_enabled:
+        raise os_status(400, LOCAL_MODEL_DISABLED)

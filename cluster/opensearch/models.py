@@ -30,9 +30,9 @@ import re
 from typing import TYPE_CHECKING, Any, Generator, Mapping
 
 from . import breakers
-from .connectors import MCP_PROTOCOLS, predict_action, without_credential
+from .connectors import MCP_PROTOCOLS, check_trusted_endpoints, predict_action, without_credential
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status, require_remote_inference
+from .errors import MlError, illegal_argument, os_status, require_local_model, require_remote_inference
 from .ids import new_document_id
 from .local_models import CHUNK_SIZE
 from .model_states import ON_NODES_STATES
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 DEFAULT_ARTIFACT_BYTES = 100_000_000
 #: ml-commons refuses artifacts of 4 GB or more once they are downloaded.
 MODEL_FILE_SIZE_LIMIT = 4 * 1024**3
-#: Default of `plugins.ml_commons.trusted_url_regex` (matched with `find`, as Java does).
-TRUSTED_URL_REGEX = re.compile(r"^(https?|ftp|file)://[-a-zA-Z0-9+&@#/%?=~_|!:,.;]*[-a-zA-Z0-9+&@#/%=~_|]")
 HIDDEN_MODEL = "User doesn't have privilege to perform this operation on this model"
 URL_NOT_ALLOWED = (
     "To upload custom model user needs to enable allow_registering_model_via_url settings. Otherwise please use "
@@ -104,6 +102,8 @@ class Models:
         spec = parse_register_input(body, self.ml.connectors.validate, text)
         if spec.is_remote:
             require_remote_inference(self.ml.settings)
+        else:
+            require_local_model(self.ml.settings)
         if (spec.url is not None and not self.ml.settings.allow_registering_model_via_url
                 and spec.function_name != "METRICS_CORRELATION"):
             raise illegal_argument(URL_NOT_ALLOWED)
@@ -113,7 +113,7 @@ class Models:
         if group_id is None:
             group_id = self.ml.groups.create(spec.name, spec.description, spec.access_mode,
                                              spec.add_all_backend_roles, spec.backend_roles)
-        if spec.url is not None and not TRUSTED_URL_REGEX.search(spec.url):
+        if spec.url is not None and not _finds(self.ml.settings.trusted_url_regex, spec.url):
             raise illegal_argument("URL can't match trusted url regex")
         if self.ml.groups.get(group_id) is None:
             raise os_status(404, "Model group not found")
@@ -136,6 +136,7 @@ class Models:
         if predict_action(spec.connector) is None:
             raise illegal_argument("Connector endpoint is required when creating a remote model without connector "
                                    "id!")
+        check_trusted_endpoints(spec.connector, self.ml.settings.trusted_connector_endpoints_regex)
 
     def running_on(self, node_id: str) -> int:
         """Register tasks downloading on the node."""
@@ -294,6 +295,14 @@ def _names_model(config: Any, model_id: str, key: str = "") -> bool:
     if isinstance(config, list):
         return any(_names_model(item, model_id, key) for item in config)
     return key == "model_id" and config == model_id
+
+
+def _finds(regex: str, text: str) -> bool:
+    """Java's `Matcher.find` of a setting's regex (one Python cannot compile finds nothing)."""
+    try:
+        return re.search(regex, text) is not None
+    except re.error:
+        return False
 
 
 def _artifact_hash(spec: RegisterInput, size: int) -> str:

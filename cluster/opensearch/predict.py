@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import breakers, guardrails, local_inference, remote_connector, xcontent
-from .errors import MlError, illegal_argument, os_status, require_remote_inference
+from .errors import MlError, illegal_argument, os_status, require_local_model, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
 from .local_models import DL_FUNCTIONS
 from .register_input import FUNCTION_NAMES
@@ -171,6 +171,8 @@ class Predictor:
         kind = str(model.get("algorithm", "")).upper()
         if kind == REMOTE:
             require_remote_inference(self.ml.settings)
+        else:
+            require_local_model(self.ml.settings)
         return model, kind
 
     # -- routing --------------------------------------------------------------------

@@ -6,8 +6,13 @@ persistent one, else the node's own value (the field's value before any cluster 
 touched it). Values travel as OpenSearch keeps them: strings (lists of strings for list
 settings), parsed and range-checked per setting with OpenSearch's messages.
 
-Only settings that change something here are known; others, like `disk_free_space_threshold`
-(simulated nodes have no disk), are refused as unknown ("not recognized").
+Every setting of ml-commons' cluster-settings documentation that its code registers is known.
+Some change nothing here and are only stored and shown (`disk_free_space_threshold`: simulated
+nodes have no disk; the agent, memory, RAG and access-control switches: those features are not
+simulated). A key OpenSearch does not register is refused as "not recognized", and, as in
+OpenSearch, that refuses the whole request: nothing of it is applied. Keys the documentation
+lists but ml-commons' code does not register (`max_memory_containers_per_user`,
+`max_memories_per_container`) are refused likewise: the code decides.
 """
 
 from __future__ import annotations
@@ -22,6 +27,22 @@ from .xcontent import JAVA_DOUBLE
 
 PREFIX = "plugins.ml_commons."
 SCOPES = ("persistent", "transient")
+
+#: `trusted_connector_endpoints_regex`'s default in ml-commons.
+TRUSTED_CONNECTOR_ENDPOINTS: tuple[str, ...] = (
+    r"^https://runtime\.sagemaker\..*[a-z0-9-]\.amazonaws\.com/.*$",
+    r"^https://api\.sagemaker\..*[a-z0-9-]\.amazonaws\.com/.*$",
+    r"^https://api\.openai\.com/.*$",
+    r"^https://api\.cohere\.ai/.*$",
+    r"^https://api\.deepseek\.com/.*$",
+    r"^https://generativelanguage\.googleapis\.com/.*$",
+    r"^https://bedrock-runtime\..*[a-z0-9-]\.amazonaws\.com/.*$",
+    r"^https://bedrock-agent-runtime\..*[a-z0-9-]\.amazonaws\.com/.*$",
+    r"^https://bedrock\..*[a-z0-9-]\.amazonaws\.com/.*$",
+    r"^https://textract\..*[a-z0-9-]\.amazonaws\.com$",
+    r"^https://comprehend\..*[a-z0-9-]\.amazonaws\.com$",
+    r"^https://rekognition(-fips)?\..*[a-z0-9-]\.amazonaws\.com$",
+)
 
 #: A setting's value as OpenSearch stores it.
 Raw = str | list[str]
@@ -72,6 +93,26 @@ class MlCommonsSettings:
     safe_delete_model: bool = False
     #: The controller API (user-level rate limits) answers only while this is on.
     controller_enabled: bool = True
+    #: Java regexes a connector action's resolved URL must fully match (create, update, register).
+    trusted_connector_endpoints_regex: tuple[str, ...] = TRUSTED_CONNECTOR_ENDPOINTS
+    #: Java regex a register `url` must match (a `find`, as ml-commons runs it).
+    trusted_url_regex: str = r"^(https?|ftp|file)://[-a-zA-Z0-9+&@#/%?=~_|!:,.;]*[-a-zA-Z0-9+&@#/%=~_|]"
+    #: Off: register, deploy and predict of local (non-remote) models are refused.
+    local_model_enabled: bool = True
+    #: Off: `_batch_predict` is refused.
+    offline_batch_inference_enabled: bool = True
+    # Stored and shown only: what they switch is not simulated (see the module docstring).
+    max_ml_task_per_node: int = 10
+    monitoring_request_count: int = 100
+    allow_registering_model_via_local_file: bool = False
+    disk_free_space_threshold: str = "5gb"
+    enable_inhouse_python_model: bool = False
+    model_access_control_enabled: bool = False
+    connector_access_control_enabled: bool = False
+    agent_framework_enabled: bool = True
+    memory_feature_enabled: bool = True
+    agentic_memory_enabled: bool = True
+    rag_pipeline_feature_enabled: bool = True
     #: Simulated seconds a remote connector takes to answer (the simulator's own knob).
     remote_latency_seconds: float = 0.2
     #: Bytes per simulated second a model's chunks are downloaded and stored at register.
@@ -80,7 +121,7 @@ class MlCommonsSettings:
     cluster_overrides: ClusterOverrides = field(default_factory=ClusterOverrides, compare=False, repr=False)
 
 
-Kind = Literal["bool", "int", "float", "string", "list"]
+Kind = Literal["bool", "int", "float", "string", "list", "regex_list", "bytes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +162,21 @@ SETTINGS: dict[str, SettingSpec] = {
         _spec("task_dispatcher.eligible_node_role.local_model", "local_model_eligible_node_roles", "list"),
         _spec("safe_delete_model", "safe_delete_model", "bool"),
         _spec("controller_enabled", "controller_enabled", "bool"),
+        _spec("trusted_connector_endpoints_regex", "trusted_connector_endpoints_regex", "regex_list"),
+        _spec("trusted_url_regex", "trusted_url_regex", "string"),
+        _spec("local_model.enabled", "local_model_enabled", "bool"),
+        _spec("offline_batch_inference_enabled", "offline_batch_inference_enabled", "bool"),
+        _spec("max_ml_task_per_node", "max_ml_task_per_node", "int", 0, 10000),
+        _spec("monitoring_request_count", "monitoring_request_count", "int", 0, 10_000_000),
+        _spec("allow_registering_model_via_local_file", "allow_registering_model_via_local_file", "bool"),
+        _spec("disk_free_space_threshold", "disk_free_space_threshold", "bytes"),
+        _spec("enable_inhouse_python_model", "enable_inhouse_python_model", "bool"),
+        _spec("model_access_control_enabled", "model_access_control_enabled", "bool"),
+        _spec("connector_access_control_enabled", "connector_access_control_enabled", "bool"),
+        _spec("agent_framework_enabled", "agent_framework_enabled", "bool"),
+        _spec("memory_feature_enabled", "memory_feature_enabled", "bool"),
+        _spec("agentic_memory_enabled", "agentic_memory_enabled", "bool"),
+        _spec("rag_pipeline_feature_enabled", "rag_pipeline_feature_enabled", "bool"),
     )
 }
 
@@ -194,8 +250,12 @@ def nest(flat: Mapping[str, Raw]) -> dict[str, Any]:
 
 def parse_value(spec: SettingSpec, raw: Raw) -> Any:
     """The typed value of a setting string, or OpenSearch's illegal_argument_exception."""
-    if spec.kind == "list":
-        return tuple(raw) if isinstance(raw, list) else tuple(part.strip() for part in raw.split(",") if part.strip())
+    if spec.kind in ("list", "regex_list"):
+        values = tuple(raw) if isinstance(raw, list) else tuple(part.strip() for part in raw.split(",") if part.strip())
+        if spec.kind == "regex_list":
+            for regex in values:
+                check_regex_safety(regex)
+        return values
     if isinstance(raw, list):
         raise _failed(spec, "[" + ", ".join(raw) + "]")
     if spec.kind == "bool":
@@ -203,6 +263,9 @@ def parse_value(spec: SettingSpec, raw: Raw) -> Any:
             raise illegal_argument(f"Failed to parse value [{raw}] as only [true] or [false] are allowed.")
         return raw == "true"
     if spec.kind == "string":
+        return raw
+    if spec.kind == "bytes":
+        parse_byte_size(spec.key, raw)
         return raw
     number: float
     if spec.kind == "int":
@@ -224,13 +287,52 @@ def parse_value(spec: SettingSpec, raw: Raw) -> Any:
 
 def render_value(spec: SettingSpec, value: Any) -> Raw:
     """A typed value as its setting string."""
-    if spec.kind == "list":
+    if spec.kind in ("list", "regex_list"):
         return list(value)
     if spec.kind == "bool":
         return "true" if value else "false"
     if spec.kind == "int":
         return str(int(value))
     return repr(float(value)) if spec.kind == "float" else str(value)
+
+
+_NESTED_QUANTIFIER = re.compile(r".*\([^)]*[*+?]\)[*+?{].*")
+_BACKREFERENCE = re.compile(r".*\\[1-9].*")
+
+
+def check_regex_safety(regex: str) -> None:
+    """ml-commons' validator of the connector-endpoint regex settings (ReDoS guards, length,
+    compilation; Python's `re` stands in for Java's compiler)."""
+    if _NESTED_QUANTIFIER.fullmatch(regex) or _BACKREFERENCE.fullmatch(regex):
+        raise illegal_argument(f"Regex pattern contains nested quantifiers or backreferences that may cause ReDoS: {regex}")
+    if len(regex) > 256:
+        raise illegal_argument(f"Regex pattern too long (max 256 chars): {regex}")
+    try:
+        re.compile(regex)
+    except re.error:
+        raise illegal_argument(f"Invalid regex pattern: {regex}") from None
+
+
+_BYTE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
+               "t": 1024**4, "tb": 1024**4, "p": 1024**5, "pb": 1024**5}
+_BYTE_SIZE = re.compile(r"\s*(-?[0-9.]+)\s*([a-zA-Z]*)\s*")
+
+
+def parse_byte_size(key: str, raw: str) -> int:
+    """OpenSearch's `ByteSizeValue.parseBytesSizeValue`: a number with a unit, or `-1` / `0`."""
+    match = _BYTE_SIZE.fullmatch(raw)
+    if raw.strip() in ("-1", "0"):
+        return int(raw.strip())
+    if match is None or match.group(2).lower() not in _BYTE_UNITS:
+        raise illegal_argument(f"failed to parse setting [{key}] with value [{raw}] as a size in bytes: unit is "
+                               "missing or unrecognized")
+    try:
+        number = float(match.group(1))
+    except ValueError:
+        raise illegal_argument(f"failed to parse [{raw}]") from None
+    if number < 0:
+        raise illegal_argument(f"failed to parse setting [{key}] with value [{raw}] as a size in bytes")
+    return int(number * _BYTE_UNITS[match.group(2).lower()])
 
 
 def _apply_effective(settings: MlCommonsSettings) -> None:
