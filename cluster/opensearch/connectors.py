@@ -210,6 +210,8 @@ class Connectors:
 
     def get_or_404(self, connector_id: str) -> dict[str, Any]:
         connector = self.get(connector_id)
+        if not self.index.exists:
+            raise os_status(404, "Failed to find connector")
         if connector is None:
             raise os_status(404, f"Failed to find connector with the provided connector id: {connector_id}")
         return connector
@@ -245,7 +247,11 @@ class Connectors:
         return self.index.index(connector_id, in_field_order(merged))
 
     def delete(self, connector_id: str) -> dict[str, Any]:
-        """`DELETE /connectors/{id}`: refused while any model references it."""
+        """`DELETE /connectors/{id}`: refused while any model references it; the index's delete
+        response, answered 200 even when it is `not_found` (ml-commons renders it without its
+        status); 404 only while the index does not exist yet."""
+        if not self.index.exists:
+            raise os_status(404, "Failed to find connector")
         users = [model_id for model_id, stored in self.ml.store[MODEL_INDEX].docs.items()
                  if stored.source.get("connector_id") == connector_id]
         if users:

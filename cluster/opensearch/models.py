@@ -245,6 +245,8 @@ class Models:
     def get(self, model_id: str) -> dict[str, Any]:
         """`GET /models/{id}`: the model document as ml-commons shows it."""
         doc = self.index.get(model_id)
+        if not self.index.exists:
+            raise os_status(404, "Fail to find model")
         if doc is None:
             raise os_status(404, f"Failed to find model with the provided model id: {model_id}")
         if doc.get("is_hidden"):
