@@ -62,9 +62,9 @@ async def test_url_model_uses_the_given_size_and_config(client: AsyncOpenSearch,
     assert cluster.run_until(lambda: cluster.ml_commons.tasks.get(task_id)["state"] == "COMPLETED", timeout=10)
     assert cluster.now == pytest.approx(2.5)
     model = await client.plugins.ml.get_model(model_id=cluster.ml_commons.tasks.get(task_id)["model_id"])
+    # only what was sent: no pooling_mode, normalize_result or additional_config added
     assert model["model_config"] == {"model_type": "bert", "embedding_dimension": 384,
-                                     "framework_type": "HUGGINGFACE_TRANSFORMERS", "pooling_mode": "MEAN",
-                                     "normalize_result": False}
+                                     "framework_type": "HUGGINGFACE_TRANSFORMERS"}
     assert (model["total_chunks"], model["model_format"]) == (25, "ONNX")
 
 
