@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from aiohttp import BasicAuth, hdrs, web
 
+from cluster.opensearch.errors import refuse_streaming
+
 from .body import body_required
 from .os_bodies import ml_commons, read_ml_object
 from .params import Query
@@ -47,6 +49,17 @@ async def _predict(request: web.Request, algorithm: str | None) -> web.Response:
 @routes.post("/_plugins/_ml/models/{model_id}/_predict")
 async def predict_model(request: web.Request) -> web.Response:
     return await _predict(request, None)
+
+
+@routes.post("/_plugins/_ml/models/{model_id}/_predict/stream")
+async def predict_stream(request: web.Request) -> web.Response:
+    """Refused: see `refuse_streaming` (the model is looked up first, as ml-commons does)."""
+    Query(request)
+    ml = ml_commons(request)
+    if not ml.settings.stream_enabled:
+        raise refuse_streaming(ml.settings)
+    ml.predictor.model(request.match_info["model_id"])
+    raise refuse_streaming(ml.settings)
 
 
 @routes.post("/_plugins/_ml/_predict/{algorithm}/{model_id}")

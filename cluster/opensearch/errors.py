@@ -9,7 +9,8 @@ caused by what the caller sent is a bug. These are:
 - the controller API while `controller_enabled` is off (`IllegalStateException`);
 - `POST /model_groups/_register` without `name` (`NullPointerException`);
 - `POST /connectors/_create` with no body (`IOException`);
-- `DELETE /tasks/{id}` of a RUNNING task (a plain `Exception`).
+- `DELETE /tasks/{id}` of a RUNNING task (a plain `Exception`);
+- `_predict/stream` while `stream_enabled` is off (`IllegalStateException`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .settings import MlCommonsSettings
 
 __all__ = ["MlError", "caller_error", "illegal_argument", "os_status", "parse_exception", "require_local_model",
+           "refuse_streaming",
            "require_remote_inference"]
 
 #: ml-commons' message, with its wrong setting key (the real one is `remote_inference.enabled`).
@@ -68,3 +70,22 @@ def require_local_model(settings: MlCommonsSettings) -> None:
     off (ml-commons answers 400 here)."""
     if not settings.local_model_enabled:
         raise os_status(400, LOCAL_MODEL_DISABLED)
+
+
+STREAM_DISABLED = (
+    'Streaming is currently disabled. To enable it, update the setting "plugins.ml_commons.stream_enabled" to true.'
+)
+#: mlsim's own refusal once streaming is on: ml-commons streams through OpenSearch's
+#: experimental streaming HTTP transport and Arrow Flight, which are not simulated.
+STREAM_NOT_SIMULATED = (
+    "mlsim does not simulate streaming predict: ml-commons serves it through OpenSearch's streaming transport "
+    "(transport-reactor-netty4 and Arrow Flight). Use POST /_plugins/_ml/models/{model_id}/_predict."
+)
+
+
+def refuse_streaming(settings: MlCommonsSettings) -> MlError:
+    """`POST /models/{id}/_predict/stream`: ml-commons' refusal while `stream_enabled` is off
+    (its `IllegalStateException`, answered 400 as the module says), else mlsim's."""
+    if not settings.stream_enabled:
+        return caller_error("illegal_state_exception", STREAM_DISABLED)
+    return caller_error("illegal_state_exception", STREAM_NOT_SIMULATED)

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import breakers, guardrails, local_inference, remote_connector, xcontent
-from .errors import MlError, illegal_argument, os_status, require_local_model, require_remote_inference
+from .errors import MlError, caller_error, illegal_argument, os_status, require_local_model, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
 from .local_models import DL_FUNCTIONS
 from .register_input import FUNCTION_NAMES
@@ -56,6 +56,10 @@ REMOTE = "REMOTE"
 TEXT_EMBEDDING = "TEXT_EMBEDDING"
 #: Input formats whose body is text documents (`MLInput`'s generic parser).
 TEXT_DOCS_INPUTS = frozenset({"TEXT_EMBEDDING", "SPARSE_ENCODING", "SPARSE_TOKENIZE"})
+TEXT_SIMILARITY = "TEXT_SIMILARITY"
+QUESTION_ANSWERING = "QUESTION_ANSWERING"
+#: The local model kinds mlsim answers predict for (`local_inference`).
+LOCAL_ANSWERS = TEXT_DOCS_INPUTS | {TEXT_SIMILARITY, QUESTION_ANSWERING}
 
 NOT_READY = "Model not ready yet. Please deploy the model first."
 AUTO_DEPLOY_DISABLED = "Auto deployment disabled for this model, please deploy model first"
@@ -71,6 +75,9 @@ class PredictInput:
     return_bytes: bool = False
     return_number: bool = True
     target_response: list[str] = field(default_factory=list)
+    query_text: str | None = None
+    question: str | None = None
+    context: str | None = None
 
     def instance(self, algorithm: str) -> dict[str, Any]:
         """What the input serialises to for the `interface.input` check."""
@@ -83,6 +90,9 @@ class PredictInput:
             instance["return_number"] = self.return_number
             if self.target_response:
                 instance["target_response"] = list(self.target_response)
+        for name in ("query_text", "question", "context"):
+            if getattr(self, name) is not None:
+                instance[name] = getattr(self, name)
         return instance
 
 
@@ -92,11 +102,26 @@ def parse_input(algorithm: str, body: dict[str, Any]) -> PredictInput:
     name = algorithm.upper()
     if name not in FUNCTION_NAMES:  # a path's algorithm must be one of them
         raise illegal_argument("Wrong function name")
-    if name != REMOTE and name not in TEXT_DOCS_INPUTS:
+    if name != REMOTE and name not in LOCAL_ANSWERS:
         raise illegal_argument(f"mlsim does not simulate predict for [{name}] models")
     parsed = PredictInput(text_docs=xcontent.string_list(body, "text_docs"))
     if name == REMOTE:
         parsed.parameters = xcontent.parameter_map(body, "parameters") or {}
+        return parsed
+    if name == QUESTION_ANSWERING:
+        parsed.question, parsed.context = xcontent.text(body, "question"), xcontent.text(body, "context")
+        if parsed.question is None:
+            raise illegal_argument("Question is not provided")
+        if parsed.context is None:
+            raise illegal_argument("Context is not provided")
+        return parsed
+    if name == TEXT_SIMILARITY:
+        parsed.query_text = xcontent.text(body, "query_text")
+        if parsed.text_docs is None or parsed.query_text is None:  # `Objects.requireNonNull`
+            missing = "text_docs" if parsed.text_docs is None else "query_text"
+            raise caller_error("null_pointer_exception", f"{missing} is null")
+        if not parsed.text_docs:
+            raise illegal_argument("No text documents were provided")
         return parsed
     if not parsed.text_docs:
         raise illegal_argument("empty docs")
@@ -204,13 +229,24 @@ class Predictor:
     # -- execution on the worker ------------------------------------------------------
 
     async def _local(self, model_id: str, model: dict[str, Any], kind: str, request: PredictInput) -> dict[str, Any]:
-        if kind != TEXT_EMBEDDING:
+        if kind not in LOCAL_ANSWERS:
             raise illegal_argument(f"mlsim does not simulate predict for [{kind}] models")
-        if not request.text_docs:
-            raise illegal_argument("empty docs")
+        if kind == QUESTION_ANSWERING:
+            texts = 1
+        elif not request.text_docs:
+            raise illegal_argument("empty docs" if kind in TEXT_DOCS_INPUTS else "No text documents were provided")
+        else:
+            texts = len(request.text_docs)
         profile = self.ml.state.settings.inference_profile
-        await self._elapse(local_inference.local_latency_seconds(profile, len(request.text_docs)))
-        return local_inference.text_embedding_answer(model_id, model, request.text_docs)
+        await self._elapse(local_inference.local_latency_seconds(profile, texts))
+        if kind == TEXT_EMBEDDING:
+            return local_inference.text_embedding_answer(model_id, model, request.text_docs or [])
+        if kind == QUESTION_ANSWERING:
+            return local_inference.question_answering_answer(str(request.question), str(request.context))
+        if kind == TEXT_SIMILARITY:
+            return local_inference.text_similarity_answer(model_id, model, str(request.query_text),
+                                                          request.text_docs or [])
+        return local_inference.sparse_answer(model_id, model, request.text_docs or [], tokenize=kind != "SPARSE_ENCODING")
 
     async def _remote(
         self,

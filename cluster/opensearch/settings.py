@@ -101,6 +101,8 @@ class MlCommonsSettings:
     local_model_enabled: bool = True
     #: Off: `_batch_predict` is refused.
     offline_batch_inference_enabled: bool = True
+    #: Off (ml-commons' default): `_predict/stream` is refused with ml-commons' message.
+    stream_enabled: bool = False
     # Stored and shown only: what they switch is not simulated (see the module docstring).
     max_ml_task_per_node: int = 10
     monitoring_request_count: int = 100
@@ -166,6 +168,7 @@ SETTINGS: dict[str, SettingSpec] = {
         _spec("trusted_url_regex", "trusted_url_regex", "string"),
         _spec("local_model.enabled", "local_model_enabled", "bool"),
         _spec("offline_batch_inference_enabled", "offline_batch_inference_enabled", "bool"),
+        _spec("stream_enabled", "stream_enabled", "bool"),
         _spec("max_ml_task_per_node", "max_ml_task_per_node", "int", 0, 10000),
         _spec("monitoring_request_count", "monitoring_request_count", "int", 0, 10_000_000),
         _spec("allow_registering_model_via_local_file", "allow_registering_model_via_local_file", "bool"),
