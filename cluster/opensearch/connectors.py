@@ -34,7 +34,7 @@ RETRY_BACKOFF_POLICIES = ("constant", "exponential_equal_jitter", "exponential_f
 FIELD_ORDER = ("name", "version", "description", "protocol", "parameters", "credential", "actions", "created_time",
                "last_updated_time", "client_config", "url", "headers")
 TEXT_FIELDS = FieldMapping(frozenset({"name", "description", "backend_roles", "owner.name", "owner.backend_roles",
-                                      "owner.roles", "owner.custom_attribute_names"}))
+                                      "owner.roles", "owner.custom_attribute_names"}), frozenset({"owner"}))
 
 
 def unsupported_protocol() -> MlError:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 ACCESS_MODES = ("public", "private", "restricted")
 TEXT_FIELDS = FieldMapping(frozenset({"name", "description", "backend_roles", "owner.name", "owner.backend_roles",
-                                      "owner.roles", "owner.custom_attribute_names"}))
+                                      "owner.roles", "owner.custom_attribute_names"}), frozenset({"owner"}))
 ACCESS_CONTROL_DISABLED = (
     "You cannot specify model access control parameters because the Security plugin or model access control is "
     "disabled on your cluster."

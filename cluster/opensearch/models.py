@@ -63,7 +63,8 @@ FIELD_ORDER = (
     "name", "model_group_id", "algorithm", "model_version", "description", "model_format", "model_state",
     "model_content_size_in_bytes", "model_content_hash_value", "model_config", "deploy_setting", "is_enabled",
     "is_controller_enabled", "rate_limiter", "created_time", "last_updated_time", "last_registered_time",
-    "last_deployed_time", "last_undeployed_time", "auto_redeploy_retry_times", "total_chunks",
+    "last_deployed_time", "last_undeployed_time", "model_id", "auto_redeploy_retry_times", "chunk_number",
+    "total_chunks",
     "planning_worker_node_count", "current_worker_node_count", "planning_worker_nodes", "deploy_to_all_nodes",
     "is_hidden", "connector", "connector_id", "guardrails", "interface",
 )
@@ -202,18 +203,32 @@ class Models:
             self._fail(task_id, failure)
             return
         now = self.ml.clock.millis()
+        total_chunks = math.ceil(size / CHUNK_SIZE)
+        self._store_chunks(model_id, total_chunks)
         self.index.update(model_id, {
             "model_state": "REGISTERED",
             "model_content_size_in_bytes": size,
             "model_content_hash_value": spec.hash_value or _artifact_hash(spec, size),
             "last_registered_time": now,
             "last_updated_time": now,
-            "total_chunks": math.ceil(size / CHUNK_SIZE),
+            "total_chunks": total_chunks,
         })
         self.ml.tasks.update(task_id, state="COMPLETED", model_id=model_id)
         self.ml.log.append("os_model_registered", "model chunks stored", model_id=model_id, task_id=task_id)
         if deploy:
             self._deploy_registered(model_id)
+
+    def _store_chunks(self, model_id: str, total_chunks: int) -> None:
+        """One document per chunk, `{model_id}_{n}`, as ml-commons indexes them in the model
+        index. Without `content`: ml-commons' search leaves it out unless asked for, and
+        mlsim has no bytes to keep."""
+        model = self.index.get(model_id) or {}
+        now = self.ml.clock.millis()
+        for number in range(total_chunks):
+            chunk = {key: model[key] for key in CHUNK_FIELDS if key in model}
+            chunk.update({"created_time": now, "last_updated_time": now, "model_id": model_id,
+                          "chunk_number": number, "total_chunks": total_chunks})
+            self.index.index(chunk_id(model_id, number), present(chunk))
 
     def _deploy_registered(self, model_id: str) -> None:
         """`?deploy=true`: ml-commons starts the deploy after registering and only logs its failure
@@ -278,6 +293,9 @@ class Models:
                 raise os_status(409, f"{len(users)} ingest pipelines are still using this model, please delete or "
                                      f"update the pipelines first: [{', '.join(users)}]")
         response = self.index.delete(model_id)
+        for number in range(int(doc.get("total_chunks") or 0)):
+            if self.index.get(chunk_id(model_id, number)) is not None:
+                self.index.delete(chunk_id(model_id, number))
         self._delete_runtime(model_id)
         self.ml.log.append("os_model_deleted", "model deleted", model_id=model_id)
         return response
@@ -287,6 +305,16 @@ class Models:
         if controllers.get(model_id) is not None:
             controllers.delete(model_id)
         self.ml.rate_limits.forget(model_id)
+
+
+#: The model fields a chunk document repeats (`MLModelManager` builds chunks with them).
+CHUNK_FIELDS = ("name", "algorithm", "model_version", "model_format", "is_enabled", "rate_limiter", "is_hidden",
+                "guardrails", "interface")
+
+
+def chunk_id(model_id: str, number: int) -> str:
+    """ml-commons' `getModelChunkId`."""
+    return f"{model_id}_{number}"
 
 
 def _names_model(config: Any, model_id: str, key: str = "") -> bool:
