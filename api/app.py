@@ -13,7 +13,7 @@ from cluster.cluster import Cluster
 from . import (
     es_aliases, es_cat, es_deployments, es_infer, es_models, es_pipelines, es_root, es_stats,
     os_connectors, os_controllers, os_deploy, os_indices, os_model_groups, os_models, os_predict, os_profile,
-    os_settings, os_tasks, os_update, sim_routes,
+    os_settings, os_tasks, os_train, os_update, sim_routes,
 )
 from .context import CLUSTER
 from .middleware import es_dialect
@@ -28,7 +28,7 @@ def create_app(cluster: Cluster) -> web.Application:
     # OpenSearch's ml-commons; each module registers its static paths before its `{id}` ones.
     for module in (
         os_model_groups, os_connectors, os_models, os_deploy, os_update, os_predict, os_tasks, os_profile,
-        os_controllers, os_settings, os_indices,
+        os_controllers, os_settings, os_indices, os_train,
     ):
         app.add_routes(module.routes)
     sim_routes.add_routes(app)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from aiohttp import BasicAuth, hdrs, web
 
+from cluster.opensearch.algorithms import TRAINABLE
 from cluster.opensearch.errors import refuse_streaming
 
 from .body import body_required
@@ -37,11 +38,14 @@ async def _predict(request: web.Request, algorithm: str | None) -> web.Response:
     Query(request)
     ml = ml_commons(request)
     model_id = request.match_info["model_id"]
-    if algorithm is None:
-        ml.predictor.model(model_id)
+    kind = algorithm.upper() if algorithm else None
+    if algorithm is None or kind in TRAINABLE:
+        model, kind = ml.predictor.model(model_id)
     body, _ = await read_ml_object(request)
     if body is None:
         raise body_required()
+    if kind in TRAINABLE:  # a model trained by `_train`: the classic algorithms' predict
+        return render(request, ml.training.predict(model, algorithm, body))
     answer = await ml.predictor.predict(model_id, body, request_user(request), algorithm)
     return render(request, answer)
 

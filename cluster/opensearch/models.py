@@ -71,9 +71,10 @@ FIELD_ORDER = (
 
 
 def present(doc: dict[str, Any]) -> dict[str, Any]:
-    """A model document as GET and search show it: ml-commons' field order, no connector credential."""
+    """A model document as GET and search show it: ml-commons' field order, no connector
+    credential, no `content` (a trained model's; ml-commons excludes it unless asked for)."""
     rank = {name: i for i, name in enumerate(FIELD_ORDER)}
-    shown = {key: doc[key] for key in sorted(doc, key=lambda key: rank.get(key, len(rank)))}
+    shown = {key: doc[key] for key in sorted(doc, key=lambda key: rank.get(key, len(rank))) if key != "content"}
     if isinstance(shown.get("connector"), dict):
         shown["connector"] = without_credential(shown["connector"])
     return shown

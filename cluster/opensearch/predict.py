@@ -196,7 +196,7 @@ class Predictor:
         kind = str(model.get("algorithm", "")).upper()
         if kind == REMOTE:
             require_remote_inference(self.ml.settings)
-        else:
+        elif kind in DL_FUNCTIONS:
             require_local_model(self.ml.settings)
         return model, kind
 

@@ -25,6 +25,7 @@ from .rate_limits import RateLimits
 from .settings import MlCommonsSettings
 from .stats import MlStats
 from .tasks import Tasks
+from .training import Training
 from .updates import ModelUpdates
 from .workers import ModelWorkers
 
@@ -57,3 +58,4 @@ class MlCommons:
         self.controllers = Controllers(self)
         self.updates = ModelUpdates(self)
         self.predictor = Predictor(self)
+        self.training = Training(self)
