@@ -55,6 +55,18 @@ async def predict_model(request: web.Request) -> web.Response:
     return await _predict(request, None)
 
 
+@routes.post("/_plugins/_ml/models/{model_id}/_batch_predict")
+async def batch_predict(request: web.Request) -> web.Response:
+    Query(request)
+    ml = ml_commons(request)
+    model_id = request.match_info["model_id"]
+    ml.predictor.model(model_id)
+    body, _ = await read_ml_object(request)
+    if body is None:
+        raise body_required()
+    return render(request, await ml.predictor.batch_predict(model_id, body))
+
+
 @routes.post("/_plugins/_ml/models/{model_id}/_predict/stream")
 async def predict_stream(request: web.Request) -> web.Response:
     """Refused: see `refuse_streaming` (the model is looked up first, as ml-commons does)."""

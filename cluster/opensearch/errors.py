@@ -10,7 +10,8 @@ caused by what the caller sent is a bug. These are:
 - `POST /model_groups/_register` without `name` (`NullPointerException`);
 - `POST /connectors/_create` with no body (`IOException`);
 - `DELETE /tasks/{id}` of a RUNNING task (a plain `Exception`);
-- `_predict/stream` while `stream_enabled` is off (`IllegalStateException`).
+- `_predict/stream` while `stream_enabled` is off (`IllegalStateException`);
+- `_batch_predict` while `offline_batch_inference_enabled` is off (`IllegalStateException`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cluster.errors import MlError, illegal_argument
 if TYPE_CHECKING:
     from .settings import MlCommonsSettings
 
-__all__ = ["MlError", "caller_error", "illegal_argument", "os_status", "parse_exception", "require_local_model",
+__all__ = ["MlError", "caller_error", "illegal_argument", "os_status", "parse_exception", "require_batch_inference", "require_local_model",
            "refuse_streaming",
            "require_remote_inference"]
 
@@ -89,3 +90,15 @@ def refuse_streaming(settings: MlCommonsSettings) -> MlError:
     if not settings.stream_enabled:
         return caller_error("illegal_state_exception", STREAM_DISABLED)
     return caller_error("illegal_state_exception", STREAM_NOT_SIMULATED)
+
+
+BATCH_INFERENCE_DISABLED = (
+    'Offline Batch Inference is currently disabled. To enable it, update the setting '
+    '"plugins.ml_commons.offline_batch_inference_enabled" to true.'
+)
+
+
+def require_batch_inference(settings: MlCommonsSettings) -> None:
+    """`_batch_predict` while `offline_batch_inference_enabled` is off (400, see the module)."""
+    if not settings.offline_batch_inference_enabled:
+        raise caller_error("illegal_state_exception", BATCH_INFERENCE_DISABLED)

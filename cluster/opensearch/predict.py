@@ -44,7 +44,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import breakers, guardrails, local_inference, remote_connector, xcontent
-from .errors import MlError, caller_error, illegal_argument, os_status, require_local_model, require_remote_inference
+from .errors import (
+    MlError, caller_error, illegal_argument, os_status, require_batch_inference, require_local_model,
+    require_remote_inference,
+)
 from .interface_schema import interface_schema, validate_input, validate_output
 from .local_models import DL_FUNCTIONS
 from .register_input import FUNCTION_NAMES
@@ -276,6 +279,31 @@ class Predictor:
                 raise illegal_argument(guardrails.OUTPUT_TRIGGERED)
         tensor = remote_connector.response_tensor(body, parameters.get("response_filter"))
         return {"inference_results": [{"output": [tensor], "status_code": 200}]}
+
+    async def batch_predict(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /models/{id}/_batch_predict`: the connector's BATCH_PREDICT action is called
+        once and what it answers becomes the `remote_job` of a BATCH_PREDICTION task, left
+        CREATED (the remote job's progress is not simulated; see the README)."""
+        model, kind = self.model(model_id)
+        require_batch_inference(self.ml.settings)
+        if kind != REMOTE:
+            raise illegal_argument(f"mlsim simulates batch predict for remote models only, not [{kind}]")
+        parameters = xcontent.parameter_map(body, "parameters") or {}
+        dlq = xcontent.parameter_map(body, "dlq")
+        if model.get("is_enabled") is False:
+            raise os_status(403, "Model is disabled.")
+        node_id = self._route(model_id, model, kind)
+        connector = self._connector(model)
+        merged = {**remote_connector.connector_parameters(connector), **parameters}
+        payload = remote_connector.render_payload(connector, merged, "BATCH_PREDICT")
+        await self._elapse(self.ml.settings.remote_latency_seconds)
+        answer = remote_connector.response_tensor(remote_connector.simulated_answer(merged, payload), None)
+        remote_job = {**answer["dataAsMap"], "dlq": dlq}
+        tasks = self.ml.tasks
+        task_id = tasks.create("BATCH_PREDICTION", REMOTE, model_id, [node_id], is_async=False)
+        tasks.update(task_id, input_type="REMOTE", remote_job=remote_job)
+        self.ml.log.append("os_batch_predict", "batch predict job created", model_id=model_id, task_id=task_id)
+        return {"task_id": task_id, "status": "CREATED", "remote_job": remote_job}
 
     def _connector(self, model: dict[str, Any]) -> dict[str, Any]:
         inline = model.get("connector")

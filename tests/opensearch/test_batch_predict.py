@@ -1,0 +1,60 @@
+"""`POST /models/{id}/_batch_predict`: a BATCH_PREDICTION task on a remote model whose
+`remote_job` is what the connector's BATCH_PREDICT action answered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from opensearchpy import AsyncOpenSearch
+
+from cluster.cluster import Cluster
+
+from .ml_helpers import OPENAI_CONNECTOR, raw_error
+
+BATCH_CONNECTOR: dict[str, Any] = {
+    **OPENAI_CONNECTOR,
+    "parameters": {**OPENAI_CONNECTOR["parameters"],
+                   "mlsim_response": json.dumps({"id": "batch_abc123", "status": "validating"})},
+    "actions": [
+        *OPENAI_CONNECTOR["actions"],
+        {"action_type": "batch_predict", "method": "POST", "url": "https://api.openai.com/v1/batches",
+         "request_body": '{ "input_file_id": "${parameters.input_file_id}", "endpoint": "/v1/embeddings" }'},
+    ],
+}
+
+
+async def remote_model(client: AsyncOpenSearch, connector: dict[str, Any]) -> str:
+    body = {"name": "batch", "function_name": "remote", "connector": connector}
+    return (await client.plugins.ml.register_model(body=body, params={"deploy": "true"}))["model_id"]
+
+
+async def test_batch_predict_creates_a_task_with_the_remote_job(client: AsyncOpenSearch, cluster: Cluster,
+                                                                http: TestClient) -> None:
+    model_id = await remote_model(client, BATCH_CONNECTOR)
+    cluster.advance(2)
+    response = await http.post(f"/_plugins/_ml/models/{model_id}/_batch_predict",
+                               json={"parameters": {"input_file_id": "file-1"}})
+    answer = await response.json()
+    assert response.status == 200
+    assert answer == {"task_id": answer["task_id"], "status": "CREATED",
+                      "remote_job": {"id": "batch_abc123", "status": "validating", "dlq": None}}
+    task = await client.plugins.ml.get_task(task_id=answer["task_id"])
+    assert (task["task_type"], task["function_name"], task["state"], task["model_id"], task["is_async"]) == (
+        "BATCH_PREDICTION", "REMOTE", "CREATED", model_id, False)
+    assert task["remote_job"] == answer["remote_job"]
+
+
+async def test_batch_predict_refusals(client: AsyncOpenSearch, cluster: Cluster, http: TestClient) -> None:
+    without_action = await remote_model(client, OPENAI_CONNECTOR)
+    cluster.advance(2)
+    response = await http.post(f"/_plugins/_ml/models/{without_action}/_batch_predict", json={"parameters": {}})
+    assert await raw_error(response) == (400, "illegal_argument_exception", "no BATCH_PREDICT action found")
+    await client.cluster.put_settings(body={"transient": {"plugins.ml_commons.offline_batch_inference_enabled": False}})
+    response = await http.post(f"/_plugins/_ml/models/{without_action}/_batch_predict", json={"parameters": {}})
+    assert await raw_error(response) == (
+        400, "illegal_state_exception", 'Offline Batch Inference is currently disabled. To enable it, update the '
+                                        'setting "plugins.ml_commons.offline_batch_inference_enabled" to true.')
+    response = await http.post("/_plugins/_ml/models/missing/_batch_predict", json={"parameters": {}})
+    assert (await raw_error(response))[0] == 404
