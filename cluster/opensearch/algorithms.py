@@ -75,18 +75,21 @@ def kmeans_train(frame: DataFrame, params: Mapping[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(KMEANS_SEED)
     centres = [points[rng.integers(len(points))]]
     while len(centres) < min(centroids, len(points)):
-        nearest = np.min([_distances(points, centre, distance) for centre in centres], axis=0) ** 2
-        total = nearest.sum()
-        pick = rng.choice(len(points), p=nearest / total) if total > 0 else rng.integers(len(points))
+        with np.errstate(all="ignore"):  # huge values overflow to inf: then a uniform draw
+            nearest = np.min([_distances(points, centre, distance) for centre in centres], axis=0) ** 2
+            total = nearest.sum()
+            usable = bool(np.isfinite(total)) and total > 0 and bool(np.all(np.isfinite(nearest)))
+        pick = rng.choice(len(points), p=nearest / total) if usable else rng.integers(len(points))
         centres.append(points[pick])
     means = np.array(centres)
-    for _ in range(iterations):
-        labels = _assign(points, means, distance)
-        updated = np.array([points[labels == k].mean(axis=0) if np.any(labels == k) else means[k]
-                            for k in range(len(means))])
-        if np.allclose(updated, means):
-            break
-        means = updated
+    with np.errstate(all="ignore"):
+        for _ in range(iterations):
+            labels = _assign(points, means, distance)
+            updated = np.array([points[labels == k].mean(axis=0) if np.any(labels == k) else means[k]
+                                for k in range(len(means))])
+            if np.allclose(updated, means, equal_nan=True):
+                break
+            means = updated
     return {"centroids": means.tolist(), "distance_type": distance, "columns": list(frame.names)}
 
 
@@ -108,7 +111,8 @@ def _distances(points: np.ndarray, centre: np.ndarray, distance: str) -> np.ndar
 
 
 def _assign(points: np.ndarray, means: np.ndarray, distance: str) -> np.ndarray:
-    return np.argmin(np.array([_distances(points, centre, distance) for centre in means]), axis=0)
+    with np.errstate(all="ignore"):
+        return np.argmin(np.array([_distances(points, centre, distance) for centre in means]), axis=0)
 
 
 # -- linear regression --------------------------------------------------------------

@@ -4,8 +4,9 @@ checks of their data sets."""
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
-from opensearchpy import AsyncOpenSearch
+from opensearchpy import AsyncOpenSearch, RequestError
 
 from cluster.cluster import Cluster
 
@@ -75,12 +76,14 @@ async def test_question_answering_picks_the_best_matching_sentence(cluster: Clus
     assert (status, error_of(answer)) == (400, ("illegal_argument_exception", "Context is not provided"))
 
 
-async def test_predict_stream_is_refused_with_a_reason(cluster: Cluster, http: TestClient) -> None:
+async def test_predict_stream_is_refused_with_a_reason(cluster: Cluster, client: AsyncOpenSearch,
+                                                       http: TestClient) -> None:
     add_model(cluster, "tok", algorithm="SPARSE_TOKENIZE")
-    response = await http.post("/_plugins/_ml/models/tok/_predict/stream", json={"text_docs": ["a"]})
-    assert (response.status, error_of(await response.json())) == (400, (
-        "illegal_state_exception",
-        'Streaming is currently disabled. To enable it, update the setting "plugins.ml_commons.stream_enabled" to true.'))
+    with pytest.raises(RequestError) as raised:
+        await client.plugins.ml.predict_model_stream(model_id="tok", body={"text_docs": ["a"]})
+    assert (raised.value.status_code, raised.value.error, raised.value.info["error"]["reason"]) == (
+        400, "illegal_state_exception",
+        'Streaming is currently disabled. To enable it, update the setting "plugins.ml_commons.stream_enabled" to true.')
     await http.put("/_cluster/settings", json={"transient": {"plugins.ml_commons.stream_enabled": True}})
     response = await http.post("/_plugins/_ml/models/tok/_predict/stream", json={"text_docs": ["a"]})
     status, (error_type, reason) = response.status, error_of(await response.json())
