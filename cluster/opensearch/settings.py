@@ -6,12 +6,13 @@ persistent one, else the node's own value (the field's value before any cluster 
 touched it). Values travel as OpenSearch keeps them: strings (lists of strings for list
 settings), parsed and range-checked per setting with OpenSearch's messages.
 
-Every setting of ml-commons' cluster-settings documentation that its code registers is known.
-Some change nothing here and are only stored and shown (`disk_free_space_threshold`: simulated
-nodes have no disk; the agent, memory, RAG and access-control switches: those features are not
-simulated). A key OpenSearch does not register is refused as "not recognized", and, as in
-OpenSearch, that refuses the whole request: nothing of it is applied. Keys the documentation
-lists but ml-commons' code does not register (`max_memory_containers_per_user`,
+Every setting ml-commons registers is known. The dynamic ones that change nothing here are
+stored and shown only (`STORED_ONLY`: `disk_free_space_threshold`, as simulated nodes have no
+disk; the agent, memory, MCP, RAG, batch-ingestion and access-control switches, as those
+features are not simulated). Updating a node-scope-only or final one is refused as OpenSearch
+refuses it. A key OpenSearch does not register is refused as "not recognized", and, as in
+OpenSearch, one bad key refuses the whole request: nothing of it is applied. Keys the
+documentation lists but ml-commons' code does not register (`max_memory_containers_per_user`,
 `max_memories_per_container`) are refused likewise: the code decides.
 """
 
@@ -103,18 +104,6 @@ class MlCommonsSettings:
     offline_batch_inference_enabled: bool = True
     #: Off (ml-commons' default): `_predict/stream` is refused with ml-commons' message.
     stream_enabled: bool = False
-    # Stored and shown only: what they switch is not simulated (see the module docstring).
-    max_ml_task_per_node: int = 10
-    monitoring_request_count: int = 100
-    allow_registering_model_via_local_file: bool = False
-    disk_free_space_threshold: str = "5gb"
-    enable_inhouse_python_model: bool = False
-    model_access_control_enabled: bool = False
-    connector_access_control_enabled: bool = False
-    agent_framework_enabled: bool = True
-    memory_feature_enabled: bool = True
-    agentic_memory_enabled: bool = True
-    rag_pipeline_feature_enabled: bool = True
     #: Simulated seconds a remote connector takes to answer (the simulator's own knob).
     remote_latency_seconds: float = 0.2
     #: Bytes per simulated second a model's chunks are downloaded and stored at register.
@@ -126,18 +115,82 @@ class MlCommonsSettings:
 Kind = Literal["bool", "int", "float", "string", "list", "regex_list", "bytes"]
 
 
+Update = Literal["dynamic", "static", "final"]
+
+
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
     key: str
-    field: str
+    #: The `MlCommonsSettings` field it sets; None: stored and shown only.
+    field: str | None
     kind: Kind
     minimum: float | None = None
     maximum: float | None = None
+    #: The node value of a stored-only setting, as OpenSearch shows it.
+    default: Raw | None = None
+    update: Update = "dynamic"
 
 
 def _spec(name: str, attr: str, kind: Kind, minimum: float | None = None, maximum: float | None = None) -> SettingSpec:
     return SettingSpec(PREFIX + name, attr, kind, minimum, maximum)
 
+
+def _stored(name: str, kind: Kind, default: Raw, minimum: float | None = None, maximum: float | None = None,
+            update: Update = "dynamic") -> SettingSpec:
+    return SettingSpec(PREFIX + name, None, kind, minimum, maximum, default, update)
+
+
+#: ml-commons' settings whose effect is not simulated, with their types, bounds and defaults.
+STORED_ONLY = (
+    _stored("max_ml_task_per_node", "int", "10", 0, 10000),
+    _stored("monitoring_request_count", "int", "100", 0, 10_000_000),
+    _stored("allow_registering_model_via_local_file", "bool", "false"),
+    _stored("disk_free_space_threshold", "bytes", "5gb"),
+    _stored("enable_inhouse_python_model", "bool", "false"),
+    _stored("model_access_control_enabled", "bool", "false"),
+    _stored("connector_access_control_enabled", "bool", "false"),
+    _stored("agent_framework_enabled", "bool", "true"),
+    _stored("memory_feature_enabled", "bool", "true"),
+    _stored("agentic_memory_enabled", "bool", "true"),
+    _stored("remote_agentic_memory_enabled", "bool", "false"),
+    _stored("rag_pipeline_feature_enabled", "bool", "true"),
+    _stored("max_batch_inference_tasks", "int", "100", 0, 10000),
+    _stored("max_batch_ingestion_tasks", "int", "100", 0, 10000),
+    _stored("batch_ingestion_bulk_size", "int", "500", 100, 100000),
+    _stored("offline_batch_ingestion_enabled", "bool", "true"),
+    _stored("trusted_connector_private_endpoints_regex", "regex_list", []),
+    _stored("index_insight_feature_enabled", "bool", "false"),
+    _stored("mcp_connector_enabled", "bool", "false"),
+    _stored("mcp_server_enabled", "bool", "false"),
+    _stored("mcp_header_passthrough_enabled", "bool", "false"),
+    _stored("unified_agent_api_enabled", "bool", "false"),
+    _stored("agentic_search_template_enabled", "bool", "false"),
+    _stored("ag_ui_enabled", "bool", "false"),
+    _stored("execute_tools_enabled", "bool", "true"),
+    _stored("connector.private_ip_enabled", "bool", "false"),
+    _stored("remote_job.status_field", "list", ["status", "Status", "TransformJobStatus"]),
+    _stored("remote_job.status_regex.completed", "string", "(complete|completed|partiallyCompleted)"),
+    _stored("remote_job.status_regex.cancelled", "string", "(stopped|cancelled)"),
+    _stored("remote_job.status_regex.cancelling", "string", "(stopping|cancelling)"),
+    _stored("remote_job.status_regex.expired", "string", "(expired|timeout)"),
+    _stored("remote_job.status_regex.failed", "string", "(failed)"),
+    _stored("metrics_static_collection_enabled", "bool", "false"),
+    _stored("max_json_size", "int", "100000000", -1),
+    _stored("memory.retention_enabled", "bool", "false"),
+    _stored("memory.retention_job_interval_hours", "int", "24", 1, 168),
+    _stored("memory.retention_job_throttle_seconds", "int", "5", 1, 60),
+    _stored("memory.orphan_ttl_days", "int", "7", 1, 365),
+    _stored("memory.working_memory_ttl_days", "int", "-1", -1, 365),
+    _stored("memory.default_session_retention_days", "int", "-1", -1, 3650),
+    _stored("memory.default_session_max_count", "int", "-1", -1, 1_000_000),
+    _stored("memory.default_long_term_max_count", "int", "-1", -1, 1_000_000),
+    _stored("memory.default_history_max_count", "int", "-1", -1, 10_000_000),
+    # node-scope settings a cluster-settings update cannot change
+    _stored("multi_tenancy_enabled", "bool", "false", update="static"),
+    _stored("master_key_cache_ttl_minutes", "int", "5", 1, 1440, update="static"),
+    _stored("connector.restricted_ip_patterns", "regex_list", [], update="final"),
+    _stored("metrics_collection_enabled", "bool", "false", update="final"),
+)
 
 #: Every cluster setting the simulator knows, with ml-commons' types and bounds.
 SETTINGS: dict[str, SettingSpec] = {
@@ -169,17 +222,7 @@ SETTINGS: dict[str, SettingSpec] = {
         _spec("local_model.enabled", "local_model_enabled", "bool"),
         _spec("offline_batch_inference_enabled", "offline_batch_inference_enabled", "bool"),
         _spec("stream_enabled", "stream_enabled", "bool"),
-        _spec("max_ml_task_per_node", "max_ml_task_per_node", "int", 0, 10000),
-        _spec("monitoring_request_count", "monitoring_request_count", "int", 0, 10_000_000),
-        _spec("allow_registering_model_via_local_file", "allow_registering_model_via_local_file", "bool"),
-        _spec("disk_free_space_threshold", "disk_free_space_threshold", "bytes"),
-        _spec("enable_inhouse_python_model", "enable_inhouse_python_model", "bool"),
-        _spec("model_access_control_enabled", "model_access_control_enabled", "bool"),
-        _spec("connector_access_control_enabled", "connector_access_control_enabled", "bool"),
-        _spec("agent_framework_enabled", "agent_framework_enabled", "bool"),
-        _spec("memory_feature_enabled", "memory_feature_enabled", "bool"),
-        _spec("agentic_memory_enabled", "agentic_memory_enabled", "bool"),
-        _spec("rag_pipeline_feature_enabled", "rag_pipeline_feature_enabled", "bool"),
+        *STORED_ONLY,
     )
 }
 
@@ -201,6 +244,10 @@ def update_cluster_settings(
             spec = SETTINGS.get(key)
             if spec is None:
                 raise illegal_argument(f"{scope} setting [{key}], not recognized")
+            if spec.update == "static":
+                raise illegal_argument(f"{scope} setting [{key}], not dynamically updateable")
+            if spec.update == "final":
+                raise illegal_argument(f"final {scope} setting [{key}], not updateable")
             parse_value(spec, raw)
     overrides = settings.cluster_overrides
     for scope, values in requested.items():
@@ -210,7 +257,9 @@ def update_cluster_settings(
                 for name in [k for k in stored if k == key or (key.endswith("*") and k.startswith(key[:-1]))]:
                     del stored[name]
             else:
-                overrides.node_values.setdefault(SETTINGS[key].field, getattr(settings, SETTINGS[key].field))
+                attr = SETTINGS[key].field
+                if attr is not None:
+                    overrides.node_values.setdefault(attr, getattr(settings, attr))
                 stored[key] = raw
     _apply_effective(settings)
     return {scope: {k: v for k, v in requested[scope].items() if v is not None} for scope in SCOPES}
@@ -220,6 +269,10 @@ def node_defaults(settings: MlCommonsSettings) -> dict[str, Raw]:
     """Each known setting's node-level value, as GET `_cluster/settings?include_defaults` shows it."""
     values = {}
     for spec in SETTINGS.values():
+        if spec.field is None:
+            assert spec.default is not None
+            values[spec.key] = spec.default
+            continue
         value = settings.cluster_overrides.node_values.get(spec.field, getattr(settings, spec.field))
         values[spec.key] = render_value(spec, value)
     return values
@@ -342,6 +395,8 @@ def _apply_effective(settings: MlCommonsSettings) -> None:
     """Each overridden field to its transient, else persistent, else node value."""
     overrides = settings.cluster_overrides
     for spec in SETTINGS.values():
+        if spec.field is None:
+            continue
         raw = overrides.transient.get(spec.key, overrides.persistent.get(spec.key))
         if raw is not None:
             setattr(settings, spec.field, parse_value(spec, raw))

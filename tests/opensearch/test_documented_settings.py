@@ -109,3 +109,25 @@ async def test_local_models_switched_off(client: AsyncOpenSearch) -> None:
         400, "status_exception",
         'Local Model is currently disabled. To enable it, update the setting "plugins.ml_commons.local_model.enabled" '
         "to true.")
+
+
+async def test_other_registered_settings_are_stored_and_fixed_ones_refused(client: AsyncOpenSearch) -> None:
+    """Tutorials' setup blocks set other ml-commons switches too (MCP, batch ingestion);
+    node-scope-only and final settings cannot change at run time, as in OpenSearch."""
+    answer = await client.cluster.put_settings(
+        body={"persistent": {ML + "mcp_connector_enabled": True, ML + "batch_ingestion_bulk_size": 1000}},
+        params={"flat_settings": "true"})
+    assert answer["persistent"] == {ML + "batch_ingestion_bulk_size": "1000", ML + "mcp_connector_enabled": "true"}
+    defaults = (await client.cluster.get_settings(params={"include_defaults": "true", "flat_settings": "true"}))
+    assert defaults["defaults"][ML + "remote_job.status_field"] == ["status", "Status", "TransformJobStatus"]
+    for body, reason in (
+        ({"persistent": {ML + "batch_ingestion_bulk_size": 99}},
+         f"Failed to parse value [99] for setting [{ML}batch_ingestion_bulk_size] must be >= 100"),
+        ({"persistent": {ML + "multi_tenancy_enabled": True}},
+         f"persistent setting [{ML}multi_tenancy_enabled], not dynamically updateable"),
+        ({"transient": {ML + "metrics_collection_enabled": True}},
+         f"final transient setting [{ML}metrics_collection_enabled], not updateable"),
+    ):
+        with pytest.raises(RequestError) as raised:
+            await client.cluster.put_settings(body=body)
+        assert error_of(raised.value) == (400, "illegal_argument_exception", reason)
