@@ -239,7 +239,7 @@ def update_cluster_settings(
     requested = {"transient": flatten(transient), "persistent": flatten(persistent)}
     for scope, values in requested.items():  # OpenSearch checks transient first
         for key, raw in values.items():
-            if raw is None and (key.endswith("*") or key in SETTINGS):
+            if raw is None and (key.endswith("*") or (key in SETTINGS and SETTINGS[key].update == "dynamic")):
                 continue
             spec = SETTINGS.get(key)
             if spec is None:

@@ -127,6 +127,8 @@ async def test_other_registered_settings_are_stored_and_fixed_ones_refused(clien
          f"persistent setting [{ML}multi_tenancy_enabled], not dynamically updateable"),
         ({"transient": {ML + "metrics_collection_enabled": True}},
          f"final transient setting [{ML}metrics_collection_enabled], not updateable"),
+        ({"persistent": {ML + "multi_tenancy_enabled": None}},  # nor reset
+         f"persistent setting [{ML}multi_tenancy_enabled], not dynamically updateable"),
     ):
         with pytest.raises(RequestError) as raised:
             await client.cluster.put_settings(body=body)
