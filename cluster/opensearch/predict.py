@@ -43,7 +43,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import breakers, guardrails, local_inference, remote_connector, xcontent
+from . import batch_jobs, breakers, guardrails, local_inference, remote_connector, xcontent
+from .documents import MODEL_INDEX
 from .errors import (
     MlError, caller_error, illegal_argument, os_status, require_batch_inference, require_local_model,
     require_remote_inference,
@@ -304,6 +305,34 @@ class Predictor:
         tasks.update(task_id, input_type="REMOTE", remote_job=remote_job)
         self.ml.log.append("os_batch_predict", "batch predict job created", model_id=model_id, task_id=task_id)
         return {"task_id": task_id, "status": "CREATED", "remote_job": remote_job}
+
+    async def batch_status(self, task_id: str, task: dict[str, Any]) -> dict[str, Any]:
+        """`GET /tasks/{id}` of a remote BATCH_PREDICTION task: the connector's
+        BATCH_PREDICT_STATUS action is called with the job's text fields, its answer merged
+        into `remote_job` and the task state set from the job's status (`batch_jobs`).
+        Without such an action the task is answered as stored (ml-commons would build a
+        default status action for the providers it knows)."""
+        if task.get("task_type") != "BATCH_PREDICTION" or task.get("function_name") != REMOTE:
+            return task
+        require_batch_inference(self.ml.settings)
+        model = self.ml.store[MODEL_INDEX].get(str(task.get("model_id")))
+        if model is None:
+            raise os_status(404, "Failed to retrieve the ML model for the given task ID")
+        connector = self._connector(model)
+        action = next((a for a in connector.get("actions") or [] if a.get("action_type") == "BATCH_PREDICT_STATUS"),
+                      None)
+        if action is None:
+            return task
+        remote_job = dict(task.get("remote_job") or {})
+        parameters = {**remote_connector.connector_parameters(connector), **batch_jobs.status_parameters(remote_job)}
+        payload = (remote_connector.render_payload(connector, parameters, "BATCH_PREDICT_STATUS")
+                   if action.get("request_body") is not None else "{}")
+        await self._elapse(self.ml.settings.remote_latency_seconds)
+        answer = remote_connector.response_tensor(remote_connector.simulated_answer(parameters, payload), None)
+        remote_job.update(answer["dataAsMap"])
+        state = batch_jobs.job_state(remote_job, self.ml.settings)
+        self.ml.tasks.update(task_id, remote_job=remote_job, **({"state": state} if state else {}))
+        return self.ml.tasks.get(task_id) or task
 
     def _connector(self, model: dict[str, Any]) -> dict[str, Any]:
         inline = model.get("connector")

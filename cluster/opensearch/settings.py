@@ -7,7 +7,7 @@ touched it). Values travel as OpenSearch keeps them: strings (lists of strings f
 settings), parsed and range-checked per setting with OpenSearch's messages.
 
 Every setting ml-commons registers is known. The dynamic ones that change nothing here are
-stored and shown only (`STORED_ONLY`: `disk_free_space_threshold`, as simulated nodes have no
+stored and shown only (`STORED_ONLY`, but `remote_job.*`: `disk_free_space_threshold`, as simulated nodes have no
 disk; the agent, memory, MCP, RAG, batch-ingestion and access-control switches, as those
 features are not simulated). Updating a node-scope-only or final one is refused as OpenSearch
 refuses it. A key OpenSearch does not register is refused as "not recognized", and, as in
@@ -140,7 +140,8 @@ def _stored(name: str, kind: Kind, default: Raw, minimum: float | None = None, m
     return SettingSpec(PREFIX + name, None, kind, minimum, maximum, default, update)
 
 
-#: ml-commons' settings whose effect is not simulated, with their types, bounds and defaults.
+#: ml-commons' settings without a field, with their types, bounds and defaults: stored and
+#: shown; only `remote_job.*` is read (`field_less_value`), the others' effect is not simulated.
 STORED_ONLY = (
     _stored("max_ml_task_per_node", "int", "10", 0, 10000),
     _stored("monitoring_request_count", "int", "100", 0, 10_000_000),
@@ -168,6 +169,7 @@ STORED_ONLY = (
     _stored("ag_ui_enabled", "bool", "false"),
     _stored("execute_tools_enabled", "bool", "true"),
     _stored("connector.private_ip_enabled", "bool", "false"),
+    # read by a batch-predict task's status refresh (`batch_jobs.py`)
     _stored("remote_job.status_field", "list", ["status", "Status", "TransformJobStatus"]),
     _stored("remote_job.status_regex.completed", "string", "(complete|completed|partiallyCompleted)"),
     _stored("remote_job.status_regex.cancelled", "string", "(stopped|cancelled)"),
@@ -263,6 +265,15 @@ def update_cluster_settings(
                 stored[key] = raw
     _apply_effective(settings)
     return {scope: {k: v for k, v in requested[scope].items() if v is not None} for scope in SCOPES}
+
+
+def field_less_value(settings: MlCommonsSettings, key: str) -> Raw:
+    """The effective value of a setting without a field (`STORED_ONLY`): transient, else
+    persistent, else its default."""
+    spec = SETTINGS[key]
+    assert spec.field is None and spec.default is not None
+    overrides = settings.cluster_overrides
+    return overrides.transient.get(key, overrides.persistent.get(key, spec.default))
 
 
 def node_defaults(settings: MlCommonsSettings) -> dict[str, Raw]:

@@ -58,3 +58,28 @@ async def test_batch_predict_refusals(client: AsyncOpenSearch, cluster: Cluster,
                                         'setting "plugins.ml_commons.offline_batch_inference_enabled" to true.')
     response = await http.post("/_plugins/_ml/models/missing/_batch_predict", json={"parameters": {}})
     assert (await raw_error(response))[0] == 404
+
+
+async def test_get_task_asks_the_job_status(client: AsyncOpenSearch, cluster: Cluster, http: TestClient) -> None:
+    """The connector's BATCH_PREDICT_STATUS action is called on GET; its answer joins the
+    remote job and `remote_job.status_regex.completed` turns the task COMPLETED."""
+    rules = [{"if_matches": "batch_status", "response": '{"status": "completed", "output_file_id": "file-9"}'},
+             {"response": '{"id": "batch_abc123", "status": "validating"}'}]
+    connector = {**BATCH_CONNECTOR,
+                 "parameters": {**OPENAI_CONNECTOR["parameters"], "mlsim_response_rules": json.dumps(rules)},
+                 "actions": [*BATCH_CONNECTOR["actions"],
+                             {"action_type": "batch_predict_status", "method": "POST",
+                              "url": "https://api.openai.com/v1/batches/${parameters.id}",
+                              "request_body": '{"batch_status": "${parameters.id}"}'}]}
+    model_id = await remote_model(client, connector)
+    cluster.advance(2)
+    response = await http.post(f"/_plugins/_ml/models/{model_id}/_batch_predict",
+                               json={"parameters": {"input_file_id": "file-1"}})
+    task_id = (await response.json())["task_id"]
+    assert cluster.ml_commons.tasks.get(task_id)["state"] == "CREATED"
+    task = await client.plugins.ml.get_task(task_id=task_id)
+    assert task["state"] == "COMPLETED"
+    assert task["remote_job"] == {"id": "batch_abc123", "status": "completed", "output_file_id": "file-9", "dlq": None}
+    await client.cluster.put_settings(body={"transient": {"plugins.ml_commons.offline_batch_inference_enabled": False}})
+    response = await http.get(f"/_plugins/_ml/tasks/{task_id}")
+    assert (await raw_error(response))[:2] == (400, "illegal_state_exception")
