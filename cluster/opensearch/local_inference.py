@@ -8,7 +8,8 @@ There are no weights; every answer is a deterministic function of the model (its
 - SPARSE_ENCODING: each text's lower-cased words (alphanumeric runs, in order of first
   appearance) with a pseudo-random weight in [0.1, 3); SPARSE_TOKENIZE: the same words, each
   with weight 1.0 (ml-commons' weight when the tokenizer has no IDF file). Both as
-  `dataAsMap.response[0]`, a map of token to weight.
+  `dataAsMap.response[0]`, a map of token to weight; with `sparse_embedding_format`
+  TOKEN_ID the keys are stand-in vocabulary ids (a hash of the word below 30522).
 - TEXT_SIMILARITY: per text, one FLOAT32 `similarity` score: 10 x the share of the query's
   words the text holds, minus 5, plus a pseudo-random offset in [-0.5, 0.5) (a
   cross-encoder's logit, higher when they share more).
@@ -70,6 +71,8 @@ def local_latency_seconds(profile: InferenceProfile, texts: int) -> float:
 
 
 _WORD = re.compile(r"[0-9a-z]+")
+#: BERT's vocabulary size: the range of the stand-in token ids (`sparse_embedding_format` TOKEN_ID).
+VOCABULARY_SIZE = 30522
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 
 
@@ -93,12 +96,15 @@ def _seed_key(model_id: str, model: dict[str, Any]) -> str:
     return str(model.get("model_content_hash_value") or model_id)
 
 
-def sparse_answer(model_id: str, model: dict[str, Any], texts: list[str], tokenize: bool) -> dict[str, Any]:
-    """SPARSE_ENCODING (`tokenize` false: tensor named "output") or SPARSE_TOKENIZE (no name)."""
+def sparse_answer(model_id: str, model: dict[str, Any], texts: list[str], tokenize: bool,
+                  token_ids: bool = False) -> dict[str, Any]:
+    """SPARSE_ENCODING (`tokenize` false: tensor named "output") or SPARSE_TOKENIZE (no name);
+    `token_ids`: keyed by a word's stand-in vocabulary id instead of the word."""
     seed_key = _seed_key(model_id, model)
     results = []
     for text in texts:
-        weights = {word: 1.0 if tokenize else _float32(0.1 + 2.9 * _unit(seed_key, word)) for word in words(text)}
+        weights = {str(int(_unit("vocabulary", word) * VOCABULARY_SIZE)) if token_ids else word:
+                   1.0 if tokenize else _float32(0.1 + 2.9 * _unit(seed_key, word)) for word in words(text)}
         tensor: dict[str, Any] = {} if tokenize else {"name": "output"}
         tensor["dataAsMap"] = {"response": [weights]}
         results.append({"output": [tensor]})

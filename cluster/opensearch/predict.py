@@ -64,6 +64,7 @@ TEXT_SIMILARITY = "TEXT_SIMILARITY"
 QUESTION_ANSWERING = "QUESTION_ANSWERING"
 #: The local model kinds mlsim answers predict for (`local_inference`).
 LOCAL_ANSWERS = TEXT_DOCS_INPUTS | {TEXT_SIMILARITY, QUESTION_ANSWERING}
+SPARSE_KINDS = frozenset({"SPARSE_ENCODING", "SPARSE_TOKENIZE"})
 
 NOT_READY = "Model not ready yet. Please deploy the model first."
 AUTO_DEPLOY_DISABLED = "Auto deployment disabled for this model, please deploy model first"
@@ -80,6 +81,8 @@ class PredictInput:
     return_number: bool = True
     target_response: list[str] = field(default_factory=list)
     query_text: str | None = None
+    #: `parameters.sparse_embedding_format` of a sparse model: WORD or TOKEN_ID
+    sparse_format: str = "WORD"
     question: str | None = None
     context: str | None = None
 
@@ -129,6 +132,13 @@ def parse_input(algorithm: str, body: dict[str, Any]) -> PredictInput:
         return parsed
     if not parsed.text_docs:
         raise illegal_argument("empty docs")
+    if name in SPARSE_KINDS:
+        parameters = xcontent.obj(body, "parameters") or {}
+        if parameters.get("sparse_embedding_format") is not None:
+            parsed.sparse_format = str(parameters["sparse_embedding_format"]).upper()
+            if parsed.sparse_format not in ("WORD", "TOKEN_ID"):
+                raise illegal_argument("No enum constant org.opensearch.ml.common.input.parameter.textembedding."
+                                       f"SparseEmbeddingFormat.{parsed.sparse_format}")
     parsed.return_bytes = _flag(body, "return_bytes", False)
     parsed.return_number = _flag(body, "return_number", True)
     parsed.target_response = xcontent.string_list(body, "target_response") or []
@@ -250,7 +260,8 @@ class Predictor:
         if kind == TEXT_SIMILARITY:
             return local_inference.text_similarity_answer(model_id, model, str(request.query_text),
                                                           request.text_docs or [])
-        return local_inference.sparse_answer(model_id, model, request.text_docs or [], tokenize=kind != "SPARSE_ENCODING")
+        return local_inference.sparse_answer(model_id, model, request.text_docs or [], tokenize=kind != "SPARSE_ENCODING",
+                                             token_ids=request.sparse_format == "TOKEN_ID")
 
     async def _remote(
         self,

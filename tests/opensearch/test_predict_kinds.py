@@ -88,3 +88,17 @@ async def test_predict_stream_is_refused_with_a_reason(cluster: Cluster, client:
     response = await http.post("/_plugins/_ml/models/tok/_predict/stream", json={"text_docs": ["a"]})
     status, (error_type, reason) = response.status, error_of(await response.json())
     assert (status, error_type) == (400, "illegal_state_exception") and "does not simulate streaming" in reason
+
+
+async def test_sparse_token_id_format(cluster: Cluster, http: TestClient) -> None:
+    add_model(cluster, "sparse", algorithm="SPARSE_ENCODING")
+    _, words = await predict(http, "sparse", {"text_docs": ["cat sat"]})
+    status, ids = await predict(http, "sparse", {"text_docs": ["cat sat"],
+                                                 "parameters": {"sparse_embedding_format": "token_id"}})
+    assert status == 200
+    [word_weights] = words["inference_results"][0]["output"][0]["dataAsMap"]["response"]
+    [id_weights] = ids["inference_results"][0]["output"][0]["dataAsMap"]["response"]
+    assert all(key.isdigit() and 0 <= int(key) < 30522 for key in id_weights)
+    assert sorted(id_weights.values()) == sorted(word_weights.values())
+    status, body = await predict(http, "sparse", {"text_docs": ["x"], "parameters": {"sparse_embedding_format": "b"}})
+    assert (status, error_of(body)[0]) == (400, "illegal_argument_exception")
