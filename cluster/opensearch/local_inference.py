@@ -12,7 +12,8 @@ There are no weights; every answer is a deterministic function of the model (its
   TOKEN_ID the keys are stand-in vocabulary ids (a hash of the word below 30522).
 - TEXT_SIMILARITY: per text, one FLOAT32 `similarity` score: 10 x the share of the query's
   words the text holds, minus 5, plus a pseudo-random offset in [-0.5, 0.5) (a
-  cross-encoder's logit, higher when they share more).
+  cross-encoder's logit, higher when they share more), with its little-endian
+  `byte_buffer` as the translator adds it.
 - QUESTION_ANSWERING: the context's sentence sharing the most words with the question
   (the first on a tie), as `{"result": answer}`.
 
@@ -23,6 +24,7 @@ queueing between concurrent requests.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from typing import Any
@@ -117,9 +119,11 @@ def text_similarity_answer(model_id: str, model: dict[str, Any], query: str, tex
     results = []
     for text in texts:
         shared = len(query_words & set(words(text))) / len(query_words) if query_words else 0.0
-        score = 10.0 * shared - 5.0 + _unit(seed_key, query, text) - 0.5
+        score = np.float32(10.0 * shared - 5.0 + _unit(seed_key, query, text) - 0.5)
+        raw = base64.b64encode(np.array([score], dtype="<f4").tobytes()).decode()
         results.append({"output": [{"name": "similarity", "data_type": "FLOAT32", "shape": [1],
-                                    "data": [_float32(score)]}]})
+                                    "data": [_float32(score)],
+                                    "byte_buffer": {"array": raw, "order": "LITTLE_ENDIAN"}}]})
     return {"inference_results": results}
 
 

@@ -4,6 +4,9 @@ checks of their data sets."""
 
 from __future__ import annotations
 
+import base64
+import struct
+
 import pytest
 from aiohttp.test_utils import TestClient
 from opensearchpy import AsyncOpenSearch, RequestError
@@ -53,6 +56,10 @@ async def test_text_similarity_scores_each_text_against_the_query(cluster: Clust
     assert [[(t["name"], t["data_type"], t["shape"]) for t in output] for output in tensors] == [
         [("similarity", "FLOAT32", [1])]] * 2
     same, other = (output[0]["data"][0] for output in tensors)
+    for output in tensors:
+        buffer = output[0]["byte_buffer"]
+        assert buffer["order"] == "LITTLE_ENDIAN"
+        assert struct.unpack("<f", base64.b64decode(buffer["array"]))[0] == pytest.approx(output[0]["data"][0])
     assert same > 4.0 > -4.0 > other
     assert (await predict(http, "cross", body))[1] == answer
 
