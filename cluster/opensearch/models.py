@@ -24,6 +24,7 @@ that is not in the table fails the task as ml-commons does.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
@@ -178,6 +179,8 @@ class Models:
                 return
             config = config or pretrained_config(spec.name, pretrained)
             size = size or pretrained.size_bytes
+            # the downloaded config names the function, whatever the request said
+            spec = dataclasses.replace(spec, function_name=pretrained.function_name)
         size = size or DEFAULT_ARTIFACT_BYTES
         model_id = model_id or new_document_id(self.ml.rng)
         self.index.index(model_id, self._new_doc(spec, group_id, version, "REGISTERING", config))

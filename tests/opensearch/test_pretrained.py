@@ -58,3 +58,20 @@ async def test_custom_model_config_keeps_only_what_was_sent(client: AsyncOpenSea
     # a custom model named like a pretrained one gains no space type; false normalize_result is not written
     assert model["model_config"] == {"model_type": "bert", "embedding_dimension": 768,
                                      "framework_type": "SENTENCE_TRANSFORMERS", "all_config": "{}"}
+
+
+async def test_a_pretrained_model_takes_its_function_from_the_model_config(client: AsyncOpenSearch,
+                                                                           cluster: Cluster) -> None:
+    """ml-commons reads the function from the downloaded config: the documentation's
+    cross-encoder example sends none, and the model is TEXT_SIMILARITY all the same."""
+    body = {"name": "huggingface/cross-encoders/ms-marco-MiniLM-L-6-v2", "version": "1.0.2",
+            "model_format": "TORCH_SCRIPT"}
+    task_id = (await client.plugins.ml.register_model(body=body, params={"deploy": "true"}))["task_id"]
+    assert cluster.run_until(lambda: cluster.ml_commons.tasks.get(task_id)["state"] == "COMPLETED", timeout=60)
+    model_id = cluster.ml_commons.tasks.get(task_id)["model_id"]
+    assert cluster.run_until(lambda: cluster.ml_commons.models.index.get(model_id)["model_state"] == "DEPLOYED",
+                             timeout=120)
+    assert (await client.plugins.ml.get_model(model_id=model_id))["algorithm"] == "TEXT_SIMILARITY"
+    answer = await client.plugins.ml.predict_model(
+        model_id=model_id, body={"query_text": "today is sunny", "text_docs": ["how are you", "today is sunny"]})
+    assert [r["output"][0]["name"] for r in answer["inference_results"]] == ["similarity", "similarity"]
