@@ -23,7 +23,7 @@ from . import algorithms, xcontent
 from .anomaly_localization import localize
 from .data_frame import DataFrame, from_sources, parse_data_frame, render
 from .documents import MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status
+from .errors import MlError, illegal_argument
 from .ids import new_document_id
 from .register_input import FUNCTION_NAMES
 from .search import parse_request, run_search
@@ -74,7 +74,7 @@ class Training:
         for name in indices:
             index = self.ml.store.index_named(name)
             if index is None:
-                raise os_status(404, f"no such index [{name}]")
+                raise MlError(404, "index_not_found_exception", f"no such index [{name}]")
             found = run_search(index, parse_request(query))
             sources.extend(hit.get("_source", {}) for hit in found["hits"]["hits"])
         return from_sources(sources)
