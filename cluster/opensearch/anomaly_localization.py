@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping
 
-from cluster.errors import illegal_argument
+from cluster.errors import MlError, illegal_argument
 
 from . import xcontent
 from .documents import DocumentStore
@@ -87,7 +87,7 @@ def localize(store: DocumentStore, body: Mapping[str, Any]) -> dict[str, Any]:
         raise illegal_argument("index_name, attribute_field_names and time_field_name are required")
     index = store.index_named(index_name)
     if index is None or index_name.startswith("."):
-        raise illegal_argument(f"no such index [{index_name}]")
+        raise MlError(404, "index_not_found_exception", f"no such index [{index_name}]")
     anomaly_start = body.get("anomaly_start_time")
     buckets = _buckets(_long(body, "start_time"), _long(body, "end_time"), _long(body, "min_time_interval"),
                        None if anomaly_start is None else _long(body, "anomaly_start_time"))
