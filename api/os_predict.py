@@ -64,7 +64,7 @@ async def batch_predict(request: web.Request) -> web.Response:
     body, _ = await read_ml_object(request)
     if body is None:
         raise body_required()
-    return render(request, await ml.predictor.batch_predict(model_id, body))
+    return render(request, await ml.batch_jobs.create(model_id, body))
 
 
 @routes.post("/_plugins/_ml/models/{model_id}/_predict/stream")

@@ -45,11 +45,11 @@ def task_or_404(ml: MlCommons, task_id: str) -> dict[str, Any]:
 
 @routes.get(BASE + "/{task_id}")
 async def get_task(request: web.Request) -> web.Response:
-    """A remote batch-predict task asks its job's status first (`Predictor.batch_status`)."""
+    """A remote batch-predict task asks its job's status first (`BatchJobs.refresh`)."""
     Query(request)
     ml = ml_commons(request)
     task_id = request.match_info["task_id"]
-    return render(request, await ml.predictor.batch_status(task_id, task_or_404(ml, task_id)))
+    return render(request, await ml.batch_jobs.refresh(task_id, task_or_404(ml, task_id)))
 
 
 @routes.delete(BASE + "/{task_id}")

@@ -43,12 +43,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import batch_jobs, breakers, guardrails, local_inference, remote_connector, xcontent
-from .documents import MODEL_INDEX
-from .errors import (
-    MlError, caller_error, illegal_argument, os_status, require_batch_inference, require_local_model,
-    require_remote_inference,
-)
+from . import breakers, guardrails, local_inference, remote_connector, xcontent
+from .errors import MlError, caller_error, illegal_argument, os_status, require_local_model, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
 from .local_models import DL_FUNCTIONS
 from .register_input import FUNCTION_NAMES
@@ -179,7 +175,7 @@ class Predictor:
         input_schema = interface_schema(model, "input")
         if input_schema is not None:
             validate_input(input_schema, request.instance(kind))
-        node_id = self._route(model_id, model, kind)
+        node_id = self.route(model_id, model, kind)
         if kind in DL_FUNCTIONS and node_id != receiving:
             # the request is sent on as the same transport action: the worker checks again
             self.ml.rate_limits.check(model_id, node_id, user)
@@ -220,7 +216,8 @@ class Predictor:
         """The node REST requests arrive at: the cluster's first (None: no node at all)."""
         return next(iter(self.ml.state.nodes), None)
 
-    def _route(self, model_id: str, model: dict[str, Any], kind: str) -> str:
+    def route(self, model_id: str, model: dict[str, Any], kind: str) -> str:
+        """The worker a request goes to (auto-deploying a remote model when allowed)."""
         workers = self.ml.workers.nodes(model_id)
         planned = model.get("planning_worker_nodes") or []
         if not workers or (kind == REMOTE and len(workers) < len(planned)):
@@ -252,7 +249,7 @@ class Predictor:
         else:
             texts = len(request.text_docs)
         profile = self.ml.state.settings.inference_profile
-        await self._elapse(local_inference.local_latency_seconds(profile, texts))
+        await self.elapse(local_inference.local_latency_seconds(profile, texts))
         if kind == TEXT_EMBEDDING:
             return local_inference.text_embedding_answer(model_id, model, request.text_docs or [])
         if kind == QUESTION_ANSWERING:
@@ -272,7 +269,7 @@ class Predictor:
         user: str | None,
         guarding: tuple[str, ...],
     ) -> dict[str, Any]:
-        connector = self._connector(model)
+        connector = self.connector(model)
         request_params = remote_connector.request_parameters(request.parameters, request.text_docs)
         parameters = {**remote_connector.connector_parameters(connector), **request_params}
         payload = remote_connector.render_payload(connector, parameters)
@@ -283,7 +280,7 @@ class Predictor:
             chain, guard, guardrails.INPUT, payload, parameters, user
         ):
             raise illegal_argument(guardrails.INPUT_TRIGGERED)
-        await self._elapse(self.ml.settings.remote_latency_seconds)
+        await self.elapse(self.ml.settings.remote_latency_seconds)
         body = remote_connector.simulated_answer(parameters, payload)
         if isinstance(guard, dict):
             question = {"question": json.dumps(body, ensure_ascii=False)[1:-1]}  # processTextDoc
@@ -292,64 +289,12 @@ class Predictor:
         tensor = remote_connector.response_tensor(body, parameters.get("response_filter"))
         return {"inference_results": [{"output": [tensor], "status_code": 200}]}
 
-    async def batch_predict(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """`POST /models/{id}/_batch_predict`: the connector's BATCH_PREDICT action is called
-        once and what it answers becomes the `remote_job` of a BATCH_PREDICTION task, left
-        CREATED (the remote job's progress is not simulated; see the README)."""
-        model, kind = self.model(model_id)
-        require_batch_inference(self.ml.settings)
-        if kind != REMOTE:
-            raise illegal_argument(f"mlsim simulates batch predict for remote models only, not [{kind}]")
-        parameters = xcontent.parameter_map(body, "parameters") or {}
-        dlq = xcontent.parameter_map(body, "dlq")
-        if model.get("is_enabled") is False:
-            raise os_status(403, "Model is disabled.")
-        node_id = self._route(model_id, model, kind)
-        connector = self._connector(model)
-        merged = {**remote_connector.connector_parameters(connector), **parameters}
-        payload = remote_connector.render_payload(connector, merged, "BATCH_PREDICT")
-        await self._elapse(self.ml.settings.remote_latency_seconds)
-        answer = remote_connector.response_tensor(remote_connector.simulated_answer(merged, payload), None)
-        remote_job = {**answer["dataAsMap"], "dlq": dlq}
-        tasks = self.ml.tasks
-        task_id = tasks.create("BATCH_PREDICTION", REMOTE, model_id, [node_id], is_async=False)
-        tasks.update(task_id, input_type="REMOTE", remote_job=remote_job)
-        self.ml.log.append("os_batch_predict", "batch predict job created", model_id=model_id, task_id=task_id)
-        return {"task_id": task_id, "status": "CREATED", "remote_job": remote_job}
-
-    async def batch_status(self, task_id: str, task: dict[str, Any]) -> dict[str, Any]:
-        """`GET /tasks/{id}` of a remote BATCH_PREDICTION task: the connector's
-        BATCH_PREDICT_STATUS action is called with the job's text fields, its answer merged
-        into `remote_job` and the task state set from the job's status (`batch_jobs`).
-        Without such an action the task is answered as stored (ml-commons would build a
-        default status action for the providers it knows)."""
-        if task.get("task_type") != "BATCH_PREDICTION" or task.get("function_name") != REMOTE:
-            return task
-        require_batch_inference(self.ml.settings)
-        model = self.ml.store[MODEL_INDEX].get(str(task.get("model_id")))
-        if model is None:
-            raise os_status(404, "Failed to retrieve the ML model for the given task ID")
-        connector = self._connector(model)
-        action = next((a for a in connector.get("actions") or [] if a.get("action_type") == "BATCH_PREDICT_STATUS"),
-                      None)
-        if action is None:
-            return task
-        remote_job = dict(task.get("remote_job") or {})
-        parameters = {**remote_connector.connector_parameters(connector), **batch_jobs.status_parameters(remote_job)}
-        payload = (remote_connector.render_payload(connector, parameters, "BATCH_PREDICT_STATUS")
-                   if action.get("request_body") is not None else "{}")
-        await self._elapse(self.ml.settings.remote_latency_seconds)
-        answer = remote_connector.response_tensor(remote_connector.simulated_answer(parameters, payload), None)
-        remote_job.update(answer["dataAsMap"])
-        state = batch_jobs.job_state(remote_job, self.ml.settings)
-        self.ml.tasks.update(task_id, remote_job=remote_job, **({"state": state} if state else {}))
-        return self.ml.tasks.get(task_id) or task
-
-    def _connector(self, model: dict[str, Any]) -> dict[str, Any]:
+    def connector(self, model: dict[str, Any]) -> dict[str, Any]:
+        """The model's inline connector, else its stand-alone one (404 when gone)."""
         inline = model.get("connector")
         return inline if isinstance(inline, dict) else self.ml.connectors.get_or_404(str(model.get("connector_id")))
 
-    async def _elapse(self, seconds: float) -> None:
+    async def elapse(self, seconds: float) -> None:
         """Let `seconds` of simulated time pass (at once in the virtual clock)."""
         done = self.ml.env.timeout(max(seconds, 0.0))
         await self.ml.clock.wait_until(lambda: done.processed)

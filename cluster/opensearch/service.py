@@ -14,6 +14,7 @@ import simpy
 from ..clock import SimClock
 from ..events import EventLog
 from ..state import ClusterState
+from .batch_jobs import BatchJobs
 from .connectors import Connectors
 from .controllers import Controllers
 from .deployer import Deployer
@@ -59,3 +60,4 @@ class MlCommons:
         self.updates = ModelUpdates(self)
         self.predictor = Predictor(self)
         self.training = Training(self)
+        self.batch_jobs = BatchJobs(self)
