@@ -52,6 +52,12 @@ async def get_task(request: web.Request) -> web.Response:
     return render(request, await ml.batch_jobs.refresh(task_id, task_or_404(ml, task_id)))
 
 
+@routes.post(BASE + "/{task_id}/_cancel")
+async def cancel_batch_job(request: web.Request) -> web.Response:
+    Query(request)
+    return render(request, await ml_commons(request).batch_jobs.cancel(request.match_info["task_id"]))
+
+
 @routes.delete(BASE + "/{task_id}")
 async def delete_task(request: web.Request) -> web.Response:
     Query(request)

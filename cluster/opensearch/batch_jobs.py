@@ -1,7 +1,7 @@
 """ml-commons' offline batch inference on a remote model: `_batch_predict` creates a
 BATCH_PREDICTION task whose `remote_job` is what the connector's BATCH_PREDICT action
 answered; GET of the task asks the BATCH_PREDICT_STATUS action and maps the job's status to
-the task state (`GetTaskTransportAction`). The remote job does not progress by itself: it
+the task state (`GetTaskTransportAction`); `_cancel` calls CANCEL_BATCH_PREDICT. The remote job does not progress by itself: it
 is whatever the simulated endpoint answers to the status call.
 
 Each of `remote_job.status_field` the job holds is matched in turn (the last match wins),
@@ -58,6 +58,18 @@ def job_state(remote_job: Mapping[str, Any], settings: MlCommonsSettings) -> str
     return state
 
 
+def _action(connector: Mapping[str, Any], action_type: str) -> dict[str, Any] | None:
+    return next((a for a in connector.get("actions") or [] if a.get("action_type") == action_type), None)
+
+
+def _payload(connector: dict[str, Any], parameters: dict[str, str], action_type: str) -> str:
+    """The action's rendered body; an action without `request_body` (a GET) sends none."""
+    action = _action(connector, action_type)
+    if action is not None and action.get("request_body") is None:
+        return "{}"
+    return remote_connector.render_payload(connector, parameters, action_type)
+
+
 class BatchJobs:
     def __init__(self, ml: MlCommons) -> None:
         self.ml = ml
@@ -87,6 +99,31 @@ class BatchJobs:
         self.ml.log.append("os_batch_predict", "batch predict job created", model_id=model_id, task_id=task_id)
         return {"task_id": task_id, "status": "CREATED", "remote_job": remote_job}
 
+    async def cancel(self, task_id: str) -> dict[str, Any]:
+        """`POST /tasks/{id}/_cancel`: the CANCEL_BATCH_PREDICT action is called with the job's
+        text fields; the task changes only when a later GET reads the job's status."""
+        task = self.ml.tasks.get(task_id)
+        if task is None:
+            raise os_status(404, "Fail to find task")
+        if task.get("task_type") == "BATCH_PREDICTION":
+            require_batch_inference(self.ml.settings)
+        if task.get("task_type") != "BATCH_PREDICTION" or task.get("function_name") != REMOTE:
+            raise illegal_argument("The task ID you provided does not have any associated batch job")
+        connector = self._connector_of(task)
+        parameters = {**remote_connector.connector_parameters(connector),
+                      **status_parameters(task.get("remote_job") or {})}
+        payload = _payload(connector, parameters, "CANCEL_BATCH_PREDICT")
+        await self.ml.predictor.elapse(self.ml.settings.remote_latency_seconds)
+        remote_connector.simulated_answer(parameters, payload)
+        self.ml.log.append("os_batch_cancel", "batch job cancel sent", task_id=task_id)
+        return {"status": "OK"}
+
+    def _connector_of(self, task: Mapping[str, Any]) -> dict[str, Any]:
+        model = self.ml.store[MODEL_INDEX].get(str(task.get("model_id")))
+        if model is None:
+            raise os_status(404, "Failed to retrieve the ML model for the given task ID")
+        return self.ml.predictor.connector(model)
+
     async def refresh(self, task_id: str, task: dict[str, Any]) -> dict[str, Any]:
         """`GET /tasks/{id}` of a remote BATCH_PREDICTION task: the BATCH_PREDICT_STATUS
         action is called with the job's text fields, its answer merged into `remote_job` and
@@ -96,18 +133,12 @@ class BatchJobs:
         if task.get("task_type") != "BATCH_PREDICTION" or task.get("function_name") != REMOTE:
             return task
         require_batch_inference(self.ml.settings)
-        model = self.ml.store[MODEL_INDEX].get(str(task.get("model_id")))
-        if model is None:
-            raise os_status(404, "Failed to retrieve the ML model for the given task ID")
-        connector = self.ml.predictor.connector(model)
-        action = next((a for a in connector.get("actions") or [] if a.get("action_type") == "BATCH_PREDICT_STATUS"),
-                      None)
-        if action is None:
+        connector = self._connector_of(task)
+        if _action(connector, "BATCH_PREDICT_STATUS") is None:
             return task
         remote_job = dict(task.get("remote_job") or {})
         parameters = {**remote_connector.connector_parameters(connector), **status_parameters(remote_job)}
-        payload = (remote_connector.render_payload(connector, parameters, "BATCH_PREDICT_STATUS")
-                   if action.get("request_body") is not None else "{}")
+        payload = _payload(connector, parameters, "BATCH_PREDICT_STATUS")
         await self.ml.predictor.elapse(self.ml.settings.remote_latency_seconds)
         answer = remote_connector.response_tensor(remote_connector.simulated_answer(parameters, payload), None)
         remote_job.update(answer["dataAsMap"])

@@ -83,3 +83,23 @@ async def test_get_task_asks_the_job_status(client: AsyncOpenSearch, cluster: Cl
     await client.cluster.put_settings(body={"transient": {"plugins.ml_commons.offline_batch_inference_enabled": False}})
     response = await http.get(f"/_plugins/_ml/tasks/{task_id}")
     assert (await raw_error(response))[:2] == (400, "illegal_state_exception")
+
+
+async def test_cancel_calls_the_cancel_action(client: AsyncOpenSearch, cluster: Cluster, http: TestClient) -> None:
+    connector = {**BATCH_CONNECTOR, "actions": [
+        *BATCH_CONNECTOR["actions"],
+        {"action_type": "cancel_batch_predict", "method": "POST",
+         "url": "https://api.openai.com/v1/batches/${parameters.id}/cancel"}]}
+    model_id = await remote_model(client, connector)
+    cluster.advance(2)
+    response = await http.post(f"/_plugins/_ml/models/{model_id}/_batch_predict",
+                               json={"parameters": {"input_file_id": "file-1"}})
+    task_id = (await response.json())["task_id"]
+    response = await http.post(f"/_plugins/_ml/tasks/{task_id}/_cancel")
+    assert (response.status, await response.json()) == (200, {"status": "OK"})
+    deploy_task = cluster.ml_commons.tasks.create("DEPLOY_MODEL", "REMOTE", model_id, [])
+    response = await http.post(f"/_plugins/_ml/tasks/{deploy_task}/_cancel")
+    assert await raw_error(response) == (400, "illegal_argument_exception",
+                                         "The task ID you provided does not have any associated batch job")
+    response = await http.post("/_plugins/_ml/tasks/nope/_cancel")
+    assert await raw_error(response) == (404, "status_exception", "Fail to find task")
