@@ -41,9 +41,8 @@ def status_parameters(remote_job: Mapping[str, Any]) -> dict[str, str]:
 
 def job_state(remote_job: Mapping[str, Any], settings: MlCommonsSettings) -> str | None:
     """The task state the job's status maps to, or None to leave the state as it is."""
-    fields = field_less_value(settings, PREFIX + "remote_job.status_field")
     state = None
-    for name in fields if isinstance(fields, list) else [fields]:
+    for name in field_less_value(settings, PREFIX + "remote_job.status_field"):
         if name not in remote_job:
             continue
         value = "null" if remote_job[name] is None else str(remote_job[name])

@@ -267,13 +267,13 @@ def update_cluster_settings(
     return {scope: {k: v for k, v in requested[scope].items() if v is not None} for scope in SCOPES}
 
 
-def field_less_value(settings: MlCommonsSettings, key: str) -> Raw:
-    """The effective value of a setting without a field (`STORED_ONLY`): transient, else
-    persistent, else its default."""
+def field_less_value(settings: MlCommonsSettings, key: str) -> Any:
+    """The typed effective value of a setting without a field (`STORED_ONLY`): transient,
+    else persistent, else its default."""
     spec = SETTINGS[key]
     assert spec.field is None and spec.default is not None
     overrides = settings.cluster_overrides
-    return overrides.transient.get(key, overrides.persistent.get(key, spec.default))
+    return parse_value(spec, overrides.transient.get(key, overrides.persistent.get(key, spec.default)))
 
 
 def node_defaults(settings: MlCommonsSettings) -> dict[str, Raw]:

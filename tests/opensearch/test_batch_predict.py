@@ -10,6 +10,8 @@ from aiohttp.test_utils import TestClient
 from opensearchpy import AsyncOpenSearch
 
 from cluster.cluster import Cluster
+from cluster.opensearch.batch_jobs import job_state
+from cluster.opensearch.settings import update_cluster_settings
 
 from .ml_helpers import OPENAI_CONNECTOR, raw_error
 
@@ -103,3 +105,14 @@ async def test_cancel_calls_the_cancel_action(client: AsyncOpenSearch, cluster: 
                                          "The task ID you provided does not have any associated batch job")
     response = await http.post("/_plugins/_ml/tasks/nope/_cancel")
     assert await raw_error(response) == (404, "status_exception", "Fail to find task")
+
+
+def test_job_state_follows_the_status_settings(cluster: Cluster) -> None:
+    settings = cluster.ml_commons.settings
+    assert job_state({"status": "in_progress"}, settings) is None
+    assert job_state({"TransformJobStatus": "Completed"}, settings) == "COMPLETED"
+    assert job_state({"status": "cancelling"}, settings) == "CANCELLING"
+    update_cluster_settings(settings, {"plugins.ml_commons.remote_job.status_field": "state,phase",
+                                       "plugins.ml_commons.remote_job.status_regex.failed": "(broken)"}, {})
+    assert job_state({"status": "completed"}, settings) is None
+    assert job_state({"state": "running", "phase": "BROKEN"}, settings) == "FAILED"
