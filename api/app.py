@@ -14,7 +14,7 @@ from . import (
     es_aliases, es_bulk, es_cat, es_cat_nodes, es_deployments, es_health, es_infer, es_inference_api, es_info, es_models,
     es_nodes, es_pipelines, es_root, es_stats,
     os_connectors, os_controllers, os_deploy, os_indices, os_model_groups, os_models, os_predict, os_profile,
-    os_settings, os_tasks, os_update, sim_rebalances, sim_routes,
+    os_settings, os_tasks, os_train, os_update, sim_rebalances, sim_routes,
 )
 from .context import CLUSTER
 from .middleware import es_dialect
@@ -33,7 +33,7 @@ def create_app(cluster: Cluster) -> web.Application:
     # OpenSearch's ml-commons; each module registers its static paths before its `{id}` ones.
     for module in (
         os_model_groups, os_connectors, os_models, os_deploy, os_update, os_predict, os_tasks, os_profile,
-        os_controllers, os_settings, os_indices,
+        os_controllers, os_settings, os_indices, os_train,
     ):
         app.add_routes(module.routes)
     sim_routes.add_routes(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .os_bodies import SOURCE_PARAMS, ml_commons, read_ml_object, search_body, write_status
+from .os_bodies import SOURCE_PARAMS, ml_commons, read_ml_object, search_body
 from .params import Query
 from .responses import render
 
@@ -46,4 +46,4 @@ async def update_connector(request: web.Request) -> web.Response:
 async def delete_connector(request: web.Request) -> web.Response:
     Query(request)
     response = ml_commons(request).connectors.delete(request.match_info["connector_id"])
-    return render(request, response, write_status(response))
+    return render(request, response)  # 200 even for `not_found`, as ml-commons answers

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cluster.opensearch.errors import parse_exception
 
-from .os_bodies import SOURCE_PARAMS, ml_commons, read_ml_object, search_body, write_status
+from .os_bodies import SOURCE_PARAMS, ml_commons, read_ml_object, search_body
 from .params import Query
 from .responses import render
 
@@ -50,4 +50,4 @@ async def update_model_group(request: web.Request) -> web.Response:
 async def delete_model_group(request: web.Request) -> web.Response:
     Query(request)
     response = ml_commons(request).groups.delete(request.match_info["model_group_id"])
-    return render(request, response, write_status(response))
+    return render(request, response)  # 200 even for `not_found`, as ml-commons answers

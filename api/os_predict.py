@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from aiohttp import BasicAuth, hdrs, web
 
+from cluster.opensearch.algorithms import TRAINABLE
+from cluster.opensearch.errors import refuse_streaming
+
 from .body import body_required
 from .os_bodies import ml_commons, read_ml_object
 from .params import Query
@@ -35,11 +38,14 @@ async def _predict(request: web.Request, algorithm: str | None) -> web.Response:
     Query(request)
     ml = ml_commons(request)
     model_id = request.match_info["model_id"]
-    if algorithm is None:
-        ml.predictor.model(model_id)
+    kind = algorithm.upper() if algorithm else None
+    if algorithm is None or kind in TRAINABLE:
+        model, kind = ml.predictor.model(model_id)
     body, _ = await read_ml_object(request)
     if body is None:
         raise body_required()
+    if kind in TRAINABLE:  # a model trained by `_train`: the classic algorithms' predict
+        return render(request, ml.training.predict(model, algorithm, body))
     answer = await ml.predictor.predict(model_id, body, request_user(request), algorithm)
     return render(request, answer)
 
@@ -47,6 +53,29 @@ async def _predict(request: web.Request, algorithm: str | None) -> web.Response:
 @routes.post("/_plugins/_ml/models/{model_id}/_predict")
 async def predict_model(request: web.Request) -> web.Response:
     return await _predict(request, None)
+
+
+@routes.post("/_plugins/_ml/models/{model_id}/_batch_predict")
+async def batch_predict(request: web.Request) -> web.Response:
+    Query(request)
+    ml = ml_commons(request)
+    model_id = request.match_info["model_id"]
+    ml.predictor.model(model_id)
+    body, _ = await read_ml_object(request)
+    if body is None:
+        raise body_required()
+    return render(request, await ml.batch_jobs.create(model_id, body))
+
+
+@routes.post("/_plugins/_ml/models/{model_id}/_predict/stream")
+async def predict_stream(request: web.Request) -> web.Response:
+    """Refused: see `refuse_streaming` (the model is looked up first, as ml-commons does)."""
+    Query(request)
+    ml = ml_commons(request)
+    if not ml.settings.stream_enabled:
+        raise refuse_streaming(ml.settings)
+    ml.predictor.model(request.match_info["model_id"])
+    raise refuse_streaming(ml.settings)
 
 
 @routes.post("/_plugins/_ml/_predict/{algorithm}/{model_id}")

@@ -59,11 +59,14 @@ def _from_path(request: web.Request) -> ProfileRequest:
 
 
 @routes.get("/_plugins/_ml/stats")
+@routes.get("/_plugins/_ml/stats/")
 @routes.get("/_plugins/_ml/stats/{stat}")
 @routes.get("/_plugins/_ml/{node_id}/stats")
+@routes.get("/_plugins/_ml/{node_id}/stats/")
 @routes.get("/_plugins/_ml/{node_id}/stats/{stat}")
 async def get_stats(request: web.Request) -> web.Response:
-    """Comma-separated node ids (or names) and stat names."""
+    """Comma-separated node ids (or names) and stat names; ml-commons registers the paths
+    with a trailing slash too (`{nodeId}/stats/`)."""
     Query(request)
     node_ids, stats = request.match_info.get("node_id"), request.match_info.get("stat")
     body = stats_report(

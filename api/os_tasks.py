@@ -45,8 +45,17 @@ def task_or_404(ml: MlCommons, task_id: str) -> dict[str, Any]:
 
 @routes.get(BASE + "/{task_id}")
 async def get_task(request: web.Request) -> web.Response:
+    """A remote batch-predict task asks its job's status first (`BatchJobs.refresh`)."""
     Query(request)
-    return render(request, task_or_404(ml_commons(request), request.match_info["task_id"]))
+    ml = ml_commons(request)
+    task_id = request.match_info["task_id"]
+    return render(request, await ml.batch_jobs.refresh(task_id, task_or_404(ml, task_id)))
+
+
+@routes.post(BASE + "/{task_id}/_cancel")
+async def cancel_batch_job(request: web.Request) -> web.Response:
+    Query(request)
+    return render(request, await ml_commons(request).batch_jobs.cancel(request.match_info["task_id"]))
 
 
 @routes.delete(BASE + "/{task_id}")

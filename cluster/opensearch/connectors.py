@@ -9,6 +9,7 @@ them, and the system index cannot be read directly.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Mapping
 
 from . import xcontent
@@ -33,7 +34,7 @@ RETRY_BACKOFF_POLICIES = ("constant", "exponential_equal_jitter", "exponential_f
 FIELD_ORDER = ("name", "version", "description", "protocol", "parameters", "credential", "actions", "created_time",
                "last_updated_time", "client_config", "url", "headers")
 TEXT_FIELDS = FieldMapping(frozenset({"name", "description", "backend_roles", "owner.name", "owner.backend_roles",
-                                      "owner.roles", "owner.custom_attribute_names"}))
+                                      "owner.roles", "owner.custom_attribute_names"}), frozenset({"owner"}))
 
 
 def unsupported_protocol() -> MlError:
@@ -126,6 +127,30 @@ def check_protocol_rules(connector: Mapping[str, Any]) -> None:
                 raise illegal_argument(f"Missing {label}")
 
 
+_PARAMETER = re.compile(r"\$\{parameters\.([^}]+)\}")
+NOT_TRUSTED = "Connector URL is not matching the trusted connector endpoint regex"
+
+
+def check_trusted_endpoints(connector: Mapping[str, Any], regexes: tuple[str, ...]) -> None:
+    """ml-commons' `validateConnectorURL`: every action's URL, its `${parameters.*}` filled in
+    (unknown ones left as they are), must fully match one of the trusted regexes; an MCP
+    connector's `url` alike. The regexes passed the setting's ReDoS guard when they were set."""
+    parameters = connector.get("parameters") or {}
+    if connector.get("protocol") in MCP_PROTOCOLS:
+        urls = [connector.get("url") or ""]
+    else:
+        if connector.get("actions") is None:
+            raise illegal_argument("No actions configured for this connector")
+        if not regexes:
+            raise illegal_argument("Trusted connector endpoints regex is not configured. Please set "
+                                   "plugins.ml_commons.trusted_connector_endpoints_regex.")
+        urls = [_PARAMETER.sub(lambda m: str(parameters.get(m.group(1), m.group(0))), action.get("url", ""))
+                for action in connector["actions"]]
+    for url in urls:
+        if not any(re.fullmatch(regex, url) for regex in regexes):
+            raise illegal_argument(NOT_TRUSTED)
+
+
 def predict_action(connector: Mapping[str, Any]) -> dict[str, Any] | None:
     """The connector's PREDICT action (what a remote model calls), if any."""
     return next((a for a in connector.get("actions") or [] if a.get("action_type") == "PREDICT"), None)
@@ -168,6 +193,7 @@ class Connectors:
         if is_mcp and not (connector.get("url") or "").strip():
             raise illegal_argument("MCP Connector url is null or blank")
         check_protocol_rules(connector)
+        check_trusted_endpoints(connector, self.ml.settings.trusted_connector_endpoints_regex)
         if access_mode is not None or add_all is not None or backend_roles is not None:
             raise illegal_argument(ACCESS_CONTROL_DISABLED)
         now = self.ml.clock.millis()
@@ -184,6 +210,8 @@ class Connectors:
 
     def get_or_404(self, connector_id: str) -> dict[str, Any]:
         connector = self.get(connector_id)
+        if not self.index.exists:
+            raise os_status(404, "Failed to find connector")
         if connector is None:
             raise os_status(404, f"Failed to find connector with the provided connector id: {connector_id}")
         return connector
@@ -208,6 +236,7 @@ class Connectors:
                 changes.pop(key)  # an empty map or list leaves the stored one as it is
         merged = {**connector, **changes}
         check_protocol_rules(merged)
+        check_trusted_endpoints(merged, self.ml.settings.trusted_connector_endpoints_regex)
         users = [model_id for model_id, stored in self.ml.store[MODEL_INDEX].docs.items()
                  if stored.source.get("connector_id") == connector_id
                  and stored.source.get("model_state") in ON_NODES_STATES]
@@ -218,7 +247,11 @@ class Connectors:
         return self.index.index(connector_id, in_field_order(merged))
 
     def delete(self, connector_id: str) -> dict[str, Any]:
-        """`DELETE /connectors/{id}`: refused while any model references it."""
+        """`DELETE /connectors/{id}`: refused while any model references it; the index's delete
+        response, answered 200 even when it is `not_found` (ml-commons renders it without its
+        status); 404 only while the index does not exist yet."""
+        if not self.index.exists:
+            raise os_status(404, "Failed to find connector")
         users = [model_id for model_id, stored in self.ml.store[MODEL_INDEX].docs.items()
                  if stored.source.get("connector_id") == connector_id]
         if users:

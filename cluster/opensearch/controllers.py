@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
-from .errors import caller_error, os_status, parse_exception
+from .errors import MlError, caller_error, os_status, parse_exception
 from .rate_limiter import RateLimiter
 from .xcontent import JsonFields
 from .updates import UPDATABLE_ALGORITHMS
@@ -94,6 +94,8 @@ class Controllers:
     def delete(self, model_id: str) -> dict[str, Any]:
         """`DELETE /controllers/{model_id}`: the delete response; works without the model too."""
         self._check_enabled()
+        if not self.ml.store[CONTROLLER_INDEX].exists:
+            raise MlError(404, "index_not_found_exception", f"no such index [{CONTROLLER_INDEX}]")
         if self.ml.store[CONTROLLER_INDEX].get(model_id) is None:
             raise os_status(404, "Failed to find model controller")
         response = self.ml.store[CONTROLLER_INDEX].delete(model_id)

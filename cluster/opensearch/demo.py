@@ -56,9 +56,17 @@ JURASSIC_ANSWER = {
 }
 
 
+DEMO_ENDPOINT_REGEX = r"^https://chat\.example\.invalid/.*$"
+
+
 def build_opensearch_demo(ml: MlCommons) -> None:
     """Register and deploy the seed's models on the cluster's ML nodes; fill the stop-word
-    indices. Moves the clock with `advance` until the local model is deployed."""
+    indices. Moves the clock with `advance` until the local model is deployed. The simulated
+    chat endpoint joins the node-level trusted endpoints, as an admin's opensearch.yml would
+    add it (ml-commons' default list trusts only the big providers)."""
+    settings = ml.settings
+    if DEMO_ENDPOINT_REGEX not in settings.trusted_connector_endpoints_regex:
+        settings.trusted_connector_endpoints_regex = (*settings.trusted_connector_endpoints_regex, DEMO_ENDPOINT_REGEX)
     for index_name in STOP_WORD_INDICES:
         index = ml.store.index_named(index_name, create=True)
         for number, phrase in enumerate(STOP_PHRASES, start=1):

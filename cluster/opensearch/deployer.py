@@ -19,7 +19,7 @@ from .documents import MODEL_INDEX
 from cluster.node_info import NODE_ROLES
 
 from . import breakers
-from .errors import illegal_argument, os_status, require_remote_inference
+from .errors import illegal_argument, os_status, require_local_model, require_remote_inference
 from .local_models import (
     DEPLOYED, DEPLOYING, DL_FUNCTIONS, LocalModel, LocalModels, content_bytes, memory_estimate, model_of, route_key,
 )
@@ -112,6 +112,8 @@ class Deployer:
         algorithm = doc.get("algorithm", "")
         if algorithm == "REMOTE":
             require_remote_inference(self.ml.settings)
+        else:
+            require_local_model(self.ml.settings)
         targets, to_all = self._targets(model_id, algorithm, list(node_ids or ()))
         task_id = self.ml.tasks.create("DEPLOY_MODEL", algorithm, model_id, targets)
         run = DeployRun(task_id, model_id, algorithm, targets, set(targets))

@@ -40,6 +40,12 @@ class DocumentIndex:
     #: `index.default_pipeline`: the ingest pipeline writes run through unless they name one.
     default_pipeline: str | None = None
 
+    @property
+    def exists(self) -> bool:
+        """Whether the index has been created: OpenSearch creates an index (ml-commons its
+        system indices) at the first write, so before it reads answer "no such index"."""
+        return self.next_seq_no > 0
+
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The document's source (a copy: callers change documents only through writes)."""
         stored = self.docs.get(doc_id)

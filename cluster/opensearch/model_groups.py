@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 ACCESS_MODES = ("public", "private", "restricted")
 TEXT_FIELDS = FieldMapping(frozenset({"name", "description", "backend_roles", "owner.name", "owner.backend_roles",
-                                      "owner.roles", "owner.custom_attribute_names"}))
+                                      "owner.roles", "owner.custom_attribute_names"}), frozenset({"owner"}))
 ACCESS_CONTROL_DISABLED = (
     "You cannot specify model access control parameters because the Security plugin or model access control is "
     "disabled on your cluster."
@@ -114,6 +114,8 @@ class ModelGroups:
     def get_or_404(self, group_id: str) -> dict[str, Any]:
         """`GET /model_groups/{id}`."""
         group = self.get(group_id)
+        if not self.index.exists:
+            raise os_status(404, "Failed to find model group index")
         if group is None:
             raise os_status(404, f"Failed to find model group with the provided model group id: {group_id}")
         return group
@@ -139,8 +141,10 @@ class ModelGroups:
         spec = GroupInput.parse(body)
         name, description = spec.name, spec.description
         group = self.get(group_id)
-        if group is None:
+        if not self.index.exists:
             raise os_status(404, "Failed to find model group")
+        if group is None:
+            raise os_status(404, f"Failed to find model group with the provided model group id: {group_id}")
         refuse_access_control(spec.access_mode, spec.add_all_backend_roles, spec.backend_roles)
         changes: dict[str, Any] = {}
         if description and description.strip():
@@ -158,7 +162,11 @@ class ModelGroups:
         return {"status": "Updated"}
 
     def delete(self, group_id: str) -> dict[str, Any]:
-        """`DELETE /model_groups/{id}`: the index's delete response (`not_found` when absent)."""
+        """`DELETE /model_groups/{id}`: the index's delete response, answered 200 even when it is
+        `not_found` (ml-commons renders it without its status); 404 only while the index does
+        not exist yet."""
+        if not self.index.exists:
+            raise os_status(404, "Failed to find model group")
         if any(stored.source.get("model_group_id") == group_id for stored in self.ml.store[MODEL_INDEX].docs.values()):
             raise os_status(409, "Cannot delete the model group when it has associated model versions")
         return self.index.delete(group_id)

@@ -24,15 +24,16 @@ that is not in the table fails the task as ml-commons does.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
 from typing import TYPE_CHECKING, Any, Generator, Mapping
 
 from . import breakers
-from .connectors import MCP_PROTOCOLS, predict_action, without_credential
+from .connectors import MCP_PROTOCOLS, check_trusted_endpoints, predict_action, without_credential
 from .documents import CONTROLLER_INDEX, MODEL_INDEX
-from .errors import MlError, illegal_argument, os_status, require_remote_inference
+from .errors import MlError, illegal_argument, os_status, require_local_model, require_remote_inference
 from .ids import new_document_id
 from .local_models import CHUNK_SIZE
 from .model_states import ON_NODES_STATES
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 DEFAULT_ARTIFACT_BYTES = 100_000_000
 #: ml-commons refuses artifacts of 4 GB or more once they are downloaded.
 MODEL_FILE_SIZE_LIMIT = 4 * 1024**3
-#: Default of `plugins.ml_commons.trusted_url_regex` (matched with `find`, as Java does).
-TRUSTED_URL_REGEX = re.compile(r"^(https?|ftp|file)://[-a-zA-Z0-9+&@#/%?=~_|!:,.;]*[-a-zA-Z0-9+&@#/%=~_|]")
 HIDDEN_MODEL = "User doesn't have privilege to perform this operation on this model"
 URL_NOT_ALLOWED = (
     "To upload custom model user needs to enable allow_registering_model_via_url settings. Otherwise please use "
@@ -65,16 +64,18 @@ FIELD_ORDER = (
     "name", "model_group_id", "algorithm", "model_version", "description", "model_format", "model_state",
     "model_content_size_in_bytes", "model_content_hash_value", "model_config", "deploy_setting", "is_enabled",
     "is_controller_enabled", "rate_limiter", "created_time", "last_updated_time", "last_registered_time",
-    "last_deployed_time", "last_undeployed_time", "auto_redeploy_retry_times", "total_chunks",
+    "last_deployed_time", "last_undeployed_time", "model_id", "auto_redeploy_retry_times", "chunk_number",
+    "total_chunks",
     "planning_worker_node_count", "current_worker_node_count", "planning_worker_nodes", "deploy_to_all_nodes",
     "is_hidden", "connector", "connector_id", "guardrails", "interface",
 )
 
 
 def present(doc: dict[str, Any]) -> dict[str, Any]:
-    """A model document as GET and search show it: ml-commons' field order, no connector credential."""
+    """A model document as GET and search show it: ml-commons' field order, no connector
+    credential, no `content` (a trained model's; ml-commons excludes it unless asked for)."""
     rank = {name: i for i, name in enumerate(FIELD_ORDER)}
-    shown = {key: doc[key] for key in sorted(doc, key=lambda key: rank.get(key, len(rank)))}
+    shown = {key: doc[key] for key in sorted(doc, key=lambda key: rank.get(key, len(rank))) if key != "content"}
     if isinstance(shown.get("connector"), dict):
         shown["connector"] = without_credential(shown["connector"])
     return shown
@@ -104,6 +105,8 @@ class Models:
         spec = parse_register_input(body, self.ml.connectors.validate, text)
         if spec.is_remote:
             require_remote_inference(self.ml.settings)
+        else:
+            require_local_model(self.ml.settings)
         if (spec.url is not None and not self.ml.settings.allow_registering_model_via_url
                 and spec.function_name != "METRICS_CORRELATION"):
             raise illegal_argument(URL_NOT_ALLOWED)
@@ -113,7 +116,7 @@ class Models:
         if group_id is None:
             group_id = self.ml.groups.create(spec.name, spec.description, spec.access_mode,
                                              spec.add_all_backend_roles, spec.backend_roles)
-        if spec.url is not None and not TRUSTED_URL_REGEX.search(spec.url):
+        if spec.url is not None and not _finds(self.ml.settings.trusted_url_regex, spec.url):
             raise illegal_argument("URL can't match trusted url regex")
         if self.ml.groups.get(group_id) is None:
             raise os_status(404, "Model group not found")
@@ -136,6 +139,7 @@ class Models:
         if predict_action(spec.connector) is None:
             raise illegal_argument("Connector endpoint is required when creating a remote model without connector "
                                    "id!")
+        check_trusted_endpoints(spec.connector, self.ml.settings.trusted_connector_endpoints_regex)
 
     def running_on(self, node_id: str) -> int:
         """Register tasks downloading on the node."""
@@ -175,6 +179,8 @@ class Models:
                 return
             config = config or pretrained_config(spec.name, pretrained)
             size = size or pretrained.size_bytes
+            # the downloaded config names the function, whatever the request said
+            spec = dataclasses.replace(spec, function_name=pretrained.function_name)
         size = size or DEFAULT_ARTIFACT_BYTES
         model_id = model_id or new_document_id(self.ml.rng)
         self.index.index(model_id, self._new_doc(spec, group_id, version, "REGISTERING", config))
@@ -201,18 +207,32 @@ class Models:
             self._fail(task_id, failure)
             return
         now = self.ml.clock.millis()
+        total_chunks = math.ceil(size / CHUNK_SIZE)
+        self._store_chunks(model_id, total_chunks)
         self.index.update(model_id, {
             "model_state": "REGISTERED",
             "model_content_size_in_bytes": size,
             "model_content_hash_value": spec.hash_value or _artifact_hash(spec, size),
             "last_registered_time": now,
             "last_updated_time": now,
-            "total_chunks": math.ceil(size / CHUNK_SIZE),
+            "total_chunks": total_chunks,
         })
         self.ml.tasks.update(task_id, state="COMPLETED", model_id=model_id)
         self.ml.log.append("os_model_registered", "model chunks stored", model_id=model_id, task_id=task_id)
         if deploy:
             self._deploy_registered(model_id)
+
+    def _store_chunks(self, model_id: str, total_chunks: int) -> None:
+        """One document per chunk, `{model_id}_{n}`, as ml-commons indexes them in the model
+        index. Without `content`: ml-commons' search leaves it out unless asked for, and
+        mlsim has no bytes to keep."""
+        model = self.index.get(model_id) or {}
+        now = self.ml.clock.millis()
+        for number in range(total_chunks):
+            chunk = {key: model[key] for key in CHUNK_FIELDS if key in model}
+            chunk.update({"created_time": now, "last_updated_time": now, "model_id": model_id,
+                          "chunk_number": number, "total_chunks": total_chunks})
+            self.index.index(chunk_id(model_id, number), present(chunk))
 
     def _deploy_registered(self, model_id: str) -> None:
         """`?deploy=true`: ml-commons starts the deploy after registering and only logs its failure
@@ -244,6 +264,8 @@ class Models:
     def get(self, model_id: str) -> dict[str, Any]:
         """`GET /models/{id}`: the model document as ml-commons shows it."""
         doc = self.index.get(model_id)
+        if not self.index.exists:
+            raise os_status(404, "Fail to find model")
         if doc is None:
             raise os_status(404, f"Failed to find model with the provided model id: {model_id}")
         if doc.get("is_hidden"):
@@ -275,6 +297,9 @@ class Models:
                 raise os_status(409, f"{len(users)} ingest pipelines are still using this model, please delete or "
                                      f"update the pipelines first: [{', '.join(users)}]")
         response = self.index.delete(model_id)
+        for number in range(int(doc.get("total_chunks") or 0)):
+            if self.index.get(chunk_id(model_id, number)) is not None:
+                self.index.delete(chunk_id(model_id, number))
         self._delete_runtime(model_id)
         self.ml.log.append("os_model_deleted", "model deleted", model_id=model_id)
         return response
@@ -286,6 +311,16 @@ class Models:
         self.ml.rate_limits.forget(model_id)
 
 
+#: The model fields a chunk document repeats (`MLModelManager` builds chunks with them).
+CHUNK_FIELDS = ("name", "algorithm", "model_version", "model_format", "is_enabled", "rate_limiter", "is_hidden",
+                "guardrails", "interface")
+
+
+def chunk_id(model_id: str, number: int) -> str:
+    """ml-commons' `getModelChunkId`."""
+    return f"{model_id}_{number}"
+
+
 def _names_model(config: Any, model_id: str, key: str = "") -> bool:
     """Whether a pipeline's configuration holds `model_id` under a `model_id` key anywhere
     (in a list, an item counts under the list's key), as ml-commons searches it."""
@@ -294,6 +329,14 @@ def _names_model(config: Any, model_id: str, key: str = "") -> bool:
     if isinstance(config, list):
         return any(_names_model(item, model_id, key) for item in config)
     return key == "model_id" and config == model_id
+
+
+def _finds(regex: str, text: str) -> bool:
+    """Java's `Matcher.find` of a setting's regex (one Python cannot compile finds nothing)."""
+    try:
+        return re.search(regex, text) is not None
+    except re.error:
+        return False
 
 
 def _artifact_hash(spec: RegisterInput, size: int) -> str:

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import breakers, guardrails, local_inference, remote_connector, xcontent
-from .errors import MlError, illegal_argument, os_status, require_remote_inference
+from .errors import MlError, caller_error, illegal_argument, os_status, require_local_model, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
 from .local_models import DL_FUNCTIONS
 from .register_input import FUNCTION_NAMES
@@ -56,6 +56,11 @@ REMOTE = "REMOTE"
 TEXT_EMBEDDING = "TEXT_EMBEDDING"
 #: Input formats whose body is text documents (`MLInput`'s generic parser).
 TEXT_DOCS_INPUTS = frozenset({"TEXT_EMBEDDING", "SPARSE_ENCODING", "SPARSE_TOKENIZE"})
+TEXT_SIMILARITY = "TEXT_SIMILARITY"
+QUESTION_ANSWERING = "QUESTION_ANSWERING"
+#: The local model kinds mlsim answers predict for (`local_inference`).
+LOCAL_ANSWERS = TEXT_DOCS_INPUTS | {TEXT_SIMILARITY, QUESTION_ANSWERING}
+SPARSE_KINDS = frozenset({"SPARSE_ENCODING", "SPARSE_TOKENIZE"})
 
 NOT_READY = "Model not ready yet. Please deploy the model first."
 AUTO_DEPLOY_DISABLED = "Auto deployment disabled for this model, please deploy model first"
@@ -71,6 +76,11 @@ class PredictInput:
     return_bytes: bool = False
     return_number: bool = True
     target_response: list[str] = field(default_factory=list)
+    query_text: str | None = None
+    #: `parameters.sparse_embedding_format` of a sparse model: WORD or TOKEN_ID
+    sparse_format: str = "WORD"
+    question: str | None = None
+    context: str | None = None
 
     def instance(self, algorithm: str) -> dict[str, Any]:
         """What the input serialises to for the `interface.input` check."""
@@ -83,6 +93,9 @@ class PredictInput:
             instance["return_number"] = self.return_number
             if self.target_response:
                 instance["target_response"] = list(self.target_response)
+        for name in ("query_text", "question", "context"):
+            if getattr(self, name) is not None:
+                instance[name] = getattr(self, name)
         return instance
 
 
@@ -92,14 +105,36 @@ def parse_input(algorithm: str, body: dict[str, Any]) -> PredictInput:
     name = algorithm.upper()
     if name not in FUNCTION_NAMES:  # a path's algorithm must be one of them
         raise illegal_argument("Wrong function name")
-    if name != REMOTE and name not in TEXT_DOCS_INPUTS:
+    if name != REMOTE and name not in LOCAL_ANSWERS:
         raise illegal_argument(f"mlsim does not simulate predict for [{name}] models")
     parsed = PredictInput(text_docs=xcontent.string_list(body, "text_docs"))
     if name == REMOTE:
         parsed.parameters = xcontent.parameter_map(body, "parameters") or {}
         return parsed
+    if name == QUESTION_ANSWERING:
+        parsed.question, parsed.context = xcontent.text(body, "question"), xcontent.text(body, "context")
+        if parsed.question is None:
+            raise illegal_argument("Question is not provided")
+        if parsed.context is None:
+            raise illegal_argument("Context is not provided")
+        return parsed
+    if name == TEXT_SIMILARITY:
+        parsed.query_text = xcontent.text(body, "query_text")
+        if parsed.text_docs is None or parsed.query_text is None:  # `Objects.requireNonNull`
+            missing = "text_docs" if parsed.text_docs is None else "query_text"
+            raise caller_error("null_pointer_exception", f"{missing} is null")
+        if not parsed.text_docs:
+            raise illegal_argument("No text documents were provided")
+        return parsed
     if not parsed.text_docs:
         raise illegal_argument("empty docs")
+    if name in SPARSE_KINDS:
+        parameters = xcontent.obj(body, "parameters") or {}
+        if parameters.get("sparse_embedding_format") is not None:
+            parsed.sparse_format = str(parameters["sparse_embedding_format"]).upper()
+            if parsed.sparse_format not in ("WORD", "TOKEN_ID"):
+                raise illegal_argument("No enum constant org.opensearch.ml.common.input.parameter.textembedding."
+                                       f"SparseEmbeddingFormat.{parsed.sparse_format}")
     parsed.return_bytes = _flag(body, "return_bytes", False)
     parsed.return_number = _flag(body, "return_number", True)
     parsed.target_response = xcontent.string_list(body, "target_response") or []
@@ -140,7 +175,7 @@ class Predictor:
         input_schema = interface_schema(model, "input")
         if input_schema is not None:
             validate_input(input_schema, request.instance(kind))
-        node_id = self._route(model_id, model, kind)
+        node_id = self.route(model_id, model, kind)
         if kind in DL_FUNCTIONS and node_id != receiving:
             # the request is sent on as the same transport action: the worker checks again
             self.ml.rate_limits.check(model_id, node_id, user)
@@ -171,6 +206,8 @@ class Predictor:
         kind = str(model.get("algorithm", "")).upper()
         if kind == REMOTE:
             require_remote_inference(self.ml.settings)
+        elif kind in DL_FUNCTIONS:
+            require_local_model(self.ml.settings)
         return model, kind
 
     # -- routing --------------------------------------------------------------------
@@ -179,7 +216,8 @@ class Predictor:
         """The node REST requests arrive at: the cluster's first (None: no node at all)."""
         return next(iter(self.ml.state.nodes), None)
 
-    def _route(self, model_id: str, model: dict[str, Any], kind: str) -> str:
+    def route(self, model_id: str, model: dict[str, Any], kind: str) -> str:
+        """The worker a request goes to (auto-deploying a remote model when allowed)."""
         workers = self.ml.workers.nodes(model_id)
         planned = model.get("planning_worker_nodes") or []
         if not workers or (kind == REMOTE and len(workers) < len(planned)):
@@ -202,13 +240,25 @@ class Predictor:
     # -- execution on the worker ------------------------------------------------------
 
     async def _local(self, model_id: str, model: dict[str, Any], kind: str, request: PredictInput) -> dict[str, Any]:
-        if kind != TEXT_EMBEDDING:
+        if kind not in LOCAL_ANSWERS:
             raise illegal_argument(f"mlsim does not simulate predict for [{kind}] models")
-        if not request.text_docs:
-            raise illegal_argument("empty docs")
+        if kind == QUESTION_ANSWERING:
+            texts = 1
+        elif not request.text_docs:
+            raise illegal_argument("empty docs" if kind in TEXT_DOCS_INPUTS else "No text documents were provided")
+        else:
+            texts = len(request.text_docs)
         profile = self.ml.state.settings.inference_profile
-        await self._elapse(local_inference.local_latency_seconds(profile, len(request.text_docs)))
-        return local_inference.text_embedding_answer(model_id, model, request.text_docs)
+        await self.elapse(local_inference.local_latency_seconds(profile, texts))
+        if kind == TEXT_EMBEDDING:
+            return local_inference.text_embedding_answer(model_id, model, request.text_docs or [])
+        if kind == QUESTION_ANSWERING:
+            return local_inference.question_answering_answer(str(request.question), str(request.context))
+        if kind == TEXT_SIMILARITY:
+            return local_inference.text_similarity_answer(model_id, model, str(request.query_text),
+                                                          request.text_docs or [])
+        return local_inference.sparse_answer(model_id, model, request.text_docs or [], tokenize=kind != "SPARSE_ENCODING",
+                                             token_ids=request.sparse_format == "TOKEN_ID")
 
     async def _remote(
         self,
@@ -219,7 +269,7 @@ class Predictor:
         user: str | None,
         guarding: tuple[str, ...],
     ) -> dict[str, Any]:
-        connector = self._connector(model)
+        connector = self.connector(model)
         request_params = remote_connector.request_parameters(request.parameters, request.text_docs)
         parameters = {**remote_connector.connector_parameters(connector), **request_params}
         payload = remote_connector.render_payload(connector, parameters)
@@ -230,7 +280,7 @@ class Predictor:
             chain, guard, guardrails.INPUT, payload, parameters, user
         ):
             raise illegal_argument(guardrails.INPUT_TRIGGERED)
-        await self._elapse(self.ml.settings.remote_latency_seconds)
+        await self.elapse(self.ml.settings.remote_latency_seconds)
         body = remote_connector.simulated_answer(parameters, payload)
         if isinstance(guard, dict):
             question = {"question": json.dumps(body, ensure_ascii=False)[1:-1]}  # processTextDoc
@@ -239,11 +289,12 @@ class Predictor:
         tensor = remote_connector.response_tensor(body, parameters.get("response_filter"))
         return {"inference_results": [{"output": [tensor], "status_code": 200}]}
 
-    def _connector(self, model: dict[str, Any]) -> dict[str, Any]:
+    def connector(self, model: dict[str, Any]) -> dict[str, Any]:
+        """The model's inline connector, else its stand-alone one (404 when gone)."""
         inline = model.get("connector")
         return inline if isinstance(inline, dict) else self.ml.connectors.get_or_404(str(model.get("connector_id")))
 
-    async def _elapse(self, seconds: float) -> None:
+    async def elapse(self, seconds: float) -> None:
         """Let `seconds` of simulated time pass (at once in the virtual clock)."""
         done = self.ml.env.timeout(max(seconds, 0.0))
         await self.ml.clock.wait_until(lambda: done.processed)

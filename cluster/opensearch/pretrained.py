@@ -2,7 +2,8 @@
 
 ml-commons downloads such a model's config and artifact from artifacts.opensearch.org; here the
 table gives what the simulation needs: the artifact size (which sets the download time and
-`total_chunks`) and the `model_config` ml-commons fills in from the downloaded config. Sizes
+`total_chunks`) and the `model_config` ml-commons fills in from the downloaded config. The
+table holds the 24 models of the documentation's supported-pretrained-models list. Sizes
 marked exact are the TORCH_SCRIPT artifacts' `model_content_size_in_bytes` as OpenSearch's
 documentation shows them; the others are the size of the underlying checkpoint, rounded.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SENTENCE_TRANSFORMERS = "huggingface/sentence-transformers/"
+SPARSE = "amazon/neural-sparse/"
 NOT_IN_LIST = "This model is not in the pre-trained model list, please check your parameters."
 
 
@@ -44,6 +46,19 @@ PRETRAINED: dict[str, Pretrained] = {
         268_000_000, "bert", None, "SPARSE_ENCODING"),
     "amazon/neural-sparse/opensearch-neural-sparse-tokenizer-v1": Pretrained(
         570_000, "bert", None, "SPARSE_TOKENIZE"),
+    SPARSE + "opensearch-neural-sparse-encoding-v2-distill": Pretrained(268_000_000, "distilbert", None, "SPARSE_ENCODING"),
+    SPARSE + "opensearch-neural-sparse-encoding-doc-v2-distill": Pretrained(
+        268_000_000, "distilbert", None, "SPARSE_ENCODING"),
+    SPARSE + "opensearch-neural-sparse-encoding-doc-v2-mini": Pretrained(91_000_000, "bert", None, "SPARSE_ENCODING"),
+    SPARSE + "opensearch-neural-sparse-encoding-doc-v3-distill": Pretrained(
+        268_000_000, "distilbert", None, "SPARSE_ENCODING"),
+    SPARSE + "opensearch-neural-sparse-encoding-doc-v3-gte": Pretrained(548_000_000, "bert", None, "SPARSE_ENCODING"),
+    SPARSE + "opensearch-neural-sparse-encoding-multilingual-v1": Pretrained(
+        670_000_000, "bert", None, "SPARSE_ENCODING"),
+    SPARSE + "opensearch-neural-sparse-tokenizer-multilingual-v1": Pretrained(
+        6_400_000, "bert", None, "SPARSE_TOKENIZE"),
+    "amazon/sentence-highlighting/opensearch-semantic-highlighter-v1": Pretrained(
+        438_000_000, "bert", None, "QUESTION_ANSWERING"),
 }
 
 

@@ -1,8 +1,9 @@
 """The query DSL subset ml-commons users send, compiled to predicates over documents.
 
 Supported: `match_all`, `term`, `terms`, `ids`, `match`, `bool` (must/filter/should/must_not,
-minimum_should_match), `exists`, `range`. Any other query type is OpenSearch's 400
-`parsing_exception` "unknown query [x]".
+minimum_should_match), `exists`, `range`, `nested` (on the paths the index maps as nested).
+Any other query type is OpenSearch's 400 `parsing_exception` "unknown query [x]". `_id`
+is a field too (`term`, `terms`, `match`, `exists`, `range` on it see the document's id).
 
 Field semantics follow the index mapping: a text field is analysed (lowercased words), so
 `term` must name one of its words and `match` any (or, with `operator: and`, all) of them;
@@ -32,6 +33,8 @@ class FieldMapping:
     (with a `.keyword` sub-field), as in an index created without mappings."""
 
     text_fields: frozenset[str] | None
+    #: Object paths mapped as `nested` (ml-commons maps `owner` so in the group and connector indices).
+    nested_paths: frozenset[str] = frozenset()
 
     def is_text(self, field: str, value: Any) -> bool:
         if not isinstance(value, str) or field.endswith(".keyword"):
@@ -70,6 +73,11 @@ def values_at(source: Mapping[str, Any], path: str) -> list[Any]:
 
     walk(source, path)
     return [value for value in found if value is not None]
+
+
+def field_values(doc_id: str, source: Mapping[str, Any], path: str) -> list[Any]:
+    """`values_at`, where `_id` is the document's id (its metadata field)."""
+    return [doc_id] if path == "_id" else values_at(source, path)
 
 
 def same_value(stored: Any, wanted: Any) -> bool:
@@ -124,7 +132,8 @@ def _term(spec: dict[str, Any], mapping: FieldMapping) -> Matcher:
         raise illegal_argument("value cannot be null")
     if isinstance(value, (dict, list)):
         raise parsing_exception("[term] query does not support array of values")
-    return lambda doc_id, source: any(_term_hit(field, stored, value, mapping) for stored in values_at(source, field))
+    return lambda doc_id, source: any(_term_hit(field, stored, value, mapping)
+                                      for stored in field_values(doc_id, source, field))
 
 
 def _term_hit(field: str, stored: Any, wanted: Any, mapping: FieldMapping) -> bool:
@@ -139,7 +148,7 @@ def _terms(spec: dict[str, Any], mapping: FieldMapping) -> Matcher:
         raise parsing_exception(f"[terms] query does not support [{field}]")
 
     def matches(doc_id: str, source: Source) -> bool:
-        stored_values = values_at(source, field)
+        stored_values = field_values(doc_id, source, field)
         return any(_term_hit(field, stored, value, mapping) for stored in stored_values for value in wanted)
 
     return matches
@@ -170,7 +179,7 @@ def _match(spec: dict[str, Any], mapping: FieldMapping) -> Matcher:
         raise parsing_exception(f"[match] unknown token [{token_name(value)}] after [query]")
 
     def matches(doc_id: str, source: Source) -> bool:
-        for stored in values_at(source, field):
+        for stored in field_values(doc_id, source, field):
             if not mapping.is_text(field, stored):
                 if same_value(stored, value):
                     return True
@@ -187,7 +196,7 @@ def _exists(spec: dict[str, Any], mapping: FieldMapping) -> Matcher:
     field = spec.get("field")
     if not isinstance(field, str) or not field:
         raise illegal_argument("[exists] must be provided with a [field]")
-    return lambda doc_id, source: bool(values_at(source, field))
+    return lambda doc_id, source: bool(field_values(doc_id, source, field))
 
 
 def _range(spec: dict[str, Any], mapping: FieldMapping) -> Matcher:
@@ -207,7 +216,7 @@ def _range(spec: dict[str, Any], mapping: FieldMapping) -> Matcher:
                 return False
         return True
 
-    return lambda doc_id, source: any(within(stored) for stored in values_at(source, field))
+    return lambda doc_id, source: any(within(stored) for stored in field_values(doc_id, source, field))
 
 
 def _bool(spec: dict[str, Any], mapping: FieldMapping) -> Matcher:
@@ -250,7 +259,39 @@ def _minimum_should_match(value: Any, should_count: int, default: int) -> int:
     return should_count + number if number < 0 else min(number, should_count)
 
 
+NESTED_KEYS = ("path", "query", "score_mode", "ignore_unmapped", "inner_hits", "boost", "_name")
+
+
+def _nested(spec: dict[str, Any], mapping: FieldMapping) -> Matcher:
+    """Matches when one object at `path` matches the inner query on its own (inner field
+    names are full paths, as in OpenSearch)."""
+    for key in spec:
+        if key not in NESTED_KEYS:
+            raise parsing_exception(f"[nested] query does not support [{key}]")
+    path, inner = spec.get("path"), spec.get("query")
+    if inner is None:
+        raise parsing_exception("[nested] requires 'query' field")
+    if not isinstance(path, str):
+        raise parsing_exception("[nested] requires 'path' field")
+    if path not in mapping.nested_paths:
+        if spec.get("ignore_unmapped") is True:
+            return lambda doc_id, source: False
+        raise MlError(400, "query_shard_exception", f"[nested] failed to find nested object under path [{path}]")
+    matcher = compile_query(inner, mapping)
+
+    def matches(doc_id: str, source: Source) -> bool:
+        for item in values_at(source, path):
+            single: Any = item
+            for part in reversed(path.split(".")):
+                single = {part: single}
+            if matcher(doc_id, single):
+                return True
+        return False
+
+    return matches
+
+
 QUERY_PARSERS: dict[str, Callable[[dict[str, Any], FieldMapping], Matcher]] = {
     "match_all": _match_all, "term": _term, "terms": _terms, "ids": _ids, "match": _match,
-    "bool": _bool, "exists": _exists, "range": _range,
+    "bool": _bool, "exists": _exists, "range": _range, "nested": _nested,
 }

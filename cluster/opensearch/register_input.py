@@ -14,7 +14,6 @@ from typing import Any, Callable, Mapping
 from . import xcontent
 from .errors import illegal_argument
 from .model_groups import access_mode_of
-from .pretrained import with_space_type
 from .model_fields import read_deploy_setting, read_guardrails, read_interface, read_model_config, upper_choice
 from .rate_limiter import RateLimiter
 from .xcontent import JsonFields
@@ -112,24 +111,24 @@ def parse_register_input(body: Mapping[str, Any], validate_connector: Callable[[
             raise illegal_argument("model config is null")
     if config is not None:
         local_embedding = parsed.function_name == "TEXT_EMBEDDING"
-        parsed.model_config = parse_model_config(config, fields, local_embedding, parsed.name)
+        parsed.model_config = parse_model_config(config, fields, local_embedding)
     return parsed
 
 
-def parse_model_config(raw: Any, fields: JsonFields, local_embedding: bool, model_name: str) -> dict[str, Any]:
+def parse_model_config(raw: Any, fields: JsonFields, local_embedding: bool) -> dict[str, Any]:
     """`model_config` in document form; a local text-embedding model needs its dimension and
-    framework, and gets ml-commons' defaults and the known space type of its base model."""
+    framework. Only what was sent is kept (ml-commons' config writes `pooling_mode` and
+    `additional_config` only when set, `normalize_result` only when true)."""
     config = read_model_config(raw, fields)
     if config.get("model_type") is None:
         raise illegal_argument("model type is null")
+    if not config.get("normalize_result", True):
+        del config["normalize_result"]
     if local_embedding:
         if config.get("embedding_dimension") is None:
             raise illegal_argument("embedding dimension is null")
         if config.get("framework_type") is None:
             raise illegal_argument("framework type is null")
-        config["pooling_mode"] = config.get("pooling_mode") or "MEAN"
-        config["normalize_result"] = bool(config.get("normalize_result"))
-        config = with_space_type(config, model_name)
     return {key: config[key] for key in sorted(config, key=_config_rank)}
 
 

@@ -59,11 +59,13 @@ def request_parameters(parameters: dict[str, str], text_docs: list[str] | None) 
     return {key: value if _is_json_container(value) else _escape(value) for key, value in merged.items()}
 
 
-def render_payload(connector: dict[str, Any], parameters: dict[str, str]) -> str:
-    """The request body the connector sends (refusals as ml-commons words them)."""
-    action = predict_action(connector)
+def render_payload(connector: dict[str, Any], parameters: dict[str, str], action_type: str = "PREDICT") -> str:
+    """The request body the connector's `action_type` action sends (refusals as ml-commons
+    words them)."""
+    action = predict_action(connector) if action_type == "PREDICT" else next(
+        (a for a in connector.get("actions") or [] if a.get("action_type") == action_type), None)
     if action is None:
-        raise illegal_argument("no PREDICT action found")
+        raise illegal_argument(f"no {action_type} action found")
     template = action.get("request_body")
     payload = render(template, parameters) if template is not None else parameters.get("http_body", "")
     if not _is_json_container(payload):

@@ -14,6 +14,7 @@ import simpy
 from ..clock import SimClock
 from ..events import EventLog
 from ..state import ClusterState
+from .batch_jobs import BatchJobs
 from .connectors import Connectors
 from .controllers import Controllers
 from .deployer import Deployer
@@ -25,6 +26,7 @@ from .rate_limits import RateLimits
 from .settings import MlCommonsSettings
 from .stats import MlStats
 from .tasks import Tasks
+from .training import Training
 from .updates import ModelUpdates
 from .workers import ModelWorkers
 
@@ -57,3 +59,5 @@ class MlCommons:
         self.controllers = Controllers(self)
         self.updates = ModelUpdates(self)
         self.predictor = Predictor(self)
+        self.training = Training(self)
+        self.batch_jobs = BatchJobs(self)

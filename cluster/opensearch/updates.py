@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .connectors import parse_connector
+from .connectors import check_trusted_endpoints, parse_connector
 from .documents import MODEL_INDEX
 from .errors import MlError, os_status, parse_exception
 from .model_fields import read_deploy_setting, read_guardrails, read_interface, read_model_config
@@ -99,7 +99,9 @@ class ModelUpdates:
                 "does not have an inline connector.",
             )
         replaced = {key: value for key, value in update.items() if value or not isinstance(value, (dict, list))}
-        return self.ml.connectors.validate({**current, **replaced})
+        connector = self.ml.connectors.validate({**current, **replaced})
+        check_trusted_endpoints(connector, self.ml.settings.trusted_connector_endpoints_regex)
+        return connector
 
     def _relink(self, group_id: str) -> str:
         """Register the model as the next version of another group; returns that version."""

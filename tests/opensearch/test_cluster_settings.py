@@ -23,7 +23,7 @@ def error(status: int, error_type: str, reason: str) -> dict[str, Any]:
 
 def test_every_setting_changes_a_field() -> None:
     names = {f.name for f in dataclasses.fields(MlCommonsSettings)}
-    assert {spec.field for spec in SETTINGS.values()} <= names
+    assert {spec.field for spec in SETTINGS.values() if spec.field is not None} <= names
 
 
 async def test_put_answers_with_what_it_set(cluster: Cluster, client: AsyncOpenSearch) -> None:
@@ -112,8 +112,16 @@ async def test_list_settings(cluster: Cluster, client: AsyncOpenSearch) -> None:
          f"Failed to parse value [-1] for setting [{ML}native_memory_threshold] must be >= 0"),
         ({"persistent": {ML + "model_auto_redeploy_success_ratio": 1.5}}, "illegal_argument_exception",
          f"Failed to parse value [1.5] for setting [{ML}model_auto_redeploy_success_ratio] must be <= 1.0"),
-        ({"persistent": {ML + "disk_free_space_threshold": "1gb"}}, "illegal_argument_exception",
-         f"persistent setting [{ML}disk_free_space_threshold], not recognized"),  # nodes have no disk here
+        ({"persistent": {ML + "disk_free_space_threshold": "1 parsec"}}, "illegal_argument_exception",
+         f"failed to parse setting [{ML}disk_free_space_threshold] with value [1 parsec] as a size in bytes: unit "
+         "is missing or unrecognized"),
+        ({"persistent": {ML + "trusted_connector_endpoints_regex": ["^https://(a+)+$"]}}, "illegal_argument_exception",
+         "Regex pattern contains nested quantifiers or backreferences that may cause ReDoS: ^https://(a+)+$"),
+        ({"persistent": {ML + "trusted_connector_endpoints_regex": ["^https://[a-$"]}}, "illegal_argument_exception",
+         "Invalid regex pattern: ^https://[a-$"),
+        # documented, but ml-commons' code registers no such setting: the code decides
+        ({"persistent": {ML + "max_memory_containers_per_user": 10}}, "illegal_argument_exception",
+         f"persistent setting [{ML}max_memory_containers_per_user], not recognized"),
         ({"persistent": {}}, "action_request_validation_exception", "Validation Failed: 1: no settings to update;"),
         ({"persistent": "x"}, "parsing_exception",
          "Failed to parse object: expecting token of type [START_OBJECT] but found [VALUE_STRING]"),

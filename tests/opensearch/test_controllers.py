@@ -121,7 +121,8 @@ async def test_deleting_a_missing_model_still_removes_its_controller(cluster: Cl
          "Model controller haven't been created for the model. Consider calling create model controller api instead. "
          "Model ID: m1"),
         ("GET", "m1", None, 404, "status_exception", "Failed to find model controller with the provided model ID"),
-        ("DELETE", "m1", None, 404, "status_exception", "Failed to find model controller"),
+        # no controller was ever written: ml-commons' get of the controller meets no index
+        ("DELETE", "m1", None, 404, "index_not_found_exception", "no such index [.plugins-ml-controller]"),
         ("POST", "m1", '{"user_rate_limiter": {"u": {"limit": "-1", "unit": "SECONDS"}}}', 400, "parse_exception",
          "Limit field must be a positive number."),
         ("POST", "m1", '{"user_rate_limiter": {"u": {"unit": "FORTNIGHTS"}}}', 400, "illegal_argument_exception",
@@ -140,6 +141,13 @@ async def test_refusals(
     response = await http.request(method, PATH.format(model_id), data=body)
     assert (response.status, await response.json()) == (status, error(status, error_type, reason))
     assert cluster.ml_commons.store[CONTROLLER_INDEX].docs == {}
+
+
+async def test_delete_of_a_missing_controller_once_the_index_exists(cluster: Cluster, http: TestClient) -> None:
+    cluster.ml_commons.store[CONTROLLER_INDEX].index("other", {"model_id": "other", "user_rate_limiter": {}})
+    response = await http.delete(PATH.format("m1"))
+    assert (response.status, await response.json()) == (404, error(404, "status_exception",
+                                                                   "Failed to find model controller"))
 
 
 async def test_get_needs_the_model_and_delete_does_not(cluster: Cluster, http: TestClient) -> None:

@@ -77,10 +77,23 @@ async def test_update_renames_and_keeps_names_unique(client: AsyncOpenSearch) ->
         f"The name you provided is already being used by another model with ID: {b}. Please provide a different name")
     with pytest.raises(NotFoundError) as caught:
         await client.plugins.ml.update_model_group(model_group_id="nope", body={"name": "c"})
+    assert error_of(caught.value) == (404, "status_exception",
+                                      "Failed to find model group with the provided model group id: nope")
+
+
+async def test_missing_group_before_the_index_exists(client: AsyncOpenSearch, http: TestClient) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        await client.plugins.ml.get_model_group(model_group_id="missing")
+    assert error_of(caught.value) == (404, "status_exception", "Failed to find model group index")
+    with pytest.raises(NotFoundError) as caught:
+        await client.plugins.ml.update_model_group(model_group_id="missing", body={"name": "c"})
     assert error_of(caught.value) == (404, "status_exception", "Failed to find model group")
+    response = await http.delete("/_plugins/_ml/model_groups/missing")
+    assert await raw_error(response) == (404, "status_exception", "Failed to find model group")
 
 
 async def test_get_missing_group(client: AsyncOpenSearch) -> None:
+    await client.plugins.ml.register_model_group(body={"name": "other"})
     with pytest.raises(NotFoundError) as caught:
         await client.plugins.ml.get_model_group(model_group_id="missing")
     assert error_of(caught.value) == (
@@ -98,7 +111,7 @@ async def test_delete_refuses_groups_with_versions(client: AsyncOpenSearch, http
     deleted = await client.plugins.ml.delete_model_group(model_group_id=group_id)
     assert deleted["result"] == "deleted" and deleted["_index"] == ".plugins-ml-model-group"
     again = await http.delete(f"{ML}/model_groups/{group_id}")
-    assert again.status == 404 and (await again.json())["result"] == "not_found"
+    assert again.status == 200 and (await again.json())["result"] == "not_found"
 
 
 async def test_versions_count_up_and_the_model_name_names_a_new_group(client: AsyncOpenSearch) -> None:

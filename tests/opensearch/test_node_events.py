@@ -235,3 +235,39 @@ def test_a_failed_redeploy_keeps_its_retry_count(cluster, nodes):
     doc = model(cluster, "m1")
     assert (doc["model_state"], doc["auto_redeploy_retry_times"]) == ("DEPLOY_FAILED", 1)
     assert len(json.loads(next(iter(cluster.ml_commons.store[".plugins-ml-task"].docs.values())).source["error"])) == 3
+
+
+def test_after_every_worker_crashed_a_joining_node_does_not_revive_the_model(cluster, nodes):
+    """`MLModelAutoReDeployer` searches DEPLOYING / PARTIALLY_DEPLOYED / DEPLOYED models only:
+    once the sync-up has written DEPLOY_FAILED (every worker gone), new nodes leave it there
+    until a manual `_deploy`, as the cluster-settings documentation says."""
+    local_model(cluster, "m1")
+    cluster.ml_commons.deployer.deploy("m1")
+    cluster.advance(LOAD_SECONDS)
+    for node_id in nodes:
+        cluster.crash_node(node_id)
+    cluster.advance(10)
+    assert model(cluster, "m1")["model_state"] == "DEPLOY_FAILED"
+    cluster.add_node("ml-3")
+    cluster.add_node("ml-4")
+    cluster.advance(3 * LOAD_SECONDS)
+    doc = model(cluster, "m1")
+    assert (doc["model_state"], doc.get("auto_redeploy_retry_times", 0)) == ("DEPLOY_FAILED", 0)
+    cluster.ml_commons.deployer.deploy("m1")
+    cluster.advance(LOAD_SECONDS + 10)
+    assert model(cluster, "m1")["model_state"] == "DEPLOYED"
+
+
+def test_a_node_joining_before_the_sync_up_noticed_the_crash_redeploys(cluster, nodes):
+    """The other order: the index still says DEPLOYED when the node joins, so the model is
+    queued and redeployed there."""
+    local_model(cluster, "m1")
+    cluster.ml_commons.deployer.deploy("m1")
+    cluster.advance(LOAD_SECONDS)
+    for node_id in nodes:
+        cluster.crash_node(node_id)
+    new = cluster.add_node("ml-3")
+    assert model(cluster, "m1")["auto_redeploy_retry_times"] == 1
+    cluster.advance(LOAD_SECONDS + 10)
+    assert model(cluster, "m1")["model_state"] == "DEPLOYED"
+    assert cluster.ml_commons.workers.nodes("m1") == [new]

@@ -31,7 +31,7 @@ def connector(request_body: str = PROMPT_BODY, **parameters: str) -> dict[str, A
         "parameters": {"model": "gpt-sim", "max_tokens": "7", **parameters},
         "credential": {"key": "sk-test"},
         "actions": [
-            {"action_type": "PREDICT", "method": "POST", "url": "https://llm.invalid/v1", "request_body": request_body}
+            {"action_type": "PREDICT", "method": "POST", "url": "https://api.openai.com/v1/completions", "request_body": request_body}
         ],
     }
 

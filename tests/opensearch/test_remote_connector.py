@@ -90,6 +90,7 @@ async def test_standalone_connector(client: AsyncOpenSearch) -> None:
 
 async def test_missing_standalone_connector(cluster: Cluster, http: TestClient) -> None:
     add_remote(cluster, connector=None, connector_id="gone")
+    cluster.ml_commons.connectors.index.index("other", {"name": "other"})  # the index exists
     status, body = await predict(http, "remote-1", {"parameters": {"prompt": "hi"}})
     assert (status, error_of(body)) == (
         404, ("status_exception", "Failed to find connector with the provided connector id: gone")

@@ -23,7 +23,7 @@ def connector(answer: dict[str, Any]) -> dict[str, Any]:
             {
                 "action_type": "predict",
                 "method": "POST",
-                "url": "https://llm.example.invalid/v1",
+                "url": "https://api.openai.com/v1/completions",
                 "request_body": '{"prompt": "${parameters.prompt}"}',
             }
         ],
