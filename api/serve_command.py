@@ -101,7 +101,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         users = security.options.load(args)
         history = load_history(args)
-        cluster = history.build(build_cluster, args.clock, args.speed)
+        cluster = history.build(build_cluster, args)
     except (DataError, security.options.UsersError) as error:
         return _fail(str(error))
     except ConfigError as error:

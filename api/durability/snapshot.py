@@ -33,7 +33,7 @@ ENTRY_KINDS = ("request", "clock", "restart")
 WORLD_OPTIONS = ("seed", "demo", "nodes", "node_memory", "node_processors")
 
 #: `serve_command.build_cluster`: options and a parsed cluster file to a cluster.
-Builder = Callable[[argparse.Namespace, ClusterConfig], Cluster]
+Builder = Callable[[argparse.Namespace, "ClusterConfig | None"], Cluster]
 
 
 def world_of(args: argparse.Namespace) -> dict[str, Any]:

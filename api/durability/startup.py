@@ -45,14 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class History:
     """A world and the entries that changed it; `existing` if the cluster ran before."""
 
-    world: dict[str, Any]
+    world: dict[str, Any] | None
     entries: list[dict[str, Any]] = field(default_factory=list)
     existing: bool = False
     data_dir: Path | None = None
 
-    def build(self, build: Builder, clock: str, speed: float | None) -> Cluster:
-        """The world's cluster: in the virtual clock if entries are to replay."""
-        return build_world(self.world, build, "virtual" if self.existing else clock, speed)
+    def build(self, build: Builder, args: argparse.Namespace) -> Cluster:
+        """The world's cluster: from the options (their errors name the cluster file), or
+        from the stored world in the virtual clock, for the entries to replay."""
+        if self.existing:
+            return build_world(self.world, build)
+        cluster = build(args, None)
+        self.world = world_of(args)
+        return cluster
 
     async def restore(self, cluster: Cluster, clock: str, speed: float | None) -> Recorder:
         """Replay, restart and hand the cluster its serving clock; returns the recorder
@@ -74,7 +79,10 @@ class History:
 def load_history(args: argparse.Namespace) -> History:
     """The history the options name: the data directory's, the snapshot file's, or a new
     one for the world of the options. `DataError` if they disagree."""
-    given = world_of(args)
+    try:
+        given = world_of(args)
+    except (OSError, ValueError):
+        given = None  # a broken cluster file: reported when the world is built
     data_dir = Path(args.data) if args.data else None
     if data_dir is not None:
         try:
@@ -93,10 +101,10 @@ def load_history(args: argparse.Namespace) -> History:
         world, entries = load(Path(args.restore))
         _check_world(given, world, f"--restore {args.restore} holds a cluster")
         return History(world, entries, True, data_dir)
-    return History(given, [], False, data_dir)
+    return History(None, [], False, data_dir)
 
 
-def _check_world(given: dict[str, Any], stored: dict[str, Any], holder: str) -> None:
+def _check_world(given: dict[str, Any] | None, stored: dict[str, Any], holder: str) -> None:
     if given != DEFAULT_WORLD and given != stored:
         options = ", ".join(f"{k}={v!r}" for k, v in sorted(stored.items()) if k != "cluster" and v != DEFAULT_WORLD[k])
         raise DataError(
