@@ -49,6 +49,8 @@ class Recorder:
         self.entries = entries
         self.journal = journal
         self.next_seq = max((e["seq"] for e in entries), default=0) + 1
+        self._synced = self.next_seq - 1
+        self._syncing: asyncio.Future | None = None
 
     def append(self, kind: str, **fields: Any) -> None:
         entry = {"seq": self.next_seq, "t": self.cluster.now, "kind": kind, **fields}
@@ -57,10 +59,27 @@ class Recorder:
         if self.journal is not None:
             self.journal.append(entry)
 
-    def commit(self) -> None:
-        """Everything appended so far is on disk (a no-op without a journal)."""
-        if self.journal is not None:
-            self.journal.sync()
+    async def commit(self) -> None:
+        """Return once everything appended so far is on disk (at once without a journal).
+
+        The fsync runs in a worker thread, so the loop keeps answering, and writers that
+        arrive while one runs share the next (group commit)."""
+        if self.journal is None:
+            return
+        target = self.next_seq - 1
+        while self._synced < target:
+            if self._syncing is None:
+                upto = self.next_seq - 1
+                self._syncing = asyncio.get_running_loop().run_in_executor(None, self.journal.sync)
+                try:
+                    await self._syncing
+                    self._synced = max(self._synced, upto)
+                finally:
+                    self._syncing = None
+            else:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._syncing)
+                await asyncio.sleep(0)  # let the owner of that fsync record what it covered
 
     def snapshot(self) -> dict[str, Any]:
         return document(self.world, self.entries)
@@ -89,7 +108,7 @@ async def record_requests(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     finally:
-        recorder.commit()  # on disk before the answer, whatever the answer is
+        await recorder.commit()  # on disk before the answer, whatever the answer is
 
 
 def _changes_state(request: web.Request) -> bool:
@@ -144,7 +163,7 @@ async def _mark_clock(app: web.Application) -> AsyncIterator[None]:
             last = recorder.entries[-1]["t"] if recorder.entries else 0.0
             if recorder.cluster.now > last:
                 recorder.append("clock")
-                recorder.commit()
+                await recorder.commit()
 
     task = asyncio.create_task(mark())
     yield
