@@ -30,9 +30,9 @@ BANNER = re.compile(r"mlsim listening on (http://127\.0\.0\.1:\d+) ")
 class Server:
     """`mlsim serve` as a process; `url` once it listens."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, clock: str = "virtual") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", "0", "--clock", "virtual", *args],
+            [sys.executable, "-m", "api.cli", "serve", "--port", "0", "--clock", clock, *args],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -75,8 +75,8 @@ def servers() -> Iterator[list[Server]]:
         server.kill()
 
 
-def start(servers: list[Server], *args: str) -> Server:
-    server = Server(*args)
+def start(servers: list[Server], *args: str, clock: str = "virtual") -> Server:
+    server = Server(*args, clock=clock)
     servers.append(server)
     return server
 
@@ -133,12 +133,15 @@ def check_all_there(server: Server, acknowledged: list[tuple[str, Any]]) -> None
         assert int(settings["persistent"]["plugins"]["ml_commons"]["max_model_on_node"]) >= last_setting[0]
 
 
-def test_nothing_acknowledged_is_lost_when_the_server_is_killed_at_random_points(tmp_path: Path, servers) -> None:
+@pytest.mark.parametrize("clock, rounds", [("virtual", 3), ("realtime", 2)])
+def test_nothing_acknowledged_is_lost_when_the_server_is_killed_at_random_points(
+    tmp_path: Path, servers, clock: str, rounds: int
+) -> None:
     data = str(tmp_path / "data")
     rng = random.Random(11)
     acknowledged: list[tuple[str, Any]] = []
-    for round_ in range(3):
-        server = start(servers, "--data", data)
+    for round_ in range(rounds):
+        server = start(servers, "--data", data, clock=clock)
         if round_:
             check_all_there(server, acknowledged)
         stop = threading.Event()
@@ -150,7 +153,7 @@ def test_nothing_acknowledged_is_lost_when_the_server_is_killed_at_random_points
         stop.set()
         server.kill()
     assert len({kind for kind, _ in acknowledged}) == 6, acknowledged
-    check_all_there(start(servers, "--data", data), acknowledged)
+    check_all_there(start(servers, "--data", data, clock=clock), acknowledged)
 
 
 def test_a_restart_reloads_routes_in_simulated_time_and_keeps_deployment_settings(tmp_path: Path, servers) -> None:
