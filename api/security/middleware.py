@@ -29,6 +29,7 @@ from .users import Principal, Users
 #: Elasticsearch's challenges (Basic realm and API keys; no token service in the simulator).
 ES_CHALLENGES = ('Basic realm="security", charset="UTF-8"', "ApiKey")
 OS_CHALLENGE = 'Basic realm="OpenSearch Security"'
+BAD_API_KEY = "unable to authenticate with provided credentials and anonymous access is not allowed for this request"
 
 USERS = web.AppKey("users", Users)
 
@@ -67,7 +68,8 @@ def _authenticate(request: web.Request, users: Users) -> Principal:
     scheme, _, credentials = header.partition(" ")
     scheme = scheme.lower()
     if scheme not in ("basic", "apikey") or (scheme == "apikey" and opensearch):
-        raise _Refused(_unauthorized(request, f"missing authentication credentials for REST request [{request.raw_path}]"))
+        missing = f"missing authentication credentials for REST request [{request.raw_path}]"
+        raise _Refused(_unauthorized(request, missing))
     try:
         name, sep, secret = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
@@ -75,11 +77,12 @@ def _authenticate(request: web.Request, users: Users) -> Principal:
     if scheme == "apikey":
         principal = users.api_key_matches(name, secret) if sep else None
         if principal is None:
-            raise _Refused(_unauthorized(request, "unable to authenticate with provided credentials and anonymous access is not allowed for this request"))
+            raise _Refused(_unauthorized(request, BAD_API_KEY))
         return principal
     user = users.password_matches(name, secret) if sep else None
     if user is None:
-        raise _Refused(_unauthorized(request, f"unable to authenticate user [{name}] for REST request [{request.raw_path}]"))
+        failed = f"unable to authenticate user [{name}] for REST request [{request.raw_path}]"
+        raise _Refused(_unauthorized(request, failed))
     return Principal(user)
 
 
