@@ -96,6 +96,15 @@ def install(app: web.Application, recorder: Recorder) -> None:
     app.router.add_get("/_sim/snapshot", get_snapshot)
     if recorder.cluster.clock.mode == "realtime":
         app.cleanup_ctx.append(_mark_clock)
+    if recorder.journal is not None:
+        app.on_cleanup.append(_close_journal)
+
+
+async def _close_journal(app: web.Application) -> None:
+    journal = app[RECORDER].journal
+    if journal is not None:
+        journal.sync()
+        journal.close()
 
 
 @web.middleware
