@@ -69,11 +69,18 @@ class History:
             recorder.append("restart")
             cluster.clock.mode = clock  # type: ignore[assignment]
             cluster.clock.speed = speed or 1.0
+        recorder.entries = compact(recorder.entries)
         if self.data_dir is not None:
             write_atomically(self.data_dir / SNAPSHOT_FILE, encode(self.world, recorder.entries))
             write_atomically(self.data_dir / JOURNAL_FILE, b"")
             recorder.journal = Journal(self.data_dir / JOURNAL_FILE)
         return recorder
+
+
+def compact(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries without the `clock` entries another entry follows: replay moves the clock
+    to each entry's time anyway, so only a last one (the time a run ended at) matters."""
+    return [e for i, e in enumerate(entries) if e["kind"] != "clock" or i == len(entries) - 1]
 
 
 def load_history(args: argparse.Namespace) -> History:

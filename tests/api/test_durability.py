@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import pytest
 
 from api.durability.files import DataError, Journal, read_journal
+from api.durability.startup import compact
 from cluster.demo import NER_MODEL
 from tests.api.test_serve import REPO, STARTUP_SECONDS
 
@@ -246,3 +247,15 @@ def test_definition_parts_are_journaled_without_their_content(tmp_path: Path, se
     server = start(servers, "--data", str(data))
     status = server.call("GET", "/_ml/trained_models/big?include=definition_status")[1]
     assert status["trained_model_configs"][0]["fully_defined"] is True
+
+
+def test_compaction_keeps_only_a_last_clock_entry() -> None:
+    entries = [
+        {"seq": 1, "t": 0.0, "kind": "request", "method": "POST", "path": "/_sim/nodes"},
+        {"seq": 2, "t": 1.0, "kind": "clock"},
+        {"seq": 3, "t": 2.0, "kind": "clock"},
+        {"seq": 4, "t": 2.5, "kind": "request", "method": "POST", "path": "/_sim/nodes"},
+        {"seq": 5, "t": 3.0, "kind": "clock"},
+    ]
+    assert [e["seq"] for e in compact(entries)] == [1, 4, 5]
+    assert [e["seq"] for e in compact(entries + [{"seq": 6, "t": 3.0, "kind": "restart"}])] == [1, 4, 6]
