@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
 
@@ -21,7 +21,11 @@ from .middleware import es_dialect
 from .ui import routes as ui_routes
 
 
-def create_app(cluster: Cluster) -> web.Application:
+#: Adds middlewares, routes or startup work to the app (security, the request recorder).
+Extension = Callable[[web.Application], None]
+
+
+def create_app(cluster: Cluster, extensions: Sequence[Extension] = ()) -> web.Application:
     app = web.Application(middlewares=[es_dialect])
     app[CLUSTER] = cluster
     # Static paths (`_stats`) before the `{model_id}` patterns they would otherwise match.
@@ -39,6 +43,8 @@ def create_app(cluster: Cluster) -> web.Application:
     sim_routes.add_routes(app)
     app.add_routes(ui_routes.routes)
     app.add_routes(sim_rebalances.routes)
+    for extend in extensions:
+        extend(app)
     if cluster.clock.mode == "realtime":
         app.cleanup_ctx.append(_drive_clock)
     return app

@@ -22,7 +22,10 @@ from cluster.opensearch.demo import build_opensearch_demo
 from cluster.errors import MlError
 from cluster.settings import ClusterSettings
 
-from .app import create_app
+from . import security
+from .app import Extension, create_app
+from .durability.files import DataError
+from .durability.startup import History, add_arguments as add_durability_arguments, installer, load_history
 
 DESCRIPTION = """\
 Serve a simulated Elasticsearch ML cluster: the trained-model REST APIs (/_ml/...) and the
@@ -85,6 +88,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="allocated processors of each --nodes node (default: 8)",
     )
     world.add_argument("--seed", type=int, default=0, help="seed of the simulation's random draws (default: %(default)s)")
+    add_durability_arguments(parser)
+    security.options.add_arguments(parser)
     parser.set_defaults(run=lambda args: _run(parser, args))
 
 
@@ -94,19 +99,26 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if (args.node_memory is not None or args.node_processors is not None) and not args.nodes:
         parser.error("--node-memory and --node-processors shape the nodes of --nodes N; give --nodes too")
     try:
-        cluster = build_cluster(args)
+        users = security.options.load(args)
+        history = load_history(args)
+        cluster = history.build(build_cluster, args)
+    except (DataError, security.options.UsersError) as error:
+        return _fail(str(error))
     except ConfigError as error:
         return _fail(f"invalid cluster file: {error}")
+    security.options.warn_if_open(args.host, users)
     try:
-        asyncio.run(serve(cluster, args.host, args.port))
+        asyncio.run(serve(cluster, args.host, args.port, _prepare(history, args, users)))
     except OSError as error:
         return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
     return 0
 
 
-def build_cluster(args: argparse.Namespace) -> Cluster:
-    """The cluster the options describe: file settings, the demo world, file nodes, --nodes."""
-    config = load_cluster_file(args.cluster) if args.cluster else ClusterConfig(ClusterSettings(), ())
+def build_cluster(args: argparse.Namespace, config: ClusterConfig | None = None) -> Cluster:
+    """The cluster the options describe: file settings, the demo world, file nodes, --nodes
+    (`config`: the cluster file already parsed, as a snapshot holds it)."""
+    if config is None:
+        config = load_cluster_file(args.cluster) if args.cluster else ClusterConfig(ClusterSettings(), ())
     cluster = Cluster(config.settings, seed=args.seed, clock=args.clock, speed=args.speed or 1.0)
     if args.demo:
         build_demo(cluster)
@@ -124,9 +136,25 @@ def build_cluster(args: argparse.Namespace) -> Cluster:
     return cluster
 
 
-async def serve(cluster: Cluster, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM, then close connections and stop the clock driver."""
-    runner = web.AppRunner(create_app(cluster), handle_signals=False)
+def _prepare(history: History, args: argparse.Namespace, users: security.Users | None):
+    """The extensions of the served app, after the history (if any) is replayed."""
+
+    async def prepare(cluster: Cluster) -> list[Extension]:
+        recorder = await history.restore(cluster, args.clock, args.speed)
+        if history.existing:
+            print(f"mlsim restored {len(history.entries)} entries, then a full cluster restart at "
+                  f"{cluster.now:.3f} simulated seconds", flush=True)
+        extensions = [] if users is None else [security.installer(users)]
+        return [*extensions, installer(recorder)]
+
+    return prepare
+
+
+async def serve(cluster: Cluster, host: str, port: int, prepare=None) -> None:
+    """Serve until SIGINT or SIGTERM, then close connections and stop the clock driver.
+    `prepare(cluster)`, awaited first, gives the app's extensions."""
+    extensions = await prepare(cluster) if prepare is not None else []
+    runner = web.AppRunner(create_app(cluster, extensions), handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

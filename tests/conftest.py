@@ -5,20 +5,20 @@ is served."""
 from __future__ import annotations
 
 import contextlib
-from typing import AsyncIterator
+from typing import AsyncIterator, Sequence
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from api.app import create_app
+from api.app import Extension, create_app
 from cluster.cluster import Cluster
 
 
 @contextlib.asynccontextmanager
-async def served(cluster: Cluster) -> AsyncIterator[int]:
-    """The app for `cluster` listening on a free loopback port; yields the port."""
-    runner = web.AppRunner(create_app(cluster))
+async def served(cluster: Cluster, extensions: Sequence[Extension] = ()) -> AsyncIterator[int]:
+    """The app for `cluster` (with `extensions`) listening on a free loopback port; yields the port."""
+    runner = web.AppRunner(create_app(cluster, extensions))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

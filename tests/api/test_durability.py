@@ -1,0 +1,261 @@
+"""`mlsim serve --data DIR`: acknowledged writes survive SIGKILL; a restart is a full cluster
+restart (routes reload in simulated time); snapshots load elsewhere (`--restore`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from api.durability.files import DataError, Journal, read_journal
+from api.durability.startup import compact
+from cluster.demo import NER_MODEL
+from tests.api.test_serve import REPO, STARTUP_SECONDS
+
+BANNER = re.compile(r"mlsim listening on (http://127\.0\.0\.1:\d+) ")
+
+
+class Server:
+    """`mlsim serve` as a process; `url` once it listens."""
+
+    def __init__(self, *args: str, clock: str = "virtual") -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", "0", "--clock", clock, *args],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()
+        self.first_line = None
+        while True:
+            try:
+                line = self.lines.get(timeout=STARTUP_SECONDS)
+            except queue.Empty:
+                raise AssertionError(f"mlsim serve did not start (exit code {self.proc.poll()})") from None
+            self.first_line = self.first_line or line
+            match = BANNER.match(line)
+            if match:
+                self.url = match.group(1)
+                return
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self.proc.stderr.close()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+def start(servers: list[Server], *args: str, clock: str = "virtual") -> Server:
+    server = Server(*args, clock=clock)
+    servers.append(server)
+    return server
+
+
+def write_load(server: Server, acknowledged: list[tuple[str, Any]], stop: threading.Event, first: int) -> None:
+    """Writes of every kind, one after another; each answered 200 is `acknowledged`."""
+    i = first
+    while not stop.is_set():
+        kind = ("pipeline", "model", "group", "node", "clock", "setting")[i % 6]
+        try:
+            if kind == "pipeline":
+                status, _ = server.call("PUT", f"/_ingest/pipeline/p-{i}", {"description": f"load {i}", "processors": []})
+                value: Any = f"p-{i}"
+            elif kind == "model":
+                status, _ = server.call("PUT", f"/_ml/trained_models/m-{i}", {"model_type": "pytorch",
+                                        "inference_config": {"text_embedding": {}}, "input": {"field_names": ["t"]}})
+                value = f"m-{i}"
+            elif kind == "group":
+                status, answer = server.call("POST", "/_plugins/_ml/model_groups/_register", {"name": f"g-{i}"})
+                value = answer and answer.get("model_group_id")
+            elif kind == "node":
+                status, answer = server.call("POST", "/_sim/nodes", {"name": f"n-{i}", "machine_memory": "4gb"})
+                value = f"n-{i}"
+            elif kind == "clock":
+                status, answer = server.call("POST", "/_sim/clock/_advance", {"seconds": 7})
+                value = answer and answer.get("now")
+            else:
+                status, _ = server.call("PUT", "/_cluster/settings", {"persistent": {"plugins.ml_commons.max_model_on_node": 10 + i}})
+                value = 10 + i
+        except (OSError, urllib.error.URLError):
+            return  # the server went down mid-request: that write was never acknowledged
+        if status == 200:
+            acknowledged.append((kind, value))
+        i += 1
+
+
+def check_all_there(server: Server, acknowledged: list[tuple[str, Any]]) -> None:
+    nodes = {n["name"] for n in server.call("GET", "/_sim/nodes")[1]["nodes"]}
+    now = server.call("GET", "/_sim/clock")[1]["now"]
+    settings = server.call("GET", "/_cluster/settings")[1]
+    for kind, value in acknowledged:
+        if kind == "pipeline":
+            assert server.call("GET", f"/_ingest/pipeline/{value}")[0] == 200, value
+        elif kind == "model":
+            assert server.call("GET", f"/_ml/trained_models/{value}")[0] == 200, value
+        elif kind == "group":
+            assert server.call("GET", f"/_plugins/_ml/model_groups/{value}")[0] == 200, value
+        elif kind == "node":
+            assert value in nodes
+        elif kind == "clock":
+            assert now >= value
+    last_setting = [v for k, v in acknowledged if k == "setting"][-1:]
+    if last_setting:  # the last acknowledged value, or a later one whose answer the kill cut off
+        assert int(settings["persistent"]["plugins"]["ml_commons"]["max_model_on_node"]) >= last_setting[0]
+
+
+@pytest.mark.parametrize("clock, rounds", [("virtual", 3), ("realtime", 2)])
+def test_nothing_acknowledged_is_lost_when_the_server_is_killed_at_random_points(
+    tmp_path: Path, servers, clock: str, rounds: int
+) -> None:
+    data = str(tmp_path / "data")
+    rng = random.Random(11)
+    acknowledged: list[tuple[str, Any]] = []
+    for round_ in range(rounds):
+        server = start(servers, "--data", data, clock=clock)
+        if round_:
+            check_all_there(server, acknowledged)
+        stop = threading.Event()
+        writer = threading.Thread(target=write_load, args=(server, acknowledged, stop, 1000 * round_))
+        writer.start()
+        time.sleep(rng.uniform(0.3, 1.0))  # a random point of the load, in wall time
+        server.proc.send_signal(signal.SIGKILL)
+        writer.join(30)
+        stop.set()
+        server.kill()
+    assert len({kind for kind, _ in acknowledged}) == 6, acknowledged
+    check_all_there(start(servers, "--data", data, clock=clock), acknowledged)
+
+
+def test_a_restart_reloads_routes_in_simulated_time_and_keeps_deployment_settings(tmp_path: Path, servers) -> None:
+    data = str(tmp_path / "data")
+    server = start(servers, "--demo", "--data", data)
+    assert server.call("POST", f"/_ml/trained_models/{NER_MODEL}/deployment/_update", {"number_of_allocations": 2})[0] == 200
+    before = server.call("GET", "/_sim/clock")[1]["now"]
+    server.kill()
+
+    server = start(servers, "--demo", "--data", data)
+    assert server.first_line.startswith("mlsim restored 1 entries, then a full cluster restart at ")
+    stats = server.call("GET", f"/_ml/trained_models/{NER_MODEL}/_stats")[1]["trained_model_stats"][0]
+    assert stats["deployment_stats"]["state"] == "starting"
+    assert stats["deployment_stats"]["number_of_allocations"] == 2
+    assert server.call("GET", "/_sim/clock")[1]["now"] == before
+    events = server.call("GET", "/_sim/events")[1]["events"]
+    assert any(e["event"] == "full_restart" for e in events)
+    server.call("POST", "/_sim/clock/_advance", {"seconds": 60})
+    stats = server.call("GET", f"/_ml/trained_models/{NER_MODEL}/_stats")[1]["trained_model_stats"][0]
+    assert stats["deployment_stats"]["state"] == "started"
+
+
+def test_a_snapshot_restores_on_another_server_with_the_same_ids(tmp_path: Path, servers) -> None:
+    first = start(servers, "--demo")
+    group = first.call("POST", "/_plugins/_ml/model_groups/_register", {"name": "kept"})[1]["model_group_id"]
+    node = first.call("POST", "/_sim/nodes", {"name": "ml-3"})[1]["id"]
+    first.call("POST", "/_sim/clock/_advance", {"seconds": "5m"})
+    snapshot = first.call("GET", "/_sim/snapshot")[1]
+    first.kill()
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(snapshot))
+
+    second = start(servers, "--restore", str(path))
+    assert second.call("GET", f"/_plugins/_ml/model_groups/{group}")[1]["name"] == "kept"
+    assert node in {n["id"] for n in second.call("GET", "/_sim/nodes")[1]["nodes"]}
+    assert second.call("GET", "/_sim/clock")[1]["now"] == snapshot["entries"][-1]["t"] + 300
+    # replay is deterministic, random draws included: another restore draws the same next id
+    next_group = second.call("POST", "/_plugins/_ml/model_groups/_register", {"name": "next"})[1]["model_group_id"]
+    second.kill()
+    third = start(servers, "--restore", str(path))
+    assert third.call("POST", "/_plugins/_ml/model_groups/_register", {"name": "next"})[1]["model_group_id"] == next_group
+
+
+def test_bad_data_and_snapshot_files_exit_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something else"}')
+    for args, message in (
+        (["--restore", str(bad)], "not an mlsim snapshot"),
+        (["--restore", str(tmp_path / "missing.json")], "cannot read"),
+    ):
+        run = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "0", *args],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2
+        assert run.stderr.count("\n") == 1 and message in run.stderr, run.stderr
+
+
+def test_a_data_directory_refuses_other_world_options(tmp_path: Path, servers) -> None:
+    data = str(tmp_path / "data")
+    start(servers, "--demo", "--data", data).kill()
+    run = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "0", "--nodes", "3", "--data", data],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "made with other world options (demo=True)" in run.stderr, run.stderr
+
+
+def test_the_journal_cuts_a_torn_last_line_and_refuses_a_damaged_one(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(path)
+    journal.append({"seq": 1, "t": 0.0, "kind": "clock"})
+    journal.sync()
+    journal.close()
+    with open(path, "ab") as out:
+        out.write(b'{"seq": 2, "t": 1.0, "ki')  # the process died mid-write
+    assert read_journal(path) == [{"seq": 1, "t": 0.0, "kind": "clock"}]
+    assert path.read_bytes().endswith(b"}\n")
+    path.write_bytes(b'{"seq": 1\n{"seq": 2, "t": 1.0, "kind": "clock"}\n')
+    with pytest.raises(DataError, match="damaged journal entry"):
+        read_journal(path)
+
+
+def test_definition_parts_are_journaled_without_their_content(tmp_path: Path, servers) -> None:
+    data = tmp_path / "data"
+    server = start(servers, "--data", str(data))
+    server.call("PUT", "/_ml/trained_models/big", {"model_type": "pytorch", "inference_config": {"ner": {}},
+                                                  "input": {"field_names": ["t"]}})
+    chunk = "A" * 1_000_000
+    assert server.call("PUT", "/_ml/trained_models/big/definition/0",
+                       {"definition": chunk, "total_definition_length": 750_000, "total_parts": 1})[0] == 200
+    assert (data / "journal.jsonl").stat().st_size < 2000
+    server.kill()
+    server = start(servers, "--data", str(data))
+    status = server.call("GET", "/_ml/trained_models/big?include=definition_status")[1]
+    assert status["trained_model_configs"][0]["fully_defined"] is True
+
+
+def test_compaction_keeps_only_a_last_clock_entry() -> None:
+    entries = [
+        {"seq": 1, "t": 0.0, "kind": "request", "method": "POST", "path": "/_sim/nodes"},
+        {"seq": 2, "t": 1.0, "kind": "clock"},
+        {"seq": 3, "t": 2.0, "kind": "clock"},
+        {"seq": 4, "t": 2.5, "kind": "request", "method": "POST", "path": "/_sim/nodes"},
+        {"seq": 5, "t": 3.0, "kind": "clock"},
+    ]
+    assert [e["seq"] for e in compact(entries)] == [1, 4, 5]
+    assert [e["seq"] for e in compact(entries + [{"seq": 6, "t": 3.0, "kind": "restart"}])] == [1, 4, 6]
