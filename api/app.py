@@ -11,7 +11,7 @@ from aiohttp import web
 from cluster.cluster import Cluster
 
 from . import (
-    es_aliases, es_cat, es_deployments, es_infer, es_models, es_pipelines, es_root, es_stats,
+    es_aliases, es_autoscaling, es_cat, es_deployments, es_infer, es_models, es_pipelines, es_root, es_stats,
     os_connectors, os_controllers, os_deploy, os_indices, os_model_groups, os_models, os_predict, os_profile,
     os_settings, os_tasks, os_update, sim_rebalances, sim_routes,
 )
@@ -32,6 +32,7 @@ def create_app(cluster: Cluster) -> web.Application:
         os_controllers, os_settings, os_indices,
     ):
         app.add_routes(module.routes)
+    app.add_routes(es_autoscaling.routes)
     sim_routes.add_routes(app)
     app.add_routes(ui_routes.routes)
     app.add_routes(sim_rebalances.routes)
