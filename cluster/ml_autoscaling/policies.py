@@ -108,12 +108,14 @@ class PolicyStore:
         existing = self.policies.get(name)
         if existing is None and roles is None:
             raise illegal_argument(f"new policy {name} with no roles defined, must provide empty list for no roles")
+        stored_roles = existing.roles if existing is not None else ()
+        stored_deciders = existing.deciders if existing is not None else {}
         policy = Policy(
             name,
-            tuple(sorted(set(roles))) if roles is not None else existing.roles,  # type: ignore[union-attr]
+            tuple(sorted(set(roles))) if roles is not None else stored_roles,
             {k: {s: settings_text(v) for s, v in sorted(c.items())} for k, c in sorted(deciders.items())}
             if deciders is not None
-            else existing.deciders,  # type: ignore[union-attr]
+            else stored_deciders,
         )
         self.validate(policy)
         self.policies[name] = policy
