@@ -139,6 +139,7 @@ class Orchestrator:
                     "autoscaling_node_added", "autoscaling", name=instance.name, node_id=instance.node_id,
                     node_size=instance.size, zone=instance.zone,
                 )
+        since = self.log.next_seq
         for instance in retire:
             if instance.node_id in self.state.nodes:
                 self.log.append("autoscaling_node_removing", "autoscaling", name=instance.name, node_id=instance.node_id)
@@ -146,7 +147,12 @@ class Orchestrator:
         for instance in retire:
             while instance.node_id in self.state.nodes:
                 yield self.env.timeout(1.0)
-            yield self.env.timeout(self.config.remove_seconds)
+            left = max(
+                (e.time for e in self.log.since(since) if e.kind == "node_left" and e.fields["node_id"] == instance.node_id),
+                default=self.env.now,
+            )
+            # the instance goes `remove_seconds` after its node drained and left the cluster
+            yield self.env.timeout(max(left + self.config.remove_seconds - self.env.now, 0.0))
             instance.removed_at = self.env.now
             self.log.append("autoscaling_node_removed", "autoscaling", name=instance.name, node_id=instance.node_id)
         self._in_flight -= 1
