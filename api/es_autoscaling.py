@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from cluster.errors import not_found
+
 from .body import body_required, read_body
 from .context import cluster_of
 from .http_errors import parse_error
@@ -72,3 +74,13 @@ def _flatten(settings: dict[str, Any], prefix: str) -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+@routes.get("/_sim/autoscaling")
+async def get_orchestrator(request: web.Request) -> web.Response:
+    """The simulated orchestrator's bill so far: scale events, node-hours, GB-hours, cost."""
+    Query(request)
+    orchestrator = cluster_of(request).orchestrator
+    if orchestrator is None:
+        raise not_found("autoscaling is not configured: add an [autoscaling] key to the cluster file")
+    return render(request, orchestrator.stats())

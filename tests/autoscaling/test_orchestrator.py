@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from api.app import create_app
 from cluster.cluster import Cluster
 from cluster.config import ConfigError, parse_cluster
 from cluster.requests import StartRequest
@@ -160,3 +162,19 @@ def test_bad_autoscaling_keys_name_the_key(autoscaling: dict[str, Any], message:
     with pytest.raises(ConfigError) as error:
         parse_cluster({"autoscaling": autoscaling})
     assert str(error.value).startswith(message)
+
+
+async def test_the_bill_is_served_at_sim_autoscaling() -> None:
+    bare = Cluster(clock="virtual")
+    cluster = build({"settings": {"max_lazy_ml_nodes": 1}, "autoscaling": {"zones": ["a"], "cost_per_gb_hour": 0.1}})
+    for subject, status in ((bare, 404), (cluster, 200)):
+        http = TestClient(TestServer(create_app(subject)))
+        await http.start_server()
+        try:
+            response = await http.get("/_sim/autoscaling")
+            assert response.status == status
+            if status == 200:
+                body = await response.json()
+                assert (body["policy"], body["scale_ups"], body["cost"], body["nodes"]) == ("ml", 0, 0.0, [])
+        finally:
+            await http.close()
