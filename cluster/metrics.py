@@ -19,6 +19,7 @@ from .cluster import Cluster
 #: Upper edges of the latency bins in milliseconds: 1 µs to about 3 hours, 2 % apart.
 LATENCY_EDGES_MS = np.geomspace(1e-3, 1e7, int(np.log(1e10) / np.log(1.02)) + 1)
 ROUTE_STATES = ("starting", "started", "stopping", "failed")
+_OK, _CACHE_HIT, _ERROR, _REJECTED, _TIMEOUT = (int(o) for o in Outcome)
 
 
 @dataclass(slots=True)
@@ -36,11 +37,11 @@ class RequestCounts:
     def add(self, outcome: np.ndarray, latency_ms: np.ndarray) -> None:
         self.offered += int(outcome.size)
         kinds = np.bincount(outcome.astype(np.int64), minlength=len(Outcome))
-        self.completed += int(kinds[Outcome.OK] + kinds[Outcome.CACHE_HIT])
-        self.rejected += int(kinds[Outcome.REJECTED])
-        self.timed_out += int(kinds[Outcome.TIMEOUT])
-        self.errors += int(kinds[Outcome.ERROR])
-        done = latency_ms[outcome <= Outcome.CACHE_HIT]
+        self.completed += int(kinds[_OK] + kinds[_CACHE_HIT])
+        self.rejected += int(kinds[_REJECTED])
+        self.timed_out += int(kinds[_TIMEOUT])
+        self.errors += int(kinds[_ERROR])
+        done = latency_ms[outcome <= _CACHE_HIT]
         if done.size:
             self.latency_bins += np.bincount(
                 np.searchsorted(LATENCY_EDGES_MS, done), minlength=self.latency_bins.size
@@ -73,36 +74,47 @@ class RequestCounts:
 
 class RequestTally:
     """Counts every request the cluster serves, per deployment, for the whole run and for
-    the stretch since the last `take_interval`."""
+    the stretch since the last `take_interval`. Served arrays are kept as they come and
+    counted once per interval (a window's routes are many small arrays)."""
 
     def __init__(self, cluster: Cluster) -> None:
         self._serving = cluster.serving
         self._unrouted_seen = dict(cluster.serving.unrouted)
+        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.total: dict[str, RequestCounts] = {}
         self.interval: dict[str, RequestCounts] = {}
         cluster.serving.observers.append(self._served)
 
     def _served(self, deployment_id: str, arrivals: np.ndarray, outcome: np.ndarray, answered: np.ndarray) -> None:
-        latency_ms = (np.asarray(answered) - np.asarray(arrivals)) * 1000.0
-        for book in (self.total, self.interval):
-            book.setdefault(deployment_id, RequestCounts()).add(np.asarray(outcome), latency_ms)
+        self._pending.setdefault(deployment_id, []).append((outcome, (answered - arrivals) * 1000.0))
 
-    def _collect_unrouted(self) -> None:
+    def _fold(self) -> None:
+        """Count what was served and refused since the last fold into both books."""
+        for deployment_id, parts in sorted(self._pending.items()):
+            counts = RequestCounts()
+            counts.add(np.concatenate([o for o, _ in parts]), np.concatenate([l for _, l in parts]))
+            self._book(deployment_id, counts)
+        self._pending = {}
         for deployment_id, n in sorted(self._serving.unrouted.items()):
             new = n - self._unrouted_seen.get(deployment_id, 0)
             if new:
-                for book in (self.total, self.interval):
-                    book.setdefault(deployment_id, RequestCounts()).add_unrouted(new)
+                counts = RequestCounts()
+                counts.add_unrouted(new)
+                self._book(deployment_id, counts)
                 self._unrouted_seen[deployment_id] = n
+
+    def _book(self, deployment_id: str, counts: RequestCounts) -> None:
+        for book in (self.total, self.interval):
+            book.setdefault(deployment_id, RequestCounts()).merge(counts)
 
     def take_interval(self) -> dict[str, RequestCounts]:
         """The counts since the previous call (call after `serving.sync()`)."""
-        self._collect_unrouted()
+        self._fold()
         interval, self.interval = self.interval, {}
         return interval
 
     def totals(self) -> dict[str, RequestCounts]:
-        self._collect_unrouted()
+        self._fold()
         return self.total
 
 
