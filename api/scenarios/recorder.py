@@ -28,7 +28,7 @@ class Recorder:
         self._seen = 0
         self.rebalances = 0
         self.allocations_moved = 0
-        #: Allocations per (deployment, node) on routes that still count (not stopping).
+        #: Allocations per (deployment, node) as last planned or set.
         self._targets: dict[tuple[str, str], int] = {}
         self._zero_since: dict[str, float] = {}
         self.zero_allocation_s: dict[str, float] = {}
@@ -72,18 +72,20 @@ class Recorder:
             self.events_out.write("\n")
         f = event.fields
         if event.kind == "rebalance":
+            # allocations a plan takes off a node still holding them (a draining node's
+            # included; a crashed node's routes are gone before the plan)
             self.rebalances += 1
-            for deployment_id, targets in f["assignments"].items():
-                for (d, node_id), before in self._targets.items():
-                    if d == deployment_id:
-                        self.allocations_moved += max(before - targets.get(node_id, 0), 0)
+            plan = f["assignments"]
+            for key, before in list(self._targets.items()):
+                if key[0] in plan:
+                    after = plan[key[0]].get(key[1], 0)
+                    self.allocations_moved += max(before - after, 0)
+                    self._targets[key] = after
         elif event.kind == "route_added":
             self._targets[(f["deployment_id"], f["node_id"])] = f["allocations"]
         elif event.kind == "route_target":
-            key = (f["deployment_id"], f["node_id"])
-            if key in self._targets:
-                self._targets[key] = f["target"]
-        elif event.kind == "route_removed" or (event.kind == "routing_state" and f["state"] == "stopping"):
+            self._targets[(f["deployment_id"], f["node_id"])] = f["target"]
+        elif event.kind == "route_removed":
             self._targets.pop((f["deployment_id"], f["node_id"]), None)
 
     def _close_zero(self, deployment_id: str, now: float) -> None:

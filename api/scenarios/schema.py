@@ -140,7 +140,7 @@ def load_scenario(path_or_dict: str | Path | Mapping[str, Any], overrides: Itera
         data = apply_overrides(data, overrides)
         return parse_scenario(data, source)
     except ConfigError as exc:
-        message = str(exc).removeprefix("scenario.")
+        message = str(exc).removeprefix("scenario.").removeprefix("scenario: ")
         raise ScenarioError(f"{source}: {message}") from None
 
 
