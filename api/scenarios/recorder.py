@@ -35,6 +35,14 @@ class Recorder:
         self.peaks: dict[str, list[int]] = {}
         self.recoveries: list[Recovery] = []
         self._pending: list[Recovery] = []
+        self.origin = 0.0
+
+    def start(self, origin: float) -> None:
+        """The scenario's time zero: time without allocations counts from here."""
+        self.observe()
+        self.origin = origin
+        self._zero_since = {d: origin for d in self._zero_since}
+        self.zero_allocation_s = dict.fromkeys(self.zero_allocation_s, 0.0)
 
     # -- observing ----------------------------------------------------------------------
 
@@ -125,7 +133,7 @@ class Recorder:
 
     def recoveries_of(self, deployment_id: str) -> list[dict[str, Any]]:
         return [
-            {"event": r.event, "at_s": _r(r.at), "fully_allocated_after_s": None if r.after is None else _r(r.after)}
+            {"event": r.event, "at_s": _r(r.at - self.origin), "fully_allocated_after_s": None if r.after is None else _r(r.after)}
             for r in self.recoveries
             if r.deployment_id == deployment_id
         ]

@@ -2,6 +2,12 @@
 simulated times, metrics sampled every `sample_every`, then summary, time series, event
 log and report.
 
+With `warm_up` (the default) the scenario's time zero is the moment the initial
+deployments have settled (no route still loading or resizing; at most
+`WARM_UP_LIMIT_SECONDS`), and traffic starts then, so the timeline and the measurements
+begin from a steady cluster. Scenario times (timeline, samples, summary) count from time
+zero; the event log keeps the cluster's own clock, which also counts the warm-up.
+
 Simulated time moves in `Cluster.run_until` steps with the recorder as its predicate, so
 whatever a step changes is seen at the simulated instant it happened.
 """
@@ -26,6 +32,8 @@ from .progress import Progress
 from .recorder import Recorder
 from .schema import Scenario, load_scenario
 from .summary import Summary
+
+WARM_UP_LIMIT_SECONDS = 600.0
 
 
 def run_scenario(
@@ -55,6 +63,8 @@ class ScenarioRun:
         self.timeseries: list[dict[str, Any]] = []
         self.node_series: list[dict[str, Any]] = []
         self._last_sample = 0.0
+        #: The cluster's time at the scenario's time zero (after the warm-up).
+        self.origin = 0.0
 
     def run(self) -> Summary:
         with contextlib.ExitStack() as stack:
@@ -93,6 +103,10 @@ class ScenarioRun:
             except MlError as exc:
                 self.start_errors[request.deployment_id or request.model_id] = exc.reason
                 cluster.log.append("scenario_start_refused", "scenario", deployment_id=request.deployment_id or request.model_id, status=exc.status, reason=exc.reason)
+        if scenario.warm_up:
+            cluster.run_until(lambda: settled(cluster), timeout=WARM_UP_LIMIT_SECONDS)
+        self.origin = cluster.now
+        self.recorder.start(self.origin)
         for traffic in scenario.traffic:
             if traffic.deployment_id in cluster.state.assignments:
                 cluster.add_traffic(traffic.deployment_id, profile_from_json(dict(traffic.profile), cluster.now))
@@ -110,9 +124,9 @@ class ScenarioRun:
         for t in samples:
             while pending and pending[0].at <= t:
                 event = pending.pop(0)
-                self._run_to(event.at)
+                self._run_to(self.origin + event.at)
                 self._apply(event)
-            self._run_to(t)
+            self._run_to(self.origin + t)
             self._sample(t)
             self.progress.update(t)
         for event in pending:  # after the end (a shortened run): recorded, not run
@@ -187,6 +201,7 @@ class ScenarioRun:
             "scenario": scenario.name,
             "seed": self.seed,
             "duration_s": scenario.duration,
+            "warm_up_s": round(self.origin, 6),
             "ok": all(c["ok"] for c in checks),
             "deployments": deployments,
             "nodes": {
@@ -200,3 +215,14 @@ class ScenarioRun:
         }
         marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline]
         return Summary(data, self.timeseries, self.node_series, marks)
+
+
+def settled(cluster: Cluster) -> bool:
+    """No deployment has a route still loading or a started route still resizing."""
+    for assignment in cluster.state.assignments.values():
+        for route in assignment.routes.values():
+            if route.routing_state == "starting" or (
+                route.routing_state == "started" and route.current_allocations != route.target_allocations
+            ):
+                return False
+    return True

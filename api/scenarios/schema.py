@@ -31,7 +31,7 @@ from nodes.service_model import InferenceProfile
 from .overrides import apply_overrides
 
 TOP_FIELDS = (
-    "name", "description", "seed", "duration", "sample_every", "cluster", "models", "deployments", "traffic",
+    "name", "description", "seed", "duration", "sample_every", "warm_up", "cluster", "models", "deployments", "traffic",
     "timeline", "slo",
 )
 GROUP_FIELDS = ("count", "zones")
@@ -120,6 +120,7 @@ class Scenario:
     timeline: tuple[TimelineEvent, ...]
     slo: tuple[SloSpec, ...]
     description: str = ""
+    warm_up: bool = True
     source: str = "scenario"
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -195,6 +196,7 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
         models=models, deployments=deployments, traffic=traffic,
         timeline=tuple(sorted(timeline, key=lambda e: (e.at, e.index))), slo=checks,
         description=read.text("description") or "", source=source, data=data,
+        warm_up=read.boolean("warm_up") if "warm_up" in fields else True,
     )
 
 
