@@ -112,9 +112,7 @@ def parse_cluster(data: Any) -> ClusterConfig:
     _check_known(fields, ("settings", "nodes", "autoscaling"), "cluster file")
     settings = parse_settings(fields.get("settings", {}))
     autoscaling = parse_autoscaling(fields["autoscaling"]) if "autoscaling" in fields else None
-    if autoscaling is not None and "max_ml_node_size" not in fields.get("settings", {}):
-        # as a hosted service sets it: the largest node the orchestrator can create
-        settings = dataclasses.replace(settings, max_ml_node_size=autoscaling.largest)
+    settings = autoscaled_settings(settings, fields.get("settings", {}), autoscaling)
     raw_nodes = fields.get("nodes", [])
     if not isinstance(raw_nodes, list):
         raise ConfigError(f"nodes: must be a list of node objects, got {_kind(raw_nodes)}")
@@ -129,6 +127,16 @@ def parse_cluster(data: Any) -> ClusterConfig:
                 raise ConfigError(f"nodes[{i}].{kind}: [{value}] is used by an earlier node")
             seen.add(value)
     return ClusterConfig(settings, nodes, autoscaling)
+
+
+def autoscaled_settings(
+    settings: ClusterSettings, settings_data: Any, autoscaling: AutoscalingConfig | None
+) -> ClusterSettings:
+    """With an orchestrator, `max_ml_node_size` is its largest node size unless the file
+    sets it (as a hosted service sets it), so starts that need a bigger node wait."""
+    if autoscaling is None or (isinstance(settings_data, dict) and "max_ml_node_size" in settings_data):
+        return settings
+    return dataclasses.replace(settings, max_ml_node_size=autoscaling.largest)
 
 
 def parse_autoscaling(data: Any, where: str = "autoscaling") -> AutoscalingConfig:

@@ -7,7 +7,7 @@ overflow its bound.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from cluster.cluster import Cluster
 from cluster.events import Event
@@ -36,6 +36,8 @@ class Recorder:
         self.recoveries: list[Recovery] = []
         self._pending: list[Recovery] = []
         self.origin = 0.0
+        #: Also told of every event, in order (e.g. the autoscaling tracker).
+        self.listeners: list[Callable[[Event], None]] = []
 
     def start(self, origin: float) -> None:
         """The scenario's time zero: time without allocations counts from here."""
@@ -78,6 +80,8 @@ class Recorder:
         if self.events_out is not None:
             self.events_out.write(event.to_json())
             self.events_out.write("\n")
+        for listener in self.listeners:
+            listener(event)
         f = event.fields
         if event.kind == "rebalance":
             # allocations a plan takes off a node still holding them (a draining node's

@@ -28,6 +28,10 @@ MAX_PANELS = 12
 FIGURE_WIDTH = 10.0
 
 
+#: Autoscaling steps are marked in green, the timeline's actions in red.
+AUTOSCALING_COLOR = "#1a7f37"
+
+
 def write_report(path: Path, scenario: Scenario, summary: Summary) -> None:
     path.write_text(render_report(scenario, summary), encoding="utf-8")
 
@@ -88,6 +92,7 @@ def render_report(scenario: Scenario, summary: Summary) -> str:
              _fmt(r["latency_ms"]["p99"]), _fmt(r["zero_allocation_s"]))
             for d, r in data["deployments"].items()
         )),
+        _autoscaling_section(data.get("autoscaling")),
         "<h2>Timeline</h2>",
         _table(("#", "at s", "action", "outcome", "fully allocated again after s"), (
             (o["event"], _fmt(o["at_s"]), o["do"], _outcome(o), _recovery(data, o["event"]))
@@ -119,10 +124,11 @@ def _hours(seconds: np.ndarray | float) -> np.ndarray | float:
 def _mark(axes: Iterable[Any], marks: list[tuple[float, str]], label: bool = False) -> None:
     for ax in axes:
         for t, text in marks:
-            ax.axvline(_hours(t), color="#b00020", linewidth=0.8, linestyle="--", alpha=0.7)
+            color = AUTOSCALING_COLOR if text.startswith("autoscaling") else "#b00020"
+            ax.axvline(_hours(t), color=color, linewidth=0.8, linestyle="--", alpha=0.7)
             if label:
                 ax.annotate(text, (_hours(t), 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                            fontsize=7, va="top", ha="right", color="#b00020")
+                            fontsize=7, va="top", ha="right", color=color)
 
 
 def _allocations_figure(series: dict[str, dict[str, np.ndarray]], marks: list[tuple[float, str]]):
@@ -250,6 +256,24 @@ def _table(header: tuple[str, ...], rows: Iterable[tuple[Any, ...]], raw_last: b
         cells.append(f"<td>{last if raw_last else _e(last)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _autoscaling_section(autoscaling: dict[str, Any] | None) -> str:
+    """The orchestrator's bill and how long scaled starts and increases waited."""
+    if autoscaling is None:
+        return ""
+    waits = autoscaling["scaled_requests"]
+    return "".join([
+        "<h2>Autoscaling</h2>",
+        f"<p>{autoscaling['scale_ups']} scale ups, {autoscaling['scale_downs']} scale downs, "
+        f"{autoscaling['node_hours']:.2f} node-hours ({autoscaling['gb_hours']:.1f} GB-hours), "
+        f"cost {autoscaling['cost']:.2f} — steps marked in green on the plots</p>",
+        _table(("deployment", "request", "at s", "allocations", "scale ups", "fully allocated after s"), (
+            (w["deployment_id"], w["cause"], _fmt(w["at_s"]), w["number_of_allocations"], w["scale_ups"],
+             _fmt(w["fully_allocated_after_s"]))
+            for w in waits
+        )) if waits else "<p>No start or increase needed a scale up.</p>",
+    ])
 
 
 def _outcome(o: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from cluster.traffic import profile_from_json
 
 from . import slo
 from .actions import ActionContext
+from .autoscaling import AutoscalingTracker
 from .inprocess import InProcessClient
 from .progress import Progress
 from .recorder import Recorder
@@ -63,6 +64,7 @@ class ScenarioRun:
         self.timeseries: list[dict[str, Any]] = []
         self.node_series: list[dict[str, Any]] = []
         self._last_sample = 0.0
+        self.autoscaling = AutoscalingTracker()
         #: The cluster's time at the scenario's time zero (after the warm-up).
         self.origin = 0.0
 
@@ -73,6 +75,7 @@ class ScenarioRun:
                 self.out_dir.mkdir(parents=True, exist_ok=True)
                 events = stack.enter_context((self.out_dir / "events.jsonl").open("w", encoding="utf-8"))
             self.recorder = Recorder(self.cluster, events)
+            self.recorder.listeners.append(self.autoscaling)
             self._build()
             self._play()
             self.recorder.finish()
@@ -94,6 +97,8 @@ class ScenarioRun:
         for group in scenario.nodes:
             for spec in group.specs(node.name for node in cluster.state.nodes.values()):
                 cluster.membership.join(spec)
+        if scenario.autoscaling is not None:
+            cluster.enable_autoscaling(scenario.autoscaling)
         for model in scenario.models:
             metadata = {PROFILE_METADATA_KEY: dict(model.inference)} if model.inference is not None else {}
             cluster.add_pytorch_model(model.model_id, model.model_bytes, task_type=model.task_type, **metadata)
@@ -106,6 +111,7 @@ class ScenarioRun:
         if scenario.warm_up:
             cluster.run_until(lambda: settled(cluster), timeout=WARM_UP_LIMIT_SECONDS)
         self.origin = cluster.now
+        self.autoscaling.origin = self.origin
         self.recorder.start(self.origin)
         for traffic in scenario.traffic:
             if traffic.deployment_id in cluster.state.assignments:
@@ -213,7 +219,9 @@ class ScenarioRun:
             "timeline": self.outcomes,
             "slo": checks,
         }
-        marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline]
+        if self.cluster.orchestrator is not None:
+            data["autoscaling"] = self.autoscaling.summary(self.cluster.orchestrator)
+        marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline] + self.autoscaling.marks
         return Summary(data, self.timeseries, self.node_series, marks)
 
 

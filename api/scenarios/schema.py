@@ -18,9 +18,10 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from cluster.config import (
-    NODE_FIELDS, ConfigError, FieldReader, check_known, free_node_name, kind_of, parse_node_spec,
-    parse_settings, require_object,
+    NODE_FIELDS, ConfigError, FieldReader, autoscaled_settings, check_known, free_node_name, kind_of,
+    parse_autoscaling, parse_node_spec, parse_settings, require_object,
 )
+from cluster.ml_autoscaling.tier_shape import AutoscalingConfig
 from cluster.errors import MlError
 from cluster.requests import AdaptiveAllocations, StartRequest
 from cluster.settings import ClusterSettings
@@ -120,6 +121,8 @@ class Scenario:
     timeline: tuple[TimelineEvent, ...]
     slo: tuple[SloSpec, ...]
     description: str = ""
+    #: The cluster's `autoscaling` key: a simulated orchestrator resizes the ML tier.
+    autoscaling: AutoscalingConfig | None = None
     warm_up: bool = True
     source: str = "scenario"
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -176,7 +179,7 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
         raise ConfigError("sample_every: must be positive")
     seed = read.integer("seed") if "seed" in fields else 0
     name = read.text("name") or (Path(source).stem if source != "scenario" else "scenario")
-    settings, nodes = _parse_cluster(fields.get("cluster", {}))
+    settings, nodes, autoscaling = _parse_cluster(fields.get("cluster", {}))
     models = tuple(_parse_model(m, f"models[{i}]") for i, m in enumerate(_list(fields, "models")))
     _unique([m.model_id for m in models], "models", "model_id")
     model_ids = {m.model_id for m in models}
@@ -197,16 +200,21 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
         timeline=tuple(sorted(timeline, key=lambda e: (e.at, e.index))), slo=checks,
         description=read.text("description") or "", source=source, data=data,
         warm_up=read.boolean("warm_up") if "warm_up" in fields else True,
+        autoscaling=autoscaling,
     )
 
 
-def _parse_cluster(data: Any) -> tuple[ClusterSettings, tuple[NodeGroup, ...]]:
+def _parse_cluster(data: Any) -> tuple[ClusterSettings, tuple[NodeGroup, ...], AutoscalingConfig | None]:
     fields = require_object(data, "cluster")
-    check_known(fields, ("settings", "nodes"), "cluster")
+    check_known(fields, ("settings", "nodes", "autoscaling"), "cluster")
     settings = parse_settings(fields.get("settings", {}), "cluster.settings")
     groups = tuple(parse_node_group(n, f"cluster.nodes[{i}]") for i, n in enumerate(_list(fields, "nodes", "cluster")))
     _unique([g.template.get("name") for g in groups], "cluster.nodes", "name")
-    return settings, groups
+    autoscaling = None
+    if "autoscaling" in fields:
+        autoscaling = parse_autoscaling(fields["autoscaling"], "cluster.autoscaling")
+    settings = autoscaled_settings(settings, fields.get("settings", {}), autoscaling)
+    return settings, groups, autoscaling
 
 
 def parse_node_group(data: Any, where: str, extra: tuple[str, ...] = ()) -> NodeGroup:

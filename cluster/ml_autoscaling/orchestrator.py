@@ -4,7 +4,7 @@ clock and resizes the tier the way a hosted service does.
 Each poll while nothing is in flight: ask `_autoscaling/capacity` for the policy, turn the
 required capacity into a tier shape (`tier_shape.shape_for`), and if it differs from the
 current nodes, provision the new nodes (they join after `provision_seconds`), then shut the
-nodes no longer wanted down gracefully (their routes drain and move; the instance is gone
+nodes no longer wanted down gracefully once the new nodes' routes have loaded (their routes drain and move; the instance is gone
 `remove_seconds` after it drained). Every step goes into the event log; node-hours and cost
 are kept per instance from request to removal.
 """
@@ -24,6 +24,8 @@ from ..state import ClusterState
 from .service import AutoscalingService
 from .tier_shape import NO_TIER, AutoscalingConfig, TierShape, shape_for
 
+#: Longest wait for routes on new nodes to load before the replaced nodes shut down.
+SETTLE_LIMIT_SECONDS = 600.0
 #: Roles of the simulated ML nodes, which a policy must name exactly to own them.
 POLICY_ROLES = ["ml", "remote_cluster_client"]
 
@@ -139,6 +141,11 @@ class Orchestrator:
                     "autoscaling_node_added", "autoscaling", name=instance.name, node_id=instance.node_id,
                     node_size=instance.size, zone=instance.zone,
                 )
+            # like a hosted plan change: old nodes go once the new ones have taken their load
+            waited = 0.0
+            while self._loading() and waited < SETTLE_LIMIT_SECONDS:
+                yield self.env.timeout(1.0)
+                waited += 1.0
         since = self.log.next_seq
         for instance in retire:
             if instance.node_id in self.state.nodes:
@@ -168,6 +175,14 @@ class Orchestrator:
         return instance
 
     # -- the tier as it is ----------------------------------------------------------------
+
+    def _loading(self) -> bool:
+        """Whether a route is still loading or resizing."""
+        return any(
+            r.routing_state == "starting" or (r.routing_state == "started" and r.current_allocations != r.target_allocations)
+            for a in self.state.assignments.values()
+            for r in a.routes.values()
+        )
 
     def _live(self) -> list[Instance]:
         """Instances whose node is in the cluster and not shutting down."""
