@@ -117,12 +117,12 @@ def build_cluster(args: argparse.Namespace) -> Cluster:
         except MlError as error:
             hint = " (the --demo world already has nodes ml-1 and ml-2)" if args.demo else ""
             raise ConfigError(f"{args.cluster}: nodes[{i}]: {error.reason}{hint}") from None
-    if config.autoscaling is not None:
-        cluster.enable_autoscaling(config.autoscaling)
     shape = {"machine_memory": args.node_memory, "allocated_processors": args.node_processors}
     for _ in range(args.nodes):
         name = free_node_name(node.name for node in cluster.state.nodes.values())
         cluster.membership.join(parse_node_spec({k: v for k, v in shape.items() if v is not None}, name))
+    if config.autoscaling is not None:  # every node present now is one of its instances
+        cluster.enable_autoscaling(config.autoscaling)
     return cluster
 
 

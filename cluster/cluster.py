@@ -81,7 +81,9 @@ class Cluster:
 
     def enable_autoscaling(self, config: AutoscalingConfig) -> Orchestrator:
         """Create the config's `ml` policy and the orchestrator that polls it and resizes
-        the tier (the nodes present now are its first instances)."""
+        the tier (the nodes present now are its first instances). Once per cluster."""
+        if self.orchestrator is not None:
+            raise ValueError("autoscaling is already enabled")
         self.orchestrator = Orchestrator(
             self.env, self.state, self.ml_autoscaling, self.log, config, self.membership.join, self.membership.leave
         )

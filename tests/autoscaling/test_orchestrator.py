@@ -3,12 +3,15 @@ provisioning delay, replacement, horizontal growth, graceful removal and the bil
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app
+from api.cli import build_parser
+from api.serve_command import build_cluster
 from cluster.cluster import Cluster
 from cluster.config import ConfigError, parse_cluster
 from cluster.requests import StartRequest
@@ -178,3 +181,20 @@ async def test_the_bill_is_served_at_sim_autoscaling() -> None:
                 assert (body["policy"], body["scale_ups"], body["cost"], body["nodes"]) == ("ml", 0, 0.0, [])
         finally:
             await http.close()
+
+
+def test_mlsim_serve_starts_the_orchestrator_from_the_cluster_file(tmp_path) -> None:
+    path = tmp_path / "tier.json"
+    path.write_text(json.dumps({
+        "nodes": [{"name": "ml-1", "machine_memory": "8gb", "allocated_processors": 2, "zone": "a"}],
+        "autoscaling": {"zones": ["a"], "cost_per_gb_hour": 0.05},
+    }))
+    args = build_parser().parse_args(["serve", "--cluster", str(path), "--nodes", "1", "--clock", "virtual"])
+    cluster = build_cluster(args)
+    assert cluster.orchestrator is not None
+    assert [i.name for i in cluster.orchestrator.instances] == ["ml-1", "ml-2"]
+    assert cluster.ml_autoscaling.policies.get("ml").to_dict() == {
+        "roles": ["ml", "remote_cluster_client"], "deciders": {"ml": {"down_scale_delay": "1h"}}
+    }
+    with pytest.raises(ValueError, match="already enabled"):
+        cluster.enable_autoscaling(cluster.orchestrator.config)
