@@ -57,5 +57,11 @@ def describe(summary: Summary, out: Path) -> str:
     for row in data["slo"]:
         mark = "ok  " if row["ok"] else "FAIL"
         lines.append(f"  {mark} {row['deployment_id']} {row['check']}: {row['measured']} (target {row['target']:g})")
+    autoscaling = data.get("autoscaling")
+    if autoscaling is not None:
+        lines.append(
+            f"  autoscaling: {autoscaling['scale_ups']} up, {autoscaling['scale_downs']} down, "
+            f"{autoscaling['node_hours']:.2f} node-hours, cost {autoscaling['cost']:.2f}"
+        )
     lines.append(f"wrote {out}/summary.json, timeseries.csv, nodes.csv, events.jsonl, report.html")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from api.cli import main
 from api.scenarios import run_scenario
 from api.scenarios.schema import ScenarioError
 
@@ -61,3 +62,11 @@ def test_without_the_key_there_is_no_autoscaling_summary() -> None:
 def test_a_bad_autoscaling_key_names_its_path() -> None:
     with pytest.raises(ScenarioError, match=r"cluster\.autoscaling\.processors_per_gb: must be a number"):
         run_scenario(scenario(autoscaling={"processors_per_gb": "many"}))
+
+
+def test_mlsim_run_prints_the_bill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "from-zero.json"
+    path.write_text(json.dumps(scenario()))
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    hours = (3600 - 30) / 3600
+    assert f"  autoscaling: 1 up, 0 down, {hours:.2f} node-hours, cost {4 * hours * 0.05:.2f}" in capsys.readouterr().out
