@@ -207,3 +207,18 @@ async def test_a_waiting_deployment_resets_the_down_scale_timer() -> None:
     assert "requesting scale up" in up["deciders"]["ml"]["reason_summary"]
     # the delay counts again from the first check after the scale up, not from the first one
     assert "[3600000ms]" in after["deciders"]["ml"]["reason_summary"]
+
+
+async def test_other_ml_jobs_on_a_node_count_as_an_assigned_job() -> None:
+    cluster = auto_cluster()
+    cluster.add_node("ml-1", memory_gb=16, processors=4, other_ml_memory_bytes=3 * GiB)
+    async with client(cluster) as es:
+        await es.autoscaling.put_autoscaling_policy(name="ml", policy=POLICY)
+        first = await capacity(es)
+        cluster.advance(3600)
+        due = await capacity(es)
+    # not "no ML work" (that would be a scale to zero): the job keeps the tier, delay first
+    assert "down scale delay has not been satisfied" in first["deciders"]["ml"]["reason_summary"]
+    # the job (3072 MiB) is the tier's need and the largest job: native 3102,
+    # (3102+200)*2/3 = 2201.3 -> 2200, lower 2196 is the heap of a 5498 MiB node: 5498 MiB
+    assert due["required_capacity"] == resources(5498 * MiB, 0.0, 5498 * MiB, 0.0)
