@@ -11,8 +11,8 @@ from aiohttp import web
 from cluster.cluster import Cluster
 
 from . import (
-    es_aliases, es_bulk, es_cat, es_cat_nodes, es_deployments, es_health, es_infer, es_inference_api, es_info, es_models,
-    es_nodes, es_pipelines, es_root, es_stats,
+    es_aliases, es_autoscaling, es_bulk, es_cat, es_cat_nodes, es_deployments, es_health, es_infer, es_inference_api,
+    es_info, es_models, es_nodes, es_pipelines, es_root, es_stats,
     os_connectors, os_controllers, os_deploy, os_indices, os_model_groups, os_models, os_predict, os_profile,
     os_settings, os_tasks, os_train, os_update, sim_rebalances, sim_routes,
 )
@@ -40,6 +40,7 @@ def create_app(cluster: Cluster, extensions: Sequence[Extension] = ()) -> web.Ap
         os_controllers, os_settings, os_indices, os_train,
     ):
         app.add_routes(module.routes)
+    app.add_routes(es_autoscaling.routes)
     sim_routes.add_routes(app)
     app.add_routes(ui_routes.routes)
     app.add_routes(sim_rebalances.routes)

@@ -133,6 +133,8 @@ def build_cluster(args: argparse.Namespace, config: ClusterConfig | None = None)
     for _ in range(args.nodes):
         name = free_node_name(node.name for node in cluster.state.nodes.values())
         cluster.membership.join(parse_node_spec({k: v for k, v in shape.items() if v is not None}, name))
+    if config.autoscaling is not None:  # every node present now is one of its instances
+        cluster.enable_autoscaling(config.autoscaling)
     return cluster
 
 

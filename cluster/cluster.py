@@ -23,6 +23,9 @@ from .inference_endpoints import InferenceEndpoints
 from .ingest import IngestService
 from .master import Master
 from .membership import Membership
+from .ml_autoscaling.orchestrator import Orchestrator
+from .ml_autoscaling.service import AutoscalingService
+from .ml_autoscaling.tier_shape import AutoscalingConfig
 from .model_service import ModelService
 from .models import TrainedModel
 from .opensearch.local_models import ROUTE_KEY_PREFIX
@@ -65,6 +68,10 @@ class Cluster:
         )
         self.models = ModelService(self.state, self.master, self.clock, self.log)
         self.deployments = DeploymentService(self.state, self.master, self.clock, self.log)
+        #: Elasticsearch's autoscaling policies and `ml` decider (`_autoscaling/capacity`).
+        self.ml_autoscaling = AutoscalingService(self.state, self.clock)
+        #: The simulated orchestrator, when the cluster file has an `autoscaling` key.
+        self.orchestrator: Orchestrator | None = None
         self.autoscaler = Autoscaler(self.env, self.state, self.deployments, self.serving, self.log)
         self.master.before_change = self._before_change
         #: OpenSearch's ml-commons on the same nodes, clock and memory.
@@ -80,6 +87,16 @@ class Cluster:
         self.inference_endpoints = InferenceEndpoints(
             self.state, self.models, self.deployments, self.infer, self.clock, self.log
         )
+
+    def enable_autoscaling(self, config: AutoscalingConfig) -> Orchestrator:
+        """Create the config's `ml` policy and the orchestrator that polls it and resizes
+        the tier (the nodes present now are its first instances). Once per cluster."""
+        if self.orchestrator is not None:
+            raise ValueError("autoscaling is already enabled")
+        self.orchestrator = Orchestrator(
+            self.env, self.state, self.ml_autoscaling, self.log, config, self.membership.join, self.membership.leave
+        )
+        return self.orchestrator
 
     def _before_change(self) -> None:
         self.serving.sync()

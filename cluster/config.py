@@ -1,6 +1,7 @@
 """Node shapes and cluster settings from plain JSON data (`--cluster` files, `POST /_sim/nodes`).
 
-A cluster file is `{"settings": {...}, "nodes": [{...}, ...]}`; both keys are optional.
+A cluster file is `{"settings": {...}, "nodes": [{...}, ...], "autoscaling": {...}}`; every
+key is optional. `autoscaling` configures the simulated orchestrator (cluster.ml_autoscaling).
 Every problem is a `ConfigError` naming where it is (`nodes[1].machine_memory: …`), so the
 command line and the REST layer can show it as it is.
 """
@@ -8,6 +9,7 @@ command line and the REST layer can show it as it is.
 from __future__ import annotations
 
 import json
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from nodes.timing import NodeTiming
 from scheduler import PLANNER_MODES
 
 from .bytesize import parse_byte_size
+from .ml_autoscaling.tier_shape import AutoscalingConfig
 from .settings import ClusterSettings
 from .timevalue import parse_time_value
 
@@ -30,6 +33,10 @@ SETTINGS_FIELDS = (
     "allocated_processors_scale", "awareness_attributes", "max_lazy_ml_nodes", "max_ml_node_size",
     "planner_mode", "timing", "event_log_capacity",
 )
+AUTOSCALING_FIELDS = (
+    "policy", "node_sizes", "processors_per_gb", "zones", "max_nodes_per_zone", "provision_seconds",
+    "remove_seconds", "poll_interval", "cost_per_gb_hour", "down_scale_delay",
+)
 TIMING_FIELDS = ("process_start_seconds", "load_bandwidth_bytes_per_second", "resize_seconds", "stop_seconds")
 
 
@@ -41,6 +48,7 @@ class ConfigError(ValueError):
 class ClusterConfig:
     settings: ClusterSettings
     nodes: tuple[NodeSpec, ...]
+    autoscaling: AutoscalingConfig | None = None
 
 
 def parse_node_spec(data: Any, default_name: str, where: str = "node") -> NodeSpec:
@@ -101,8 +109,10 @@ def parse_settings(data: Any, where: str = "settings") -> ClusterSettings:
 def parse_cluster(data: Any) -> ClusterConfig:
     """The whole cluster file: settings, then nodes named `ml-1`, `ml-2`, … unless named."""
     fields = _object(data, "cluster file")
-    _check_known(fields, ("settings", "nodes"), "cluster file")
+    _check_known(fields, ("settings", "nodes", "autoscaling"), "cluster file")
     settings = parse_settings(fields.get("settings", {}))
+    autoscaling = parse_autoscaling(fields["autoscaling"]) if "autoscaling" in fields else None
+    settings = autoscaled_settings(settings, fields.get("settings", {}), autoscaling)
     raw_nodes = fields.get("nodes", [])
     if not isinstance(raw_nodes, list):
         raise ConfigError(f"nodes: must be a list of node objects, got {_kind(raw_nodes)}")
@@ -116,7 +126,52 @@ def parse_cluster(data: Any) -> ClusterConfig:
             if value is not None and value in seen:
                 raise ConfigError(f"nodes[{i}].{kind}: [{value}] is used by an earlier node")
             seen.add(value)
-    return ClusterConfig(settings, nodes)
+    return ClusterConfig(settings, nodes, autoscaling)
+
+
+def autoscaled_settings(
+    settings: ClusterSettings, settings_data: Any, autoscaling: AutoscalingConfig | None
+) -> ClusterSettings:
+    """With an orchestrator, `max_ml_node_size` is its largest node size unless the file
+    sets it (as a hosted service sets it), so starts that need a bigger node wait."""
+    if autoscaling is None or (isinstance(settings_data, dict) and "max_ml_node_size" in settings_data):
+        return settings
+    return dataclasses.replace(settings, max_ml_node_size=autoscaling.largest)
+
+
+def parse_autoscaling(data: Any, where: str = "autoscaling") -> AutoscalingConfig:
+    """The orchestrator's configuration; missing fields keep their defaults."""
+    fields = _object(data, where)
+    _check_known(fields, AUTOSCALING_FIELDS, where)
+    read = _Reader(fields, where)
+    config: dict[str, Any] = {}
+    if "policy" in fields:
+        config["policy"] = read.text("policy")
+    if "node_sizes" in fields:
+        sizes = fields["node_sizes"]
+        if not isinstance(sizes, list):
+            raise ConfigError(f"{where}.node_sizes: must be a list of byte sizes, got {_kind(sizes)}")
+        config["node_sizes"] = tuple(
+            _Reader({f"node_sizes[{i}]": size}, where).bytes(f"node_sizes[{i}]") for i, size in enumerate(sizes)
+        )
+    if "zones" in fields:
+        config["zones"] = read.strings("zones")
+    if "max_nodes_per_zone" in fields:
+        config["max_nodes_per_zone"] = read.integer("max_nodes_per_zone")
+    for name in ("processors_per_gb", "cost_per_gb_hour"):
+        if name in fields:
+            config[name] = read.number(name)
+    for name in ("provision_seconds", "remove_seconds", "poll_interval"):
+        if name in fields:
+            config[name] = read.seconds(name)
+    if "down_scale_delay" in fields:
+        text = read.text("down_scale_delay") or ""
+        try:
+            parse_time_value(text, "down_scale_delay")
+        except ValueError as exc:
+            raise ConfigError(f"{where}.down_scale_delay: {exc}") from None
+        config["down_scale_delay"] = text
+    return _build(AutoscalingConfig, config, where)
 
 
 def free_node_name(taken: Iterable[str]) -> str:
@@ -247,3 +302,10 @@ def _kind(value: Any) -> str:
         dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
         float: "a number", type(None): "null",
     }.get(type(value), type(value).__name__)
+
+
+# What other file formats built on this one (scenario files) read their fields with.
+FieldReader = _Reader
+require_object = _object
+check_known = _check_known
+kind_of = _kind
