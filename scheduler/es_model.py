@@ -68,6 +68,7 @@ class Problem:
         self.base = ints(lambda d: d.curve.base)
         self.slope = ints(lambda d: d.curve.slope)
         self.step_cap = ints(lambda d: d.step_cap)
+        self.one_allocation = ints(lambda d: d.estimate(1))
         self.max_assigned = ints(lambda d: d.max_assigned)
         self.current_total = ints(lambda d: d.current_total)
         self.has_current = np.array([bool(d.current) for d in self.deployments], dtype=bool)

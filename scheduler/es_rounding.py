@@ -8,8 +8,10 @@ random (`java.util.Random`, the solver's instance, so the draws continue its str
 kept with probability y if memory and cores still allow. Each round is completed greedily
 and the best plan by ES's quality order wins.
 
-Memory here is ES's `memoryBytes` (the model size) charged once per (deployment, node)
-that is new, exactly as ES's tracker does; only the final builder charges the estimate.
+Memory here is one allocation's estimate, charged once per (deployment, node) that is new,
+as ES's tracker does; the final builder charges the real estimate. (Older ES versions used
+the model size here; the recorded low-priority plans, which land on the tightest memory
+fit of the estimate, show the estimate.)
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class _Tracker:
     def assign(self, i: int, j: int, allocations: int) -> None:
         if not self.assigned[i, j]:
             self.assigned[i, j] = True
-            self.rem_mem[j] -= self.p.model_bytes[i]
+            self.rem_mem[j] -= self.p.one_allocation[i]
         self.rem_cores[j] -= allocations * int(self.p.threads[i])
         self.rem_alloc[i] -= allocations
 
@@ -86,8 +88,8 @@ class _Holder:
         self.x = np.zeros(p.shape)
         self.tracker = _Tracker(p)
         self.zeroed = np.zeros(p.shape[0], dtype=bool)  # satisfied rows already cleared
-        # (current map empty ? 1 : 2) * -model size: bigger models first, current ones doubled
-        self.model_order = np.where(p.has_current, 2, 1) * -p.model_bytes
+        # (current map empty ? 1 : 2) * -memory: bigger models first, current ones doubled
+        self.model_order = np.where(p.has_current, 2, 1) * -p.one_allocation
 
     def copy(self) -> "_Holder":
         c = object.__new__(_Holder)
@@ -143,7 +145,7 @@ class _Holder:
             cols = sorted(cols, key=lambda j: quality[j])
         for j in cols:
             placed = np.flatnonzero(self.y[:, j] > 0)
-            memory = int(p.model_bytes[placed].sum())
+            memory = int(p.one_allocation[placed].sum())
             threads = int((np.ceil(self.x[placed, j]).astype(np.int64) * p.threads[placed]).sum())
             if memory <= p.mem[j] and threads <= p.cores[j]:
                 for i in placed.tolist():
@@ -179,7 +181,7 @@ class _Holder:
             self.zeroed[rows] = True
 
     def unassign_oversized(self, j: int) -> None:
-        gone = np.flatnonzero((self.y[:, j] < 1.0) & (self.p.model_bytes > self.tracker.rem_mem[j]))
+        gone = np.flatnonzero((self.y[:, j] < 1.0) & (self.p.one_allocation > self.tracker.rem_mem[j]))
         self.y[gone, j] = 0.0
         self.x[gone, j] = 0.0
 
@@ -192,7 +194,7 @@ class _Holder:
             rounded = math.ceil(v) if random.next_double() < v - math.floor(v) else math.floor(v)
             threads = int(p.threads[i])
             if (
-                p.model_bytes[i] > t.rem_mem[j]
+                p.one_allocation[i] > t.rem_mem[j]
                 or threads > t.rem_cores[j]
                 or rounded == 0
                 or random.next_double() > self.y[i, j]
@@ -217,7 +219,7 @@ class _Holder:
         wanting = np.flatnonzero(t.rem_alloc > 0)
         for i in wanting[np.argsort(self.model_order[wanting], kind="stable")].tolist():
             threads = int(p.threads[i])
-            fits = np.flatnonzero((t.rem_mem >= p.model_bytes[i]) & (t.rem_cores >= threads) & (result[i] == 0))
+            fits = np.flatnonzero((t.rem_mem >= p.one_allocation[i]) & (t.rem_cores >= threads) & (result[i] == 0))
             if fits.size == 0:
                 continue
             wanted = int(t.rem_alloc[i]) * threads
