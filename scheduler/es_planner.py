@@ -44,21 +44,25 @@ def _preserving(nodes: list[EsNode], deployments: list[EsDeployment], keep_all: 
         for d in deployments
     ]
     planned = solve_plan(plan_nodes, plan_deployments, bin_packing_only=False).by_id()
+    # Node by node: the preserved allocations, then the new ones, each in deployment order
+    # and only if it still fits. Only the few (deployment, node) entries are visited.
     merged = Builder(Problem(nodes, deployments))
-    for j, n in enumerate(nodes):
-        for i, d in enumerate(deployments):
-            if n.id in d.current:
-                kept = d.current[n.id] if keep_all else 1
-                if kept > 0:
-                    memory = d.estimate(kept)
-                    if merged.can_assign(i, j, kept, memory):
-                        merged.assign(i, j, kept, memory)
-        for i, d in enumerate(deployments):
-            new = planned.get((d.id, n.id), 0)
-            if new > 0:
-                memory = merged.memory_requirement(i, j, new)
-                if merged.can_assign(i, j, new, memory):
-                    merged.assign(i, j, new, memory)
+    col = merged.p.node_index
+    offers: dict[int, list[tuple[int, int, int]]] = {}
+    for i, d in enumerate(deployments):
+        for node_id, count in d.current.items():
+            if node_id in col:
+                offers.setdefault(col[node_id], []).append((0, i, count if keep_all else 1))
+    row = {d.id: i for i, d in enumerate(deployments)}
+    for (dep_id, node_id), count in planned.items():
+        offers.setdefault(col[node_id], []).append((1, row[dep_id], count))
+    for j in sorted(offers):
+        for new, i, count in sorted(offers[j]):
+            if count <= 0:
+                continue
+            memory = merged.memory_requirement(i, j, count) if new else deployments[i].estimate(count)
+            if merged.can_assign(i, j, count, memory):
+                merged.assign(i, j, count, memory)
     return merged
 
 

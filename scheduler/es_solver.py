@@ -71,32 +71,38 @@ def _bin_pack(
     memory_score = 0.01 * norm_node
     for i in np.argsort(size, kind="stable").tolist():
         t = int(p.threads[i])
+        flat = p.slope[i] == 0 and p.step_cap[i] == 0
+        one = p.estimate(i, 1)
         while plan.rem_alloc[i] > 0:
             remaining = int(plan.rem_alloc[i])
             cores = plan.rem_cores
-            count = np.minimum(_java_div(cores, t), remaining)
-            if p.step_cap[i] > 0:
-                count = np.maximum(np.minimum(count, (plan.rem_mem - p.estimate(i, 0)) // p.step_cap[i]), 0)
-            held = plan.alloc[i]
-            need = np.where(held > 0, p.estimate(i, held + count) - p.estimate(i, held), p.estimate(i, count))
-            usable = (count > 0) & (need <= plan.rem_mem) & (p.low[i] | (count * t <= cores))
-            if not usable.any():
+            if flat:  # the estimate does not grow: a node holding some costs nothing more
+                need = np.where(plan.alloc[i] > 0, 0, one)
+                usable = np.flatnonzero((cores >= t) & (need <= plan.rem_mem))
+            else:
+                count = np.minimum(_java_div(cores, t), remaining)
+                if p.step_cap[i] > 0:
+                    count = np.maximum(np.minimum(count, (plan.rem_mem - p.estimate(i, 0)) // p.step_cap[i]), 0)
+                held = plan.alloc[i]
+                need = np.where(held > 0, p.estimate(i, held + count) - p.estimate(i, held), p.estimate(i, count))
+                usable = np.flatnonzero((count > 0) & (need <= plan.rem_mem) & (p.low[i] | (count * t <= cores)))
+            if usable.size == 0:
                 break
             wanted = remaining * t
-            key = (not_host[i] + (cores < wanted)) + 0.01 * np.abs(cores - wanted) - memory_score
-            j = int(np.argmin(np.where(usable, key, np.inf)))
-            plan.assign(i, j, int(count[j]), int(need[j]))
+            free = cores[usable]
+            key = (not_host[i, usable] + (free < wanted)) + 0.01 * np.abs(free - wanted) - memory_score[usable]
+            j = int(usable[np.argmin(key)])
+            count_j = min(int(cores[j]) // t, remaining) if flat else int(count[j])
+            plan.assign(i, j, count_j, int(need[j]))
             weights[i, j] = w
             w -= dw
     if not need_weights:
         return plan, None
-    # every other pair: a random weight, in [w/2, w) on a current node, [0, w/2) elsewhere
-    hosts = p.hosts
-    for i in range(n_deps):
-        for j in range(n_nodes):
-            if np.isnan(weights[i, j]):
-                lo, hi = (w / 2, w) if hosts[i, j] else (0.0, w / 2)
-                weights[i, j] = random.next_double_between(lo, hi)
+    # every other pair, deployment by deployment, node by node: a random weight, in [w/2, w)
+    # on a node in the deployment's current map, [0, w/2) elsewhere
+    rest = np.isnan(weights)
+    host = p.hosts[rest]
+    weights[rest] = random.next_doubles_between(np.where(host, w / 2, 0.0), np.where(host, w, w / 2))
     return plan, weights
 
 
