@@ -106,6 +106,15 @@ def _bin_pack(
     return plan, weights
 
 
+def _surely_infeasible(p: Problem) -> bool:
+    """Infeasibility the LP would find, seen without it: a deployment that must keep more
+    than it asks for (a zone's preserve pass counts current allocations in every zone), or
+    more threads to keep than all nodes have."""
+    if np.any(p.current_total > p.allocations):
+        return True
+    return int((p.current_total * p.threads).sum()) > int(np.maximum(p.cores, 0).sum())
+
+
 def _java_div(a: np.ndarray, b: int) -> np.ndarray:
     """Java's int division (truncates toward zero)."""
     return np.where(a >= 0, a // b, -((-a) // b))
@@ -129,6 +138,8 @@ def _solve_lp(
     the deployment is not in the node's current map.
     """
     n_deps, n_nodes = p.shape
+    if _surely_infeasible(p):
+        return None
     too_big = (one[:, None] > p.mem[None, :]).astype(float) * 10
     objective = (1 + weights - too_big) - L1 * norm_fixed[:, None] / max_cores
     var = np.arange(n_deps * n_nodes).reshape(n_deps, n_nodes)
