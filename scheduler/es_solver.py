@@ -154,7 +154,7 @@ def _solve_lp(
     counted = ~p.hosts & (per_alloc != 0)
     rows_i, cols_j = np.nonzero(counted)
     mem_rows = coo_matrix((per_alloc[rows_i, cols_j], (cols_j, var[rows_i, cols_j])), shape=(n_nodes, var.size))
-    a_ub = vstack([dep_rows, -dep_rows, core_rows, mem_rows]).tocsr()
+    a_ub = vstack([dep_rows, -dep_rows, core_rows, mem_rows]).tocsc()
     b_ub = np.concatenate([p.allocations, -p.current_total, p.cores, norm_node]).astype(float)
     result = linprog(-objective.ravel(), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
     if result.status != 0:
