@@ -12,6 +12,8 @@ A second table times the `elasticsearch` mode on problems Elasticsearch's own pl
 timed on (`DIR/plans.jsonl` with `es_compute_ms`, `DIR/instances/`; default the pairs in
 tests/scheduler/data, `--es-plans ../shared/es-plans` for all 48): the ratio of our time to
 Elasticsearch's, and whether the plan is identical to the one Elasticsearch computed.
+A third times the `optimal` mode on benchmarks/instances/slow_optimal_*.json (500x500 once
+took ten times as long as 1000x1000; see scheduler/lp.py `MERGE_ABOVE`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ SIZES = (10, 50, 100, 200, 500, 1000)
 QUICK_SIZES = (10, 100)
 SEED = 20240611
 ES_PLANS = Path(__file__).resolve().parent.parent / "tests" / "scheduler" / "data"
+INSTANCES = Path(__file__).resolve().parent / "instances"
 
 
 def measure(nodes: Sequence[scheduler.PlanNode], deployments: Sequence[scheduler.PlanDeployment], mode: str, repeats: int) -> dict[str, Any]:
@@ -143,6 +146,18 @@ def against_elasticsearch(directory: Path, repeats: int, quick: bool) -> list[di
     return rows
 
 
+def slow_optimal(repeats: int) -> list[dict[str, Any]]:
+    """The optimal mode on the two instances whose compute time once did not grow with size."""
+    rows = []
+    for path in sorted(INSTANCES.glob("slow_optimal_*.json"), key=lambda f: len(f.read_bytes())):
+        nodes, deployments = parse_instance(json.loads(path.read_text()))
+        row = {"case": path.stem.removeprefix("slow_optimal_"), "upper_bound": None}
+        row.update(measure(nodes, deployments, "optimal", repeats))
+        row["upper_bound"] = scheduler.plan(nodes, deployments, mode="optimal").upper_bound
+        rows.append(row)
+    return rows
+
+
 def es_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["| instance | ES used LP | ES ms | mlsim ms (min) | ratio | identical plan |", "|" + "---|" * 6]
     for r in rows:
@@ -178,9 +193,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     es_rows = against_elasticsearch(args.es_plans, max(args.repeats, 1), args.quick)
     print()
     print(es_table(es_rows))
+    slow_rows = [] if args.quick else slow_optimal(max(args.repeats, 1))
+    if slow_rows:
+        print()
+        print(table(slow_rows))
     if args.json_path:
         with open(args.json_path, "w", encoding="utf-8") as handle:
-            json.dump({"modes": rows, "against_elasticsearch": es_rows}, handle, indent=1)
+            json.dump({"modes": rows, "against_elasticsearch": es_rows, "slow_optimal": slow_rows}, handle, indent=1)
     return 0
 
 
