@@ -18,3 +18,14 @@ def test_bounded_next_double_continues_the_same_stream():
 
 def test_seed_42_first_double():
     assert JavaRandom(42).next_double() == 0.7275636800328681
+
+
+def test_vectorised_draws_are_the_scalar_draws_in_turn():
+    import numpy as np
+
+    lows = np.array([0.0, 0.05, 0.0] * 700)
+    highs = np.array([0.1, 0.1, 0.2] * 700)
+    vectorised, scalar = JavaRandom(738921734), JavaRandom(738921734)
+    drawn = vectorised.next_doubles_between(lows, highs)
+    assert drawn.tolist() == [scalar.next_double_between(lo, hi) for lo, hi in zip(lows, highs)]
+    assert vectorised.next_double() == scalar.next_double()  # and the stream continues alike
