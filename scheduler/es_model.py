@@ -47,6 +47,14 @@ class EsDeployment:
     def current_total(self) -> int:
         return sum(self.current.values())
 
+    def but(self, **changes) -> "EsDeployment":
+        """A copy with some fields changed (the passes build many: cheaper than
+        `dataclasses.replace`, which inspects the fields every time)."""
+        copy = object.__new__(EsDeployment)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
+
     def estimate(self, allocations: int) -> int:
         return self.curve.at(allocations)
 

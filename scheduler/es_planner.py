@@ -14,7 +14,6 @@ with the push for previously assigned deployments.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Sequence
 
 from .es_model import Builder, EsDeployment, EsNode, Problem
@@ -32,12 +31,11 @@ def _preserving(nodes: list[EsNode], deployments: list[EsDeployment], keep_all: 
             if node_id in used_mem:
                 used_mem[node_id] += d.estimate(count)
                 used_cores[node_id] += count * d.threads if keep_all else d.threads
-    plan_nodes = [replace(n, memory=n.memory - used_mem[n.id], cores=n.cores - used_cores[n.id]) for n in nodes]
+    plan_nodes = [EsNode(n.id, n.memory - used_mem[n.id], n.cores - used_cores[n.id]) for n in nodes]
     plan_deployments = [
         d
         if not d.current
-        else replace(
-            d,
+        else d.but(
             allocations=d.allocations - (d.current_total if keep_all else sum(1 for v in d.current.values() if v > 0)),
             current={k: 0 if keep_all else v - 1 for k, v in d.current.items()},
         )
@@ -92,13 +90,13 @@ def _plan_seeded(nodes: list[EsNode], deployments: list[EsDeployment]) -> Builde
     that as the only current placement. ES rebuilds the records here with the constructor
     that has no priority, so low-priority ones plan as normal ones from here on."""
     previously = [
-        replace(d, allocations=1, current={}, low=False) for d in deployments if d.max_assigned > 0
+        d.but(allocations=1, current={}, low=False) for d in deployments if d.max_assigned > 0
     ]
     seed = solve_plan(nodes, previously, bin_packing_only=True).by_id()
     node_of = {dep_id: node_id for (dep_id, node_id) in seed}
     return plan_nodes(
         nodes,
-        [replace(d, current={node_of[d.id]: 1} if d.id in node_of else {}, low=False) for d in deployments],
+        [d.but(current={node_of[d.id]: 1} if d.id in node_of else {}, low=False) for d in deployments],
         try_previously_assigned=False,
     )
 
@@ -122,8 +120,7 @@ def _plan_zone_by_zone(
     for zones_left, name in zip(range(len(names), 0, -1), names):
         target = {k: 1 + (v - 1) // zones_left for k, v in remaining.items() if v > 0}
         zone_deployments = [
-            replace(
-                d,
+            d.but(
                 allocations=target[d.id],
                 # only deployments nothing was placed for yet are pushed to keep one allocation
                 max_assigned=d.max_assigned if try_previously_assigned and remaining[d.id] == d.allocations else 0,
@@ -137,7 +134,7 @@ def _plan_zone_by_zone(
             remaining[dep_id] -= count
     # one pass over all nodes (zone order, no id sort) keeping every zone allocation
     all_nodes = [n for name in names for n in zones[name]]
-    accounting = [replace(d, current=placed[d.id]) for d in deployments]
+    accounting = [d.but(current=placed[d.id]) for d in deployments]
     merged = _preserving(all_nodes, accounting, keep_all=True)
     final = Builder(Problem(all_nodes, deployments))
     row = {d.id: i for i, d in enumerate(deployments)}
