@@ -14,7 +14,6 @@ from typing import Sequence
 
 from .es_model import Builder, EsDeployment, EsNode
 from .es_planner import plan_nodes, plan_zones
-from .memory import memory_curve
 from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
 
 
@@ -60,8 +59,10 @@ def _normal(d: PlanDeployment, present: set[str]) -> EsDeployment:
 
 
 def _low(d: PlanDeployment, present: set[str], left: dict[str, int]) -> EsDeployment:
-    """ES's low-priority record: no memory metadata; current routes kept only where the
-    deployment's full estimate still fits what is left (claimed in `left`)."""
+    """ES's low-priority record; current routes kept only where the deployment's full
+    estimate still fits what is left (claimed in `left`). ES drops the memory metadata here
+    and so may plan less memory than the deployment uses; the estimate charged here is the
+    full one (README deviation), so the plan fits."""
     need = d.memory_bytes(d.allocations)
     current = {}
     for node_id, count in sorted(d.current_allocations.items()):
@@ -73,7 +74,7 @@ def _low(d: PlanDeployment, present: set[str], left: dict[str, int]) -> EsDeploy
         model_bytes=d.model_bytes,
         allocations=d.allocations,
         threads=d.threads_per_allocation,
-        curve=memory_curve(d.model_id, d.model_bytes, 0, 0, d.cache_size),
+        curve=d.memory_curve(),
         current=current,
         max_assigned=d.max_assigned_allocations,
         low=True,
