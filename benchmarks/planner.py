@@ -9,7 +9,7 @@ re-plans a satisfied 500-node cluster after one deployment's allocations grow by
 `_update`).
 
 A second table times the `elasticsearch` mode on problems Elasticsearch's own planner was
-timed on (`DIR/plans.jsonl` with `es_compute_ms`, `DIR/instances/`; default the pairs in
+timed on (`DIR/plans.jsonl` or `DIR/es_plans.json` with `es_compute_ms`, `DIR/instances/`; default the pairs in
 tests/scheduler/data, `--es-plans ../shared/es-plans` for all 48): the ratio of our time to
 Elasticsearch's, and whether the plan is identical to the one Elasticsearch computed.
 A third times the `optimal` mode on benchmarks/instances/slow_optimal_*.json (500x500 once
@@ -121,8 +121,12 @@ def incremental(rng: np.random.Generator, repeats: int, size: int = 500) -> list
 def against_elasticsearch(directory: Path, repeats: int, quick: bool) -> list[dict[str, Any]]:
     """Our `elasticsearch` mode against Elasticsearch's recorded compute time and plan."""
     rows = []
-    for line in (directory / "plans.jsonl" if (directory / "plans.jsonl").exists() else directory / "es_plans.jsonl").read_text().splitlines():
-        recorded = json.loads(line)
+    jsonl = directory / "plans.jsonl"  # shared/es-plans; the test data holds a JSON list
+    if jsonl.exists():
+        records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    else:
+        records = json.loads((directory / "es_plans.json").read_text())
+    for recorded in records:
         name = recorded["instance"].removesuffix(".json")
         if quick and not name.startswith(("n10x10", "n100x100")):
             continue

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
 from .es_model import Builder, EsDeployment, EsNode, Problem
 from .es_solver import solve_plan
 
@@ -138,6 +140,10 @@ def _plan_zone_by_zone(
     merged = _preserving(all_nodes, accounting, keep_all=True)
     final = Builder(Problem(all_nodes, deployments))
     row = {d.id: i for i, d in enumerate(deployments)}
-    for (dep_id, node_id), count in merged.by_id().items():
-        final.assign(row[dep_id], final.p.node_index[node_id], count)
+    entries = merged.by_id()
+    final.assign_entries(
+        np.array([row[dep_id] for dep_id, _ in entries], dtype=np.int64),
+        np.array([final.p.node_index[node_id] for _, node_id in entries], dtype=np.int64),
+        np.array(list(entries.values()), dtype=np.int64),
+    )
     return final

@@ -73,6 +73,16 @@ class _Tracker:
         )
         return c
 
+    def assign_many(self, allocations: np.ndarray) -> None:
+        """`assign` for every pair with allocations > 0 (the order does not matter)."""
+        placed = allocations > 0
+        counts = np.where(placed, allocations, 0)
+        new = placed & ~self.assigned
+        self.assigned |= placed
+        self.rem_mem -= (new * self.p.one_allocation[:, None]).sum(axis=0)
+        self.rem_cores -= (counts * self.p.threads[:, None]).sum(axis=0)
+        self.rem_alloc -= counts.sum(axis=1)
+
     def assign(self, i: int, j: int, allocations: int) -> None:
         if not self.assigned[i, j]:
             self.assigned[i, j] = True
@@ -213,9 +223,7 @@ class _Holder:
         p = self.p
         result = np.floor(self.x).astype(np.int64)
         t = _Tracker(p)
-        rows, cols = np.nonzero(result > 0)
-        for i, j in zip(rows.tolist(), cols.tolist()):
-            t.assign(i, j, int(result[i, j]))
+        t.assign_many(result)
         wanting = np.flatnonzero(t.rem_alloc > 0)
         for i in wanting[np.argsort(self.model_order[wanting], kind="stable")].tolist():
             threads = int(p.threads[i])
@@ -236,6 +244,5 @@ class _Holder:
                     break
         plan = Builder(p)
         rows, cols = np.nonzero(result > 0)
-        for i, j in zip(rows.tolist(), cols.tolist()):
-            plan.assign(i, j, int(result[i, j]))
+        plan.assign_entries(rows, cols, result[rows, cols])
         return plan

@@ -14,7 +14,7 @@ from scheduler import plan
 from scheduler.instance import parse_instance
 
 DATA = Path(__file__).parent / "data"
-RECORDED = [json.loads(line) for line in (DATA / "es_plans.jsonl").read_text().splitlines()]
+RECORDED = json.loads((DATA / "es_plans.json").read_text())
 
 
 @pytest.mark.parametrize("recorded", RECORDED, ids=[r["instance"].removesuffix(".json") for r in RECORDED])
