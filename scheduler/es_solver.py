@@ -41,12 +41,15 @@ def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing
     norm_one = one / largest
     norm_fixed = np.array([d.estimate(0) for d in kept], dtype=np.int64) / largest  # est(0) is 0 in ES
     norm_per_alloc = np.array([d.per_allocation_bytes for d in kept], dtype=np.int64) / largest
-    random = JavaRandom(SEED)
-    packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=not bin_packing_only)
-    if bin_packing_only:
-        return packed
     n_deps, n_nodes = p.shape
-    if (n_nodes + n_deps) * n_nodes * n_deps > LP_SIZE_LIMIT:
+    # The LP runs unless only the bin-pack is asked for, the problem is too big, or it is
+    # surely infeasible; without it the weights (this solver's own draws) are never used.
+    lp_runs = (
+        not bin_packing_only and (n_nodes + n_deps) * n_nodes * n_deps <= LP_SIZE_LIMIT and not _surely_infeasible(p)
+    )
+    random = JavaRandom(SEED)
+    packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=lp_runs)
+    if not lp_runs:
         return packed
     x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
     if x is None:
@@ -138,8 +141,6 @@ def _solve_lp(
     the deployment is not in the node's current map.
     """
     n_deps, n_nodes = p.shape
-    if _surely_infeasible(p):
-        return None
     too_big = (one[:, None] > p.mem[None, :]).astype(float) * 10
     objective = (1 + weights - too_big) - L1 * norm_fixed[:, None] / max_cores
     var = np.arange(n_deps * n_nodes).reshape(n_deps, n_nodes)
