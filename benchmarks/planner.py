@@ -1,4 +1,4 @@
-"""Planner benchmark: `python -m benchmarks.planner [--quick] [--sizes 10,100] [--repeats 3] [--json FILE]`.
+"""Planner benchmark: `python -m benchmarks.planner [--quick] [--sizes 10,100] [--repeats 3] [--es-plans DIR] [--json FILE]`.
 
 For seeded random instances (benchmarks/instances.py) and each planner mode: compute time
 (min and median over repeats), allocations placed against the LP upper bound, deployments
@@ -7,6 +7,13 @@ moves: moved minus a lower bound on the moves of any plan placing as many (see
 scheduler/README.md); 0 there means no plan placing as many moves fewer. One more row
 re-plans a satisfied 500-node cluster after one deployment's allocations grow by 1 (an
 `_update`).
+
+A second table times the `elasticsearch` mode on problems Elasticsearch's own planner was
+timed on (`DIR/plans.jsonl` or `DIR/es_plans.json` with `es_compute_ms`, `DIR/instances/`; default the pairs in
+tests/scheduler/data, `--es-plans ../shared/es-plans` for all 48): the ratio of our time to
+Elasticsearch's, and whether the plan is identical to the one Elasticsearch computed.
+A third times the `optimal` mode on benchmarks/instances/slow_optimal_*.json (500x500 once
+took ten times as long as 1000x1000; see scheduler/lp.py `MERGE_ABOVE`).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import math
 import statistics
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -30,6 +38,8 @@ from scheduler.lp import fewest_moves_bound
 SIZES = (10, 50, 100, 200, 500, 1000)
 QUICK_SIZES = (10, 100)
 SEED = 20240611
+ES_PLANS = Path(__file__).resolve().parent.parent / "tests" / "scheduler" / "data"
+INSTANCES = Path(__file__).resolve().parent / "instances"
 
 
 def measure(nodes: Sequence[scheduler.PlanNode], deployments: Sequence[scheduler.PlanDeployment], mode: str, repeats: int) -> dict[str, Any]:
@@ -108,6 +118,59 @@ def incremental(rng: np.random.Generator, repeats: int, size: int = 500) -> list
     return rows
 
 
+def against_elasticsearch(directory: Path, repeats: int, quick: bool) -> list[dict[str, Any]]:
+    """Our `elasticsearch` mode against Elasticsearch's recorded compute time and plan."""
+    rows = []
+    jsonl = directory / "plans.jsonl"  # shared/es-plans; the test data holds a JSON list
+    if jsonl.exists():
+        records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    else:
+        records = json.loads((directory / "es_plans.json").read_text())
+    for recorded in records:
+        name = recorded["instance"].removesuffix(".json")
+        if quick and not name.startswith(("n10x10", "n100x100")):
+            continue
+        nodes, deployments = parse_instance(json.loads((directory / "instances" / recorded["instance"]).read_text()))
+        times, result = [], None
+        for _ in range(repeats):
+            started = time.perf_counter()
+            result = scheduler.plan(nodes, deployments, mode="elasticsearch")
+            times.append((time.perf_counter() - started) * 1000.0)
+        assert result is not None
+        theirs = {d: {n: c for n, c in m.items() if c} for d, m in recorded["assignments"].items()}
+        ms = min(times)
+        rows.append({
+            "instance": name,
+            "lp_used": recorded["lp_used"],
+            "es_ms": recorded["es_compute_ms"],
+            "ms_min": round(ms, 1),
+            "ratio": round(ms / recorded["es_compute_ms"], 3),
+            "identical": {d: m for d, m in result.assignments.items() if m} == {d: m for d, m in theirs.items() if m},
+        })
+    return rows
+
+
+def slow_optimal(repeats: int) -> list[dict[str, Any]]:
+    """The optimal mode on the two instances whose compute time once did not grow with size."""
+    rows = []
+    for path in sorted(INSTANCES.glob("slow_optimal_*.json"), key=lambda f: len(f.read_bytes())):
+        nodes, deployments = parse_instance(json.loads(path.read_text()))
+        row = {"case": path.stem.removeprefix("slow_optimal_"), "upper_bound": None}
+        row.update(measure(nodes, deployments, "optimal", repeats))
+        row["upper_bound"] = scheduler.plan(nodes, deployments, mode="optimal").upper_bound
+        rows.append(row)
+    return rows
+
+
+def es_table(rows: Sequence[dict[str, Any]]) -> str:
+    lines = ["| instance | ES used LP | ES ms | mlsim ms (min) | ratio | identical plan |", "|" + "---|" * 6]
+    for r in rows:
+        lines.append(
+            f"| {r['instance']} | {r['lp_used']} | {r['es_ms']} | {r['ms_min']} | {r['ratio']} | {'yes' if r['identical'] else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
 def table(rows: Sequence[dict[str, Any]]) -> str:
     head = "| case | mode | ms min | ms median | placed / requested | LP bound | satisfied | kept | moved | needless ≤ |"
     lines = [head, "|" + "---|" * 10]
@@ -125,14 +188,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES} only")
     parser.add_argument("--sizes", help="comma-separated cluster sizes (nodes = deployments)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--es-plans", type=Path, default=ES_PLANS, help="Elasticsearch's timed plans (see above)")
     parser.add_argument("--json", dest="json_path", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else (QUICK_SIZES if args.quick else SIZES)
     rows = suite(sizes, max(args.repeats, 1))
     print(table(rows))
+    es_rows = against_elasticsearch(args.es_plans, max(args.repeats, 1), args.quick)
+    print()
+    print(es_table(es_rows))
+    slow_rows = [] if args.quick else slow_optimal(max(args.repeats, 1))
+    if slow_rows:
+        print()
+        print(table(slow_rows))
     if args.json_path:
         with open(args.json_path, "w", encoding="utf-8") as handle:
-            json.dump(rows, handle, indent=1)
+            json.dump({"modes": rows, "against_elasticsearch": es_rows, "slow_optimal": slow_rows}, handle, indent=1)
     return 0
 
 

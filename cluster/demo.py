@@ -38,7 +38,6 @@ def build_demo(cluster: Cluster) -> None:
     starts driving time.
     """
     cluster.add_node("ml-1", memory_gb=16, processors=8, node_id=FIRST_NODE_ID)
-    cluster.add_node("ml-2", memory_gb=8, processors=4)
     for model_id in FLIGHT_DELAY_MODELS:
         cluster.models.put(model_id, _regression_config(model_id))
     cluster.add_pytorch_model(
@@ -50,6 +49,9 @@ def build_demo(cluster: Cluster) -> None:
     state = cluster.assignment(NER_MODEL).state
     if state != "started":
         raise RuntimeError(f"demo deployment [{NER_MODEL}] is [{state}] after loading, expected [started]")
+    # Added after the start: Elasticsearch's planner would put a new one-allocation
+    # deployment on the node with the least memory that fits (this one).
+    cluster.add_node("ml-2", memory_gb=8, processors=4)
 
 
 def _regression_config(model_id: str) -> dict[str, Any]:

@@ -1,22 +1,20 @@
-"""The `elasticsearch` mode: the plan Elasticsearch's rebalancer would compute.
+"""The `elasticsearch` mode: the plan Elasticsearch's `TrainedModelAssignmentRebalancer`
+would compute.
 
-Normal-priority deployments are planned zone-aware over all nodes; low-priority ones
-afterwards on the memory left (see `low_priority`). Elasticsearch runs an LP with
-randomized rounding on small problems; this mode always uses its greedy path (see
-scheduler/README.md for why).
+Normal-priority deployments are planned zone-aware over all nodes (their current
+allocations on nodes that are still there); low-priority ones afterwards on the memory the
+normal plan left, every node offering 100 "cores" (ES's cap of low-priority deployments per
+node, which its builder never consumes), keeping current routes that still fit, smallest
+deployment first.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
-from .arrays import build_arrays, record_assignments
-from .assignment_planner import plan_nodes
-from .low_priority import plan_low_priority
-from .problem import PlanDeployment, PlanNode
-from .zones import plan_zones
+from .es_model import Builder, EsDeployment, EsNode
+from .es_planner import plan_nodes, plan_zones
+from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
 
 
 def plan_elasticsearch(nodes: Sequence[PlanNode], deployments: Sequence[PlanDeployment]) -> dict[str, dict[str, int]]:
@@ -24,17 +22,91 @@ def plan_elasticsearch(nodes: Sequence[PlanNode], deployments: Sequence[PlanDepl
     assignments: dict[str, dict[str, int]] = {d.id: {} for d in deployments}
     if not nodes:
         return assignments
+    present = {n.id for n in nodes}
     wanted = [d for d in deployments if d.allocations > 0]
-    normal = [d for d in wanted if d.priority != "low"]
+    normal = [_normal(d, present) for d in wanted if d.priority != "low"]
+    zones: dict[str, list[EsNode]] = {}
+    for n in nodes:
+        zones.setdefault(n.zone, []).append(EsNode(n.id, n.memory_bytes, n.cores))
+    normal_plan = plan_zones(zones, normal)
+    _record(assignments, normal_plan)
     low = [d for d in wanted if d.priority == "low"]
-    # Zones in name order, nodes by id within a zone: the order Elasticsearch scans them in.
-    by_zone = sorted(range(len(nodes)), key=lambda j: (nodes[j].zone, nodes[j].id))
-    zoned = [nodes[j] for j in by_zone]
-    p = build_arrays(zoned, normal)
-    normal_alloc = plan_zones(p, [n.zone for n in zoned])
-    record_assignments(assignments, normal, zoned, normal_alloc)
     if low:
-        free = np.empty(len(nodes), dtype=np.int64)  # back in id order, as ES plans low priority
-        free[by_zone] = p.mem - p.memory_per_node(normal_alloc)
-        record_assignments(assignments, low, nodes, plan_low_priority(nodes, low, free, plan_nodes))
+        free = {n.id: int(normal_plan.rem_mem[normal_plan.p.node_index[n.id]]) for n in nodes}
+        low_nodes = [EsNode(n.id, free[n.id], MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE) for n in nodes]
+        left = dict(free)
+        by_size = sorted(low, key=lambda d: d.memory_bytes(d.allocations))  # stable: id order on ties
+        low_plan = plan_nodes(low_nodes, [_low(d, present, left) for d in by_size])
+        _record(assignments, low_plan)
+        _cap_low_per_node(assignments, low)
+    _cap_at_ask(assignments, wanted)
     return assignments
+
+
+def _normal(d: PlanDeployment, present: set[str]) -> EsDeployment:
+    both_metadata = d.per_deployment_memory_bytes > 0 and d.per_allocation_memory_bytes > 0
+    return EsDeployment(
+        id=d.id,
+        model_bytes=d.model_bytes,
+        allocations=d.allocations,
+        threads=d.threads_per_allocation,
+        curve=d.memory_curve(),
+        current={k: v for k, v in d.current_allocations.items() if v > 0 and k in present},
+        max_assigned=d.max_assigned_allocations,
+        per_allocation_bytes=d.per_allocation_memory_bytes,
+        step_cap=d.per_allocation_memory_bytes if both_metadata else 0,
+    )
+
+
+def _low(d: PlanDeployment, present: set[str], left: dict[str, int]) -> EsDeployment:
+    """ES's low-priority record; current routes kept only where the deployment's full
+    estimate still fits what is left (claimed in `left`). ES drops the memory metadata here
+    and so may plan less memory than the deployment uses; the estimate charged here is the
+    full one (README deviation), so the plan fits."""
+    need = d.memory_bytes(d.allocations)
+    current = {}
+    for node_id, count in sorted(d.current_allocations.items()):
+        if count > 0 and node_id in present and left[node_id] >= need:
+            current[node_id] = count
+            left[node_id] -= need
+    return EsDeployment(
+        id=d.id,
+        model_bytes=d.model_bytes,
+        allocations=d.allocations,
+        threads=d.threads_per_allocation,
+        curve=d.memory_curve(),
+        current=current,
+        max_assigned=d.max_assigned_allocations,
+        low=True,
+    )
+
+
+def _record(assignments: dict[str, dict[str, int]], plan: Builder) -> None:
+    for (dep_id, node_id), count in sorted(plan.by_id().items()):
+        assignments[dep_id][node_id] = count
+
+
+def _cap_at_ask(assignments: dict[str, dict[str, int]], deployments: list[PlanDeployment]) -> None:
+    """ES keeps the surplus of a deployment running more than it now asks for; a plan here
+    never gives more than asked (README deviation): trim from the last nodes by id."""
+    for d in deployments:
+        placed = assignments[d.id]
+        surplus = sum(placed.values()) - d.allocations
+        for node_id in sorted(placed, reverse=True):
+            if surplus <= 0:
+                break
+            cut = min(surplus, placed[node_id])
+            placed[node_id] -= cut
+            surplus -= cut
+            if placed[node_id] == 0:
+                del placed[node_id]
+
+
+def _cap_low_per_node(assignments: dict[str, dict[str, int]], low: list[PlanDeployment]) -> None:
+    """At most 100 low-priority deployments per node (ES's builder does not enforce it)."""
+    seen: dict[str, int] = {}
+    for d in low:
+        for node_id in sorted(assignments[d.id]):
+            seen[node_id] = seen.get(node_id, 0) + 1
+            if seen[node_id] > MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE:
+                del assignments[d.id][node_id]

@@ -5,7 +5,8 @@ Allocations are real numbers and "runs on the node" is relaxed to x / U, with U 
 allocations one node could ever give the deployment; memory then costs at least
 `max(floor / U, base / U + slope)` per allocation, which never exceeds the true estimate,
 so the bound is valid. Identical nodes are merged into one column (exact for this LP), which
-keeps big clusters of a few machine types cheap to bound.
+keeps big clusters of a few machine types cheap to bound; on big problems with many distinct
+nodes, nodes that differ only in memory are merged too (a relaxation: still valid).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from .arrays import Arrays, nonzero_pairs
 
 #: Above this many (deployment, node-type) pairs the LP is skipped for a looser bound.
 MAX_LP_PAIRS = 400_000
+#: Above this many (deployment, node-type) cells, node types that differ only in memory are
+#: merged (see `_TypeLp`): solving one column per distinct node took HiGHS ~1.5 s at 500
+#: distinct nodes, while 1000 distinct nodes skipped the LP altogether.
+MERGE_ABOVE = 20_000
 
 
 def per_node_cap(p: Arrays, mem: np.ndarray, cores: np.ndarray) -> np.ndarray:
@@ -88,8 +93,32 @@ class _TypeLp:
         types, type_of, count = np.unique(
             np.stack([p.mem, p.cores], axis=1), axis=0, return_inverse=True, return_counts=True
         )
-        self.p, self.type_of, self.count = p, type_of.ravel(), count
-        self.mem, self.cores = types[:, 0], types[:, 1]
+        type_of = type_of.ravel()
+        if len(types) * p.shape[0] > MERGE_ABOVE:
+            # Nodes with equal cores on which the same deployments fit one allocation have
+            # identical columns but for memory: one column each, their memory summed. That
+            # relaxes the LP (a merged solution need not split back onto the nodes), so both
+            # bounds stay valid, only possibly looser.
+            # which deployments fit one allocation depends only on how many distinct
+            # one-allocation estimates the node's memory reaches
+            one = np.unique(p.estimate(slice(None), np.ones((p.shape[0], 1), dtype=np.int64)).ravel())
+            reach = np.searchsorted(one, p.mem, side="right")
+            _, type_of, count = np.unique(
+                np.stack([p.cores, reach], axis=1), axis=0, return_inverse=True, return_counts=True
+            )
+            type_of = type_of.ravel()
+            n_types = len(count)
+            mem = np.zeros(n_types, dtype=np.int64)
+            np.maximum.at(mem, type_of, p.mem)  # any member's memory gives the same fits
+            total = np.zeros(n_types, dtype=np.int64)
+            np.add.at(total, type_of, p.mem)
+            cores = np.zeros(n_types, dtype=np.int64)
+            cores[type_of] = p.cores
+            self.mem, self.cores, self.total_mem = mem, cores, total
+        else:
+            self.mem, self.cores = types[:, 0], types[:, 1]
+            self.total_mem = self.mem * count
+        self.p, self.type_of, self.count = p, type_of, count
         self.cap = per_node_cap(p, self.mem, self.cores)
         self.rows, self.cols = nonzero_pairs(self.cap)
 
@@ -110,5 +139,5 @@ class _TypeLp:
             ),
             shape=(n_deps + 2 * n_types, n_pairs),
         ).tocsr()
-        b = np.concatenate([p.allocations, self.cores * self.count, self.mem * self.count]).astype(float)
+        b = np.concatenate([p.allocations, self.cores * self.count, self.total_mem]).astype(float)
         return a, b, np.stack([np.zeros(n_pairs), u * self.count[cols]], axis=1)

@@ -62,10 +62,13 @@ def _plan_normal(p: Arrays, started: float) -> tuple[np.ndarray, float]:
 
     Constructions cheapest and most often best first: keeping everything, which is done when
     it places the most; filling by thread class; filling around current placements."""
-    most = float(np.floor(allocation_upper_bound(p) + 1e-6))
+    kept = keep_then_fill(p)
+    requested = int(np.maximum(p.allocations, 0).sum())
+    # a plan placing everything asked for needs no LP to know it places the most
+    most = float(requested) if int(kept.sum()) >= requested else float(np.floor(allocation_upper_bound(p) + 1e-6))
     alloc = None
     for construct in (keep_then_fill, fill_by_class, fill_around_current):
-        candidate = construct(p)
+        candidate = kept if construct is keep_then_fill else construct(p)
         if construct is not keep_then_fill or _may_reach(p, candidate, most):
             candidate = polish(p, candidate)
         if alloc is None or _score(p, candidate) > _score(p, alloc):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from scheduler import PlanDeployment, PlanNode
 from scheduler.memory import MiB
 
@@ -42,3 +44,35 @@ def check_valid(nodes, deployments, plan) -> None:
         assert mem[node_id] <= n.memory_bytes
         assert cores[node_id] <= n.cores
         assert low[node_id] <= 100
+
+
+def cluster(seed: int, n_nodes: int, n_deps: int) -> tuple[list[PlanNode], list[PlanDeployment]]:
+    """A seeded random cluster with the awkward cases: zones, memory metadata, ELSER, caches,
+    low priority, current allocations on nodes that left or beyond a node's capacity."""
+    rng = np.random.default_rng(seed)
+    zones = [""] if seed % 3 == 0 else [f"z{k}" for k in range(1 + seed % 3)]
+    nodes = [
+        PlanNode(f"n{i:02d}", int(rng.integers(300, 8000)) * MiB, int(rng.integers(0, 17)), str(rng.choice(zones)))
+        for i in range(n_nodes)
+    ]
+    deployments = []
+    for i in range(n_deps):
+        low = rng.random() < 0.15
+        metadata = rng.random() < 0.3
+        current = {n: int(rng.integers(1, 4)) for n in [x.id for x in nodes] + ["gone"] if rng.random() < 0.2}
+        deployments.append(
+            PlanDeployment(
+                id=f"d{i:02d}",
+                model_id=".elser_model_2" if rng.random() < 0.1 else f"m{i}",
+                model_bytes=int(rng.integers(1, 1500)) * MiB,
+                allocations=1 if low else int(rng.integers(0, 9)),
+                threads_per_allocation=1 if low else int(rng.choice([1, 2, 4, 8])),
+                priority="low" if low else "normal",
+                per_deployment_memory_bytes=int(rng.integers(0, 400)) * MiB if metadata else 0,
+                per_allocation_memory_bytes=int(rng.integers(0, 200)) * MiB if metadata else 0,
+                cache_size=int(rng.integers(1, 2000)) * MiB if rng.random() < 0.1 else None,
+                current_allocations=current,
+                max_assigned_allocations=int(rng.integers(0, 4)),
+            )
+        )
+    return nodes, deployments

@@ -1,0 +1,204 @@
+"""Elasticsearch's planning objects: the node and deployment records its planner passes
+around, and the plan builder that accounts memory and cores while a plan is built.
+
+Elasticsearch's passes each hand the next one *modified* records (a node with the preserved
+allocations' memory and cores taken off, a deployment asking for fewer allocations and
+remembering other current allocations), so these are plain immutable records and every pass
+builds its own; `Problem` turns a list of them into the arrays the hot loops need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .memory import MemoryCurve
+
+
+@dataclass(frozen=True, slots=True)
+class EsNode:
+    id: str
+    memory: int  # bytes the planner may still use on the node
+    cores: int
+
+
+@dataclass(frozen=True)
+class EsDeployment:
+    """`AssignmentPlan.Deployment`. `current` is `currentAllocationsByNodeId`: besides the
+    allocations running now it may hold zero counts and nodes outside the pass's node list
+    (a zone's planner sees the deployment's placement in every zone); both matter, since
+    Elasticsearch asks whether a node is a *key* of the map and whether the map is empty."""
+
+    id: str
+    model_bytes: int  # Elasticsearch's `memoryBytes`: what the LP and the rounding weigh
+    allocations: int
+    threads: int
+    curve: MemoryCurve  # the estimate the builder charges
+    current: Mapping[str, int] = field(default_factory=dict)
+    max_assigned: int = 0
+    low: bool = False
+    per_allocation_bytes: int = 0
+    step_cap: int = 0  # per-allocation bytes when both memory metadata are set, else 0
+
+    @property
+    def current_total(self) -> int:
+        return sum(self.current.values())
+
+    def but(self, **changes) -> "EsDeployment":
+        """A copy with some fields changed (the passes build many: cheaper than
+        `dataclasses.replace`, which inspects the fields every time)."""
+        copy = object.__new__(EsDeployment)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
+
+    def estimate(self, allocations: int) -> int:
+        return self.curve.at(allocations)
+
+
+class Problem:
+    """Nodes and deployments in the order a pass gives them, as arrays (rows deployments)."""
+
+    def __init__(self, nodes: Sequence[EsNode], deployments: Sequence[EsDeployment]) -> None:
+        self.nodes = list(nodes)
+        self.deployments = list(deployments)
+        self.node_index = {n.id: j for j, n in enumerate(self.nodes)}
+        self.mem = np.array([n.memory for n in self.nodes], dtype=np.int64)
+        self.cores = np.array([n.cores for n in self.nodes], dtype=np.int64)
+        ints = lambda f: np.array([f(d) for d in self.deployments], dtype=np.int64)  # noqa: E731
+        self.model_bytes = ints(lambda d: d.model_bytes)
+        self.allocations = ints(lambda d: d.allocations)
+        self.threads = ints(lambda d: d.threads)
+        self.floor = ints(lambda d: d.curve.floor)
+        self.base = ints(lambda d: d.curve.base)
+        self.slope = ints(lambda d: d.curve.slope)
+        self.step_cap = ints(lambda d: d.step_cap)
+        self.one_allocation = ints(lambda d: d.estimate(1))
+        self.max_assigned = ints(lambda d: d.max_assigned)
+        self.current_total = ints(lambda d: d.current_total)
+        self.has_current = np.array([bool(d.current) for d in self.deployments], dtype=bool)
+        self.low = np.array([d.low for d in self.deployments], dtype=bool)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.deployments), len(self.nodes)
+
+    @cached_property
+    def hosts(self) -> np.ndarray:
+        """bool[D, N]: the node is a key of the deployment's current map."""
+        h = np.zeros(self.shape, dtype=bool)
+        for i, d in enumerate(self.deployments):
+            for node_id in d.current:
+                j = self.node_index.get(node_id)
+                if j is not None:
+                    h[i, j] = True
+        return h
+
+    def estimate(self, i: int, allocations: np.ndarray | int) -> np.ndarray | int:
+        """Memory of `allocations` of deployment `i` on one node (0 for none)."""
+        if np.ndim(allocations) == 0:
+            return 0 if allocations <= 0 else max(int(self.floor[i]), int(self.base[i]) + int(self.slope[i]) * int(allocations))
+        a = np.asarray(allocations)
+        return np.where(a > 0, np.maximum(self.floor[i], self.base[i] + self.slope[i] * a), 0)
+
+
+class Builder:
+    """`AssignmentPlan.Builder` plus the plan's questions: allocations per (deployment, node)
+    and what is left of every node and deployment.
+
+    A deployment already given allocations on a node *by this builder* pays only the growth
+    of its estimate there; anything else pays the full estimate (so in a preserve pass a
+    new allocation on a node whose current ones were set aside pays again, as in ES).
+    Low-priority deployments use no cores here.
+    """
+
+    def __init__(self, p: Problem) -> None:
+        self.p = p
+        self.alloc = np.zeros(p.shape, dtype=np.int64)
+        self.rem_mem = p.mem.copy()
+        self.rem_cores = p.cores.copy()
+        self.rem_alloc = p.allocations.copy()
+        self.skipped = 0
+
+    def memory_requirement(self, i: int, j: int, count: int) -> int:
+        held = int(self.alloc[i, j])
+        if held > 0:
+            return self.p.estimate(i, held + count) - self.p.estimate(i, held)
+        return self.p.estimate(i, count)
+
+    def can_assign(self, i: int, j: int, count: int, memory: int) -> bool:
+        return memory <= self.rem_mem[j] and (
+            bool(self.p.low[i]) or count * int(self.p.threads[i]) <= self.rem_cores[j]
+        )
+
+    def assign(self, i: int, j: int, count: int, memory: int | None = None) -> None:
+        """Add `count` allocations; one that does not fit is skipped and counted (ES throws,
+        which none of the recorded plans triggered)."""
+        if count <= 0:
+            return
+        if memory is None:
+            memory = self.memory_requirement(i, j, count)
+        if not self.can_assign(i, j, count, memory):
+            self.skipped += 1
+            return
+        self.alloc[i, j] += count
+        self.rem_mem[j] -= memory
+        if not self.p.low[i]:
+            self.rem_cores[j] -= count * int(self.p.threads[i])
+        self.rem_alloc[i] -= count
+
+    def assign_entries(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -> None:
+        """`assign` for distinct (deployment, node) entries this builder holds nothing of yet,
+        in the order given. When every node can take all of its entries together, no
+        single one can be refused (each check sees at most that total), so they go in at once."""
+        p = self.p
+        memory = np.maximum(p.floor[rows], p.base[rows] + p.slope[rows] * counts)
+        threads = np.where(p.low[rows], 0, counts * p.threads[rows])
+        need_mem = np.bincount(cols, weights=memory, minlength=len(p.nodes))
+        need_cores = np.bincount(cols, weights=threads, minlength=len(p.nodes))
+        if np.all(need_mem <= self.rem_mem) and np.all(need_cores <= self.rem_cores) and not self.alloc[rows, cols].any():
+            self.alloc[rows, cols] += counts
+            self.rem_mem -= need_mem.astype(np.int64)
+            self.rem_cores -= need_cores.astype(np.int64)
+            np.subtract.at(self.rem_alloc, rows, counts)
+            return
+        for i, j, count in zip(rows.tolist(), cols.tolist(), counts.tolist()):
+            self.assign(i, j, count)
+
+    # -- the plan's questions (AssignmentPlan) --
+
+    def totals(self) -> np.ndarray:
+        return self.alloc.sum(axis=1)
+
+    def satisfies_current(self) -> bool:
+        p = self.p
+        return bool(np.all(~p.has_current | (self.totals() >= p.current_total)))
+
+    def satisfies_all(self) -> bool:
+        return bool(np.all(self.rem_alloc == 0))
+
+    def previously_assigned_kept(self) -> int:
+        return int(np.count_nonzero((self.p.max_assigned > 0) & (self.totals() > 0)))
+
+    def all_previously_assigned_kept(self) -> bool:
+        return self.previously_assigned_kept() == int(np.count_nonzero(self.p.max_assigned > 0))
+
+    def quality(self) -> tuple[bool, int, int]:
+        """Bigger is better: keeps current totals; allocations with a 10 % bonus on nodes in
+        the current map (times 10, an exact integer: ES sums doubles, see README); then
+        less model memory per (deployment, node) used."""
+        a = self.alloc
+        weighted = 10 * int(a.sum()) + int(a[self.p.hosts].sum())
+        memory = -int((self.p.model_bytes[:, None] * (a > 0)).sum())
+        return self.satisfies_current(), weighted, memory
+
+    def by_id(self) -> dict[tuple[str, str], int]:
+        """(deployment id, node id) -> allocations, for passes that map plans across records."""
+        rows, cols = np.nonzero(self.alloc)
+        p = self.p
+        return {
+            (p.deployments[i].id, p.nodes[j].id): int(self.alloc[i, j]) for i, j in zip(rows.tolist(), cols.tolist())
+        }

@@ -1,0 +1,149 @@
+"""Elasticsearch's `AssignmentPlanner` (one set of nodes) and `ZoneAwareAssignmentPlanner`.
+
+One set of nodes: plan keeping one allocation wherever a deployment runs (its other current
+allocations are free to move); if that loses current allocations, keep all of them instead;
+if it leaves demand unmet, take the better of both. If a deployment that ever had
+allocations ends with none, bin-pack one allocation for each such deployment, re-plan from
+that seed, and keep whichever plan keeps more of them.
+
+Several zones: each zone in name order is asked for `1 + (remaining − 1) // zones_left` of
+each deployment, then one pass over all nodes keeps every zone allocation and adds what is
+still missing; all of it first without and, if that loses a previously assigned deployment,
+with the push for previously assigned deployments.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .es_model import Builder, EsDeployment, EsNode, Problem
+from .es_solver import solve_plan
+
+
+def _preserving(nodes: list[EsNode], deployments: list[EsDeployment], keep_all: bool) -> Builder:
+    """`PreserveAllAllocations` / `PreserveOneAllocation`: set the preserved allocations
+    aside (memory for *all* current allocations, cores for the preserved ones), solve the
+    rest, merge back node by node on the real nodes."""
+    used_mem = {n.id: 0 for n in nodes}
+    used_cores = {n.id: 0 for n in nodes}
+    for d in deployments:
+        for node_id, count in d.current.items():
+            if node_id in used_mem:
+                used_mem[node_id] += d.estimate(count)
+                used_cores[node_id] += count * d.threads if keep_all else d.threads
+    plan_nodes = [EsNode(n.id, n.memory - used_mem[n.id], n.cores - used_cores[n.id]) for n in nodes]
+    plan_deployments = [
+        d
+        if not d.current
+        else d.but(
+            allocations=d.allocations - (d.current_total if keep_all else sum(1 for v in d.current.values() if v > 0)),
+            current={k: 0 if keep_all else v - 1 for k, v in d.current.items()},
+        )
+        for d in deployments
+    ]
+    planned = solve_plan(plan_nodes, plan_deployments, bin_packing_only=False).by_id()
+    # Node by node: the preserved allocations, then the new ones, each in deployment order
+    # and only if it still fits. Only the few (deployment, node) entries are visited.
+    merged = Builder(Problem(nodes, deployments))
+    col = merged.p.node_index
+    offers: dict[int, list[tuple[int, int, int]]] = {}
+    for i, d in enumerate(deployments):
+        for node_id, count in d.current.items():
+            if node_id in col:
+                offers.setdefault(col[node_id], []).append((0, i, count if keep_all else 1))
+    row = {d.id: i for i, d in enumerate(deployments)}
+    for (dep_id, node_id), count in planned.items():
+        offers.setdefault(col[node_id], []).append((1, row[dep_id], count))
+    for j in sorted(offers):
+        for new, i, count in sorted(offers[j]):
+            if count <= 0:
+                continue
+            memory = merged.memory_requirement(i, j, count) if new else deployments[i].estimate(count)
+            if merged.can_assign(i, j, count, memory):
+                merged.assign(i, j, count, memory)
+    return merged
+
+
+def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try_previously_assigned: bool = True) -> Builder:
+    """`AssignmentPlanner.computePlan`: rows and columns in id order."""
+    nodes = sorted(nodes, key=lambda n: n.id)
+    deployments = sorted(deployments, key=lambda d: d.id)
+    one = _preserving(nodes, deployments, keep_all=False)
+    if not one.satisfies_current():
+        best = _preserving(nodes, deployments, keep_all=True)
+    elif not one.satisfies_all():
+        every = _preserving(nodes, deployments, keep_all=True)
+        best = every if every.quality() >= one.quality() else one
+    else:
+        best = one
+    if try_previously_assigned and not best.all_previously_assigned_kept():
+        seeded = _plan_seeded(nodes, deployments)
+        if seeded.all_previously_assigned_kept():
+            best = seeded
+        elif seeded.previously_assigned_kept() > best.previously_assigned_kept():
+            best = seeded
+    return best
+
+
+def _plan_seeded(nodes: list[EsNode], deployments: list[EsDeployment]) -> Builder:
+    """Bin-pack one allocation of every deployment that ever had allocations, then plan with
+    that as the only current placement. ES rebuilds the records here with the constructor
+    that has no priority, so low-priority ones plan as normal ones from here on."""
+    previously = [
+        d.but(allocations=1, current={}, low=False) for d in deployments if d.max_assigned > 0
+    ]
+    seed = solve_plan(nodes, previously, bin_packing_only=True).by_id()
+    node_of = {dep_id: node_id for (dep_id, node_id) in seed}
+    return plan_nodes(
+        nodes,
+        [d.but(current={node_of[d.id]: 1} if d.id in node_of else {}, low=False) for d in deployments],
+        try_previously_assigned=False,
+    )
+
+
+def plan_zones(zones: dict[str, list[EsNode]], deployments: list[EsDeployment]) -> Builder:
+    """`ZoneAwareAssignmentPlanner.computePlan`: `zones` maps each zone to its nodes."""
+    names = sorted(zones)
+    if len(names) == 1:
+        return plan_nodes(zones[names[0]], deployments, try_previously_assigned=True)
+    plan = _plan_zone_by_zone(zones, names, deployments, try_previously_assigned=False)
+    if not plan.all_previously_assigned_kept():
+        plan = _plan_zone_by_zone(zones, names, deployments, try_previously_assigned=True)
+    return plan
+
+
+def _plan_zone_by_zone(
+    zones: dict[str, list[EsNode]], names: list[str], deployments: list[EsDeployment], try_previously_assigned: bool
+) -> Builder:
+    remaining = {d.id: d.allocations for d in deployments}
+    placed: dict[str, dict[str, int]] = {d.id: {} for d in deployments}
+    for zones_left, name in zip(range(len(names), 0, -1), names):
+        target = {k: 1 + (v - 1) // zones_left for k, v in remaining.items() if v > 0}
+        zone_deployments = [
+            d.but(
+                allocations=target[d.id],
+                # only deployments nothing was placed for yet are pushed to keep one allocation
+                max_assigned=d.max_assigned if try_previously_assigned and remaining[d.id] == d.allocations else 0,
+            )
+            for d in deployments
+            if target.get(d.id, 0) > 0
+        ]
+        zone_plan = plan_nodes(zones[name], zone_deployments, try_previously_assigned)
+        for (dep_id, node_id), count in zone_plan.by_id().items():
+            placed[dep_id][node_id] = placed[dep_id].get(node_id, 0) + count
+            remaining[dep_id] -= count
+    # one pass over all nodes (zone order, no id sort) keeping every zone allocation
+    all_nodes = [n for name in names for n in zones[name]]
+    accounting = [d.but(current=placed[d.id]) for d in deployments]
+    merged = _preserving(all_nodes, accounting, keep_all=True)
+    final = Builder(Problem(all_nodes, deployments))
+    row = {d.id: i for i, d in enumerate(deployments)}
+    entries = merged.by_id()
+    final.assign_entries(
+        np.array([row[dep_id] for dep_id, _ in entries], dtype=np.int64),
+        np.array([final.p.node_index[node_id] for _, node_id in entries], dtype=np.int64),
+        np.array(list(entries.values()), dtype=np.int64),
+    )
+    return final

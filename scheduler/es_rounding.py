@@ -1,0 +1,248 @@
+"""Elasticsearch's `RandomizedAssignmentRounding`: from the relaxed LP's allocations `x`
+(and assignments `y = x·threads/cores`) to whole allocations.
+
+Pairs the LP already decided (y = 1, x whole) are kept; every node whose fractional pairs
+would all fit at their rounded-up counts gets them; then, 20 times from that start, the
+remaining fractional pairs are visited (closest to 0 or 1 first) and rounded up or down at
+random (`java.util.Random`, the solver's instance, so the draws continue its stream), each
+kept with probability y if memory and cores still allow. Each round is completed greedily
+and the best plan by ES's quality order wins.
+
+Memory here is one allocation's estimate, charged once per (deployment, node) that is new,
+as ES's tracker does; the final builder charges the real estimate. (Older ES versions used
+the model size here; the recorded low-priority plans, which land on the tightest memory
+fit of the estimate, show the estimate.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .es_model import Builder, Problem
+from .java_random import JavaRandom
+
+ROUNDS = 20
+EPS = 1e-6
+
+
+def round_solution(p: Problem, x: np.ndarray, random: JavaRandom) -> Builder:
+    best = _Holder(p).to_plan()
+    holder = _Holder(p)
+    holder.initialize(x)
+    holder.assign_under_subscribed(range(p.shape[1]), sort=True)
+    queue = holder.soft_queue()
+    if queue:
+        for _ in range(ROUNDS):
+            trial = holder.copy()
+            trial.randomized_rounding(queue, random)
+            plan = trial.to_plan()
+            if plan.quality() > best.quality():
+                best = plan
+    else:
+        plan = holder.to_plan()
+        if plan.quality() > best.quality():
+            best = plan
+    return best
+
+
+def _is_integer(v: np.ndarray) -> np.ndarray:
+    return np.isfinite(v) & (np.abs(v - np.rint(v)) < EPS)
+
+
+def _java_div(a: int, b: int) -> int:
+    return a // b if a >= 0 else -((-a) // b)
+
+
+class _Tracker:
+    """Resources left while rounding: memory is charged once per new (deployment, node)."""
+
+    def __init__(self, p: Problem) -> None:
+        self.p = p
+        self.assigned = p.hosts.copy()
+        self.rem_mem = p.mem.copy()
+        self.rem_cores = p.cores.copy()
+        self.rem_alloc = p.allocations.copy()
+
+    def copy(self) -> "_Tracker":
+        c = object.__new__(_Tracker)
+        c.p = self.p
+        c.assigned, c.rem_mem, c.rem_cores, c.rem_alloc = (
+            self.assigned.copy(), self.rem_mem.copy(), self.rem_cores.copy(), self.rem_alloc.copy()
+        )
+        return c
+
+    def assign_many(self, allocations: np.ndarray) -> None:
+        """`assign` for every pair with allocations > 0 (the order does not matter)."""
+        placed = allocations > 0
+        counts = np.where(placed, allocations, 0)
+        new = placed & ~self.assigned
+        self.assigned |= placed
+        self.rem_mem -= (new * self.p.one_allocation[:, None]).sum(axis=0)
+        self.rem_cores -= (counts * self.p.threads[:, None]).sum(axis=0)
+        self.rem_alloc -= counts.sum(axis=1)
+
+    def assign(self, i: int, j: int, allocations: int) -> None:
+        if not self.assigned[i, j]:
+            self.assigned[i, j] = True
+            self.rem_mem[j] -= self.p.one_allocation[i]
+        self.rem_cores[j] -= allocations * int(self.p.threads[i])
+        self.rem_alloc[i] -= allocations
+
+
+class _Holder:
+    def __init__(self, p: Problem) -> None:
+        self.p = p
+        self.y = np.zeros(p.shape)
+        self.x = np.zeros(p.shape)
+        self.tracker = _Tracker(p)
+        self.zeroed = np.zeros(p.shape[0], dtype=bool)  # satisfied rows already cleared
+        # (current map empty ? 1 : 2) * -memory: bigger models first, current ones doubled
+        self.model_order = np.where(p.has_current, 2, 1) * -p.one_allocation
+
+    def copy(self) -> "_Holder":
+        c = object.__new__(_Holder)
+        c.p, c.model_order = self.p, self.model_order
+        c.y, c.x, c.zeroed = self.y.copy(), self.x.copy(), self.zeroed.copy()
+        c.tracker = self.tracker.copy()
+        return c
+
+    def initialize(self, x: np.ndarray) -> None:
+        p = self.p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = x * p.threads[:, None] / p.cores[None, :]
+        self.y = np.where(p.cores[None, :] > 0, y, 0.0)
+        self.x = x.copy()
+        decided = (self.y == 1.0) & _is_integer(x)
+        for i, j in zip(*np.nonzero(decided)):
+            self.tracker.assign(int(i), int(j), int(np.rint(x[i, j])))
+
+    def _soft(self, rows: np.ndarray | slice, j: int) -> np.ndarray:
+        y, x = self.y[rows, j], self.x[rows, j]
+        return ((y > 0) & (y < 1)) | ~_is_integer(x)
+
+    def is_soft(self, i: int, j: int) -> bool:
+        y, x = self.y[i, j], self.x[i, j]
+        return (0 < y < 1) or not (math.isfinite(x) and abs(x - round(x)) < EPS)
+
+    def soft_queue(self) -> list[tuple[int, int]]:
+        soft = ((self.y > 0) & (self.y < 1)) | ~_is_integer(self.x)
+        rows, cols = np.nonzero(soft)
+        y = self.y[rows, cols]
+        closeness = np.minimum(y, 1 - y)
+        most_threads = -self.x[rows, cols] * self.p.threads[rows]
+        order = np.lexsort((most_threads, closeness))  # stable: ties stay in row-major order
+        return list(zip(rows[order].tolist(), cols[order].tolist()))
+
+    def assign_to_node(self, i: int, j: int, allocations: int) -> None:
+        count = min(allocations, int(self.tracker.rem_alloc[i]))
+        self.y[i, j] = 1.0
+        self.x[i, j] = float(count)
+        self.tracker.assign(i, j, count)
+
+    def unassign(self, i: int, j: int) -> None:
+        self.y[i, j] = 0.0
+        self.x[i, j] = 0.0
+
+    def assign_under_subscribed(self, cols, sort: bool = False) -> None:
+        """Snap a node's fractional pairs to 1 where all of them fit at their rounded-up counts."""
+        p = self.p
+        cols = list(cols)
+        if sort:
+            gain = np.where(self.x > 0, (1 + p.hosts.astype(np.int64)) * self.x * p.threads[:, None], 0.0)
+            quality = np.cumsum(gain, axis=0)[-1] if gain.shape[0] else np.zeros(len(cols))
+            cols = sorted(cols, key=lambda j: quality[j])
+        for j in cols:
+            placed = np.flatnonzero(self.y[:, j] > 0)
+            memory = int(p.one_allocation[placed].sum())
+            threads = int((np.ceil(self.x[placed, j]).astype(np.int64) * p.threads[placed]).sum())
+            if memory <= p.mem[j] and threads <= p.cores[j]:
+                for i in placed.tolist():
+                    if 0 < self.y[i, j] < 1:
+                        v = self.x[i, j]
+                        count = int(round(v)) if abs(v - round(v)) < EPS else math.ceil(v)
+                        self.assign_to_node(i, j, count)
+                self.assign_excess_cores(j)
+
+    def assign_excess_cores(self, j: int) -> None:
+        """A node without fractional pairs gives its spare cores to its decided deployments."""
+        t = self.tracker
+        if t.rem_cores[j] == 0 or self._soft(slice(None), j).any():
+            return
+        rows = np.flatnonzero((self.y[:, j] == 1) & (t.rem_alloc > 0))
+        for i in rows[np.argsort(self.model_order[rows], kind="stable")].tolist():
+            if t.rem_cores[j] <= 0:
+                break
+            extra = min(_java_div(int(t.rem_cores[j]), int(self.p.threads[i])), int(t.rem_alloc[i]))
+            self.x[i, j] += extra
+            t.assign(i, j, extra)
+        self._zero_soft_of_satisfied()
+
+    def _zero_soft_of_satisfied(self) -> None:
+        # Pairs only ever stop being fractional, so a satisfied row cleared once stays clear.
+        rows = np.flatnonzero((self.tracker.rem_alloc <= 0) & ~self.zeroed)
+        if rows.size:
+            y, x = self.y[rows], self.x[rows]
+            soft = ((y > 0) & (y < 1)) | ~_is_integer(x)
+            y[soft] = 0.0
+            x[soft] = 0.0
+            self.y[rows], self.x[rows] = y, x
+            self.zeroed[rows] = True
+
+    def unassign_oversized(self, j: int) -> None:
+        gone = np.flatnonzero((self.y[:, j] < 1.0) & (self.p.one_allocation > self.tracker.rem_mem[j]))
+        self.y[gone, j] = 0.0
+        self.x[gone, j] = 0.0
+
+    def randomized_rounding(self, queue: list[tuple[int, int]], random: JavaRandom) -> None:
+        p, t = self.p, self.tracker
+        for i, j in queue:
+            if not self.is_soft(i, j):
+                continue
+            v = self.x[i, j]
+            rounded = math.ceil(v) if random.next_double() < v - math.floor(v) else math.floor(v)
+            threads = int(p.threads[i])
+            if (
+                p.one_allocation[i] > t.rem_mem[j]
+                or threads > t.rem_cores[j]
+                or rounded == 0
+                or random.next_double() > self.y[i, j]
+            ):
+                self.unassign(i, j)
+                self.assign_under_subscribed([j])
+            else:
+                rounded = min(rounded, _java_div(int(t.rem_cores[j]), threads))
+                self.assign_to_node(i, j, rounded)
+                self.unassign_oversized(j)
+                self.assign_excess_cores(j)
+
+    def to_plan(self) -> Builder:
+        """Whole allocations (x rounded down), then what is still wanted greedily: bigger
+        models first, each on nodes it fits and has nothing on, ES's node order."""
+        p = self.p
+        result = np.floor(self.x).astype(np.int64)
+        t = _Tracker(p)
+        t.assign_many(result)
+        wanting = np.flatnonzero(t.rem_alloc > 0)
+        for i in wanting[np.argsort(self.model_order[wanting], kind="stable")].tolist():
+            threads = int(p.threads[i])
+            fits = np.flatnonzero((t.rem_mem >= p.one_allocation[i]) & (t.rem_cores >= threads) & (result[i] == 0))
+            if fits.size == 0:
+                continue
+            wanted = int(t.rem_alloc[i]) * threads
+            cores = t.rem_cores[fits]
+            order = (
+                (np.where(p.hosts[i, fits], 0, 1) + np.where(cores <= wanted, 0.0, 0.5))
+                + 0.01 * np.abs(cores - wanted)
+            ) + 0.01 * t.rem_mem[fits]
+            for j in fits[np.argsort(order, kind="stable")].tolist():
+                count = min(_java_div(int(t.rem_cores[j]), threads), int(t.rem_alloc[i]))
+                t.assign(i, j, count)
+                result[i, j] = count
+                if t.rem_alloc[i] == 0:
+                    break
+        plan = Builder(p)
+        rows, cols = np.nonzero(result > 0)
+        plan.assign_entries(rows, cols, result[rows, cols])
+        return plan

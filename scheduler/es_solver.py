@@ -1,0 +1,163 @@
+"""Elasticsearch's `LinearProgrammingPlanSolver`: a greedy bin-pack plan, then (for problems
+small enough) a relaxed LP solved with HiGHS and rounded 20 times; the better plan wins.
+
+The bin-pack also yields the LP's tie-breaking weights: each step's (deployment, node) gets
+a weight that falls a little with every step, every other pair a random one drawn from
+`java.util.Random(738921734)` (higher on nodes the deployment runs on), in ES's order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix, vstack
+
+from .es_model import Builder, EsDeployment, EsNode, Problem
+from .es_rounding import round_solution
+from .java_random import JavaRandom
+
+SEED = 738921734
+L1 = 0.9
+INITIAL_W = 0.2
+#: (nodes + deployments) * nodes * deployments above which ES never builds the LP
+LP_SIZE_LIMIT = 10_000_000
+
+
+def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing_only: bool) -> Builder:
+    """The solver's plan for `nodes` and `deployments` (both in the caller's order); its rows
+    are only the deployments the solver keeps (`Builder.p.deployments`)."""
+    max_cores = max((n.cores for n in nodes), default=0)
+    max_node_memory = max((n.memory for n in nodes), default=0)
+    kept = [
+        d for d in deployments if (d.current or d.model_bytes <= max_node_memory) and d.threads <= max_cores
+    ]
+    p = Problem(nodes, kept)
+    if not kept or max_cores == 0:
+        return Builder(p)
+    # everything is normalised by the largest one-allocation estimate
+    one = np.array([d.estimate(1) for d in kept], dtype=np.int64)
+    largest = float(one.max())
+    norm_node = p.mem / largest
+    norm_one = one / largest
+    norm_fixed = np.array([d.estimate(0) for d in kept], dtype=np.int64) / largest  # est(0) is 0 in ES
+    norm_per_alloc = np.array([d.per_allocation_bytes for d in kept], dtype=np.int64) / largest
+    n_deps, n_nodes = p.shape
+    # The LP runs unless only the bin-pack is asked for, the problem is too big, or it is
+    # surely infeasible; without it the weights (this solver's own draws) are never used.
+    lp_runs = (
+        not bin_packing_only and (n_nodes + n_deps) * n_nodes * n_deps <= LP_SIZE_LIMIT and not _surely_infeasible(p)
+    )
+    random = JavaRandom(SEED)
+    packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=lp_runs)
+    if not lp_runs:
+        return packed
+    x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
+    if x is None:
+        return packed
+    rounded = round_solution(p, x, random)
+    return packed if packed.quality() > rounded.quality() else rounded
+
+
+def _bin_pack(
+    p: Problem, norm_one: np.ndarray, norm_node: np.ndarray, random: JavaRandom, need_weights: bool
+) -> tuple[Builder, np.ndarray | None]:
+    """ES's greedy plan: deployments biggest first (one-allocation estimate x threads, doubled when it
+    runs somewhere), each step on the best node by ES's node order, as many allocations as
+    the node's free cores allow, if memory allows; plus the LP weights."""
+    plan = Builder(p)
+    n_deps, n_nodes = p.shape
+    w = INITIAL_W
+    dw = w / n_nodes / n_deps
+    weights = np.full(p.shape, np.nan)
+    size = (np.where(p.has_current, 2, 1) * -norm_one) * p.threads
+    not_host = (~p.hosts).astype(np.int64)
+    memory_score = 0.01 * norm_node
+    for i in np.argsort(size, kind="stable").tolist():
+        t = int(p.threads[i])
+        flat = p.slope[i] == 0 and p.step_cap[i] == 0
+        one = p.estimate(i, 1)
+        while plan.rem_alloc[i] > 0:
+            remaining = int(plan.rem_alloc[i])
+            cores = plan.rem_cores
+            if flat:  # the estimate does not grow: a node holding some costs nothing more
+                need = np.where(plan.alloc[i] > 0, 0, one)
+                usable = np.flatnonzero((cores >= t) & (need <= plan.rem_mem))
+            else:
+                count = np.minimum(_java_div(cores, t), remaining)
+                if p.step_cap[i] > 0:
+                    count = np.maximum(np.minimum(count, (plan.rem_mem - p.estimate(i, 0)) // p.step_cap[i]), 0)
+                held = plan.alloc[i]
+                need = np.where(held > 0, p.estimate(i, held + count) - p.estimate(i, held), p.estimate(i, count))
+                usable = np.flatnonzero((count > 0) & (need <= plan.rem_mem) & (p.low[i] | (count * t <= cores)))
+            if usable.size == 0:
+                break
+            wanted = remaining * t
+            free = cores[usable]
+            key = (not_host[i, usable] + (free < wanted)) + 0.01 * np.abs(free - wanted) - memory_score[usable]
+            j = int(usable[np.argmin(key)])
+            count_j = min(int(cores[j]) // t, remaining) if flat else int(count[j])
+            plan.assign(i, j, count_j, int(need[j]))
+            weights[i, j] = w
+            w -= dw
+    if not need_weights:
+        return plan, None
+    # every other pair, deployment by deployment, node by node: a random weight, in [w/2, w)
+    # on a node in the deployment's current map, [0, w/2) elsewhere
+    rest = np.isnan(weights)
+    host = p.hosts[rest]
+    weights[rest] = random.next_doubles_between(np.where(host, w / 2, 0.0), np.where(host, w, w / 2))
+    return plan, weights
+
+
+def _surely_infeasible(p: Problem) -> bool:
+    """Infeasibility the LP would find, seen without it: a deployment that must keep more
+    than it asks for (a zone's preserve pass counts current allocations in every zone), or
+    more threads to keep than all nodes have."""
+    if np.any(p.current_total > p.allocations):
+        return True
+    return int((p.current_total * p.threads).sum()) > int(np.maximum(p.cores, 0).sum())
+
+
+def _java_div(a: np.ndarray, b: int) -> np.ndarray:
+    """Java's int division (truncates toward zero)."""
+    return np.where(a >= 0, a // b, -((-a) // b))
+
+
+def _solve_lp(
+    p: Problem,
+    weights: np.ndarray,
+    one: np.ndarray,
+    norm_fixed: np.ndarray,
+    norm_per_alloc: np.ndarray,
+    norm_node: np.ndarray,
+    max_cores: int,
+) -> np.ndarray | None:
+    """The relaxed LP (allocations per pair, real, >= 0), or None when it is infeasible.
+
+    Maximise Σ a·(1 + weight − 10 where one allocation does not fit the node) − 0.9·Σ a·f/C
+    (f the normalised fixed memory, est(0), which ES's estimate makes 0); current total
+    ≤ Σ_node a ≤ allocations; threads·a within each node's cores; memory (fixed memory spread
+    per core plus per-allocation memory, per thread) within each node's, counted only where
+    the deployment is not in the node's current map.
+    """
+    n_deps, n_nodes = p.shape
+    too_big = (one[:, None] > p.mem[None, :]).astype(float) * 10
+    objective = (1 + weights - too_big) - L1 * norm_fixed[:, None] / max_cores
+    var = np.arange(n_deps * n_nodes).reshape(n_deps, n_nodes)
+    dep_rows = coo_matrix((np.ones(var.size), (np.repeat(np.arange(n_deps), n_nodes), var.ravel())), shape=(n_deps, var.size))
+    core_rows = coo_matrix(
+        (np.repeat(p.threads.astype(float), n_nodes), (np.tile(np.arange(n_nodes), n_deps), var.ravel())),
+        shape=(n_nodes, var.size),
+    )
+    # a node without cores takes nothing anyway (its core row); ES's coefficient there is 0/0
+    cores = np.where(p.cores > 0, p.cores, 1).astype(float)
+    per_alloc = (norm_fixed[:, None] / cores[None, :] + norm_per_alloc[:, None]) * p.threads[:, None]
+    counted = ~p.hosts & (per_alloc != 0)
+    rows_i, cols_j = np.nonzero(counted)
+    mem_rows = coo_matrix((per_alloc[rows_i, cols_j], (cols_j, var[rows_i, cols_j])), shape=(n_nodes, var.size))
+    a_ub = vstack([dep_rows, -dep_rows, core_rows, mem_rows]).tocsc()
+    b_ub = np.concatenate([p.allocations, -p.current_total, p.cores, norm_node]).astype(float)
+    result = linprog(-objective.ravel(), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+    if result.status != 0:
+        return None
+    return result.x.reshape(n_deps, n_nodes)
