@@ -35,11 +35,11 @@ def test_crash_nodes_by_zone_and_the_recovery_after_it() -> None:
     r = run(scenario(timeline=[{"at": "1m", "do": "crash_nodes", "zone": "a"}]))
     assert outcomes(r) == [{"event": 0, "at_s": 60.0, "do": "crash_nodes", "ok": True, "nodes": ["ml-a"]}]
     assert node_names(r) == ["ml-b"]
-    # scenario time zero is when the deployment has loaded (2 s start + 1 s load); the
-    # event log keeps the cluster's clock
-    assert r.summary.data["warm_up_s"] == 3.0
+    # scenario time zero is the first 10 s tick after the deployment has loaded (2 s start
+    # + 1 s load); the event log keeps the cluster's clock
+    assert r.summary.data["warm_up_s"] == 10.0
     crashed = [e for e in r.cluster.log if e.kind == "node_crashed"]
-    assert [e.time for e in crashed] == [63.0]
+    assert [e.time for e in crashed] == [70.0]
     # the allocation lost with ml-a is added to ml-b's route: a resize (0.5 s), not a load
     (recovery,) = r.summary.data["deployments"]["d"]["recoveries"]
     assert recovery == {"event": 0, "at_s": 60.0, "fully_allocated_after_s": 0.5}
@@ -62,7 +62,7 @@ def test_remove_nodes_drains_and_moves_allocations() -> None:
     r = run(scenario(timeline=[{"at": "1m", "do": "remove_nodes", "nodes": ["ml-b"]}]))
     assert outcomes(r)[0]["ok"] and outcomes(r)[0]["nodes"] == ["ml-b"]
     kinds = [(e.kind, e.time) for e in r.cluster.log if e.kind in ("node_leaving", "node_left")]
-    assert kinds[0] == ("node_leaving", 63.0) and kinds[1][0] == "node_left" and kinds[1][1] > 63.0
+    assert kinds[0] == ("node_leaving", 70.0) and kinds[1][0] == "node_left" and kinds[1][1] > 70.0
     assert node_names(r) == ["ml-a"]
     assert r.summary.data["allocations_moved"] == 1
     assert sum(row["unrouted"] for row in rows(r)) == 0  # graceful: served while draining
@@ -165,7 +165,7 @@ def test_time_without_allocations_and_a_recovery_that_waits_for_a_new_node(warm_
         {"deployment_id": "d", "check": "max_zero_allocation_s", "target": 70.0, "measured": 63.0 + loading, "ok": True},
     ]
     assert not r.summary.ok
-    assert r.summary.data["warm_up_s"] == 3.0 - loading
+    assert r.summary.data["warm_up_s"] == (0.0 if loading else 10.0)
 
 
 def test_events_after_the_end_are_recorded_as_skipped() -> None:
