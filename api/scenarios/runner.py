@@ -52,6 +52,9 @@ def run_scenario(
 
 
 class ScenarioRun:
+    """One run of a checked scenario; `run()` plays it and returns the summary (the
+    cluster stays inspectable afterwards)."""
+
     def __init__(self, scenario: Scenario, seed: int | None = None, out_dir: Path | None = None, quiet: bool = True) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
@@ -109,8 +112,11 @@ class ScenarioRun:
             try:
                 cluster.deployments.start(request)
             except MlError as exc:
-                self.start_errors[request.deployment_id or request.model_id] = exc.reason
-                cluster.log.append("scenario_start_refused", "scenario", deployment_id=request.deployment_id or request.model_id, status=exc.status, reason=exc.reason)
+                deployment_id = request.deployment_id or request.model_id
+                self.start_errors[deployment_id] = exc.reason
+                cluster.log.append(
+                    "scenario_start_refused", "scenario", deployment_id=deployment_id, status=exc.status, reason=exc.reason
+                )
         if scenario.warm_up:
             cluster.run_until(lambda: settled(cluster), timeout=WARM_UP_LIMIT_SECONDS)
             # on a tick of the cluster's 10 s clock, so samples fall on the windows it cuts

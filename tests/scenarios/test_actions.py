@@ -172,3 +172,21 @@ def test_events_after_the_end_are_recorded_as_skipped() -> None:
     r = run(scenario(duration="1m", timeline=[{"at": "10m", "do": "crash_nodes", "zone": "a"}]))
     assert outcomes(r) == [{"event": 0, "at_s": 600.0, "do": "crash_nodes", "skipped": "after the end of the run"}]
     assert len(node_names(r)) == 2
+
+
+def test_a_start_refused_at_time_zero_is_in_the_summary_and_fails_its_slo() -> None:
+    r = run(scenario(
+        duration="1m",
+        deployments=[
+            {"model_id": "m", "deployment_id": "d", "number_of_allocations": 2},
+            {"model_id": "m", "deployment_id": "big", "threads_per_allocation": 16},
+        ],
+        slo=[{"deployment_id": "big", "p99_latency_ms": 100}],
+    ))
+    big = r.summary.data["deployments"]["big"]
+    assert big["start_error"] == "Could not start deployment because no ML nodes with sufficient capacity were found"
+    assert (big["requests"]["offered"], big["latency_ms"]["p99"], big["zero_allocation_s"]) == (0, None, 60.0)
+    assert r.summary.data["slo"] == [
+        {"deployment_id": "big", "check": "p99_latency_ms", "target": 100.0, "measured": None, "ok": False}
+    ]
+    assert [e.fields["deployment_id"] for e in r.cluster.log if e.kind == "scenario_start_refused"] == ["big"]
