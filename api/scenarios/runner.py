@@ -232,7 +232,7 @@ class ScenarioRun:
             "timeline": self.outcomes,
             "slo": checks,
         }
-        marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline]
+        marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline if e.at <= scenario.duration]
         return Summary(data, self.timeseries, self.node_series, marks)
 
 
