@@ -4,6 +4,7 @@ reruns, and the `import mlsim` face."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 
 import mlsim
 from api.cli import main
+from api.scenarios.progress import Progress
 from api.scenarios.summary import TIMESERIES_COLUMNS
 
 from .conftest import scenario
@@ -141,9 +143,36 @@ def test_the_python_face() -> None:
     cluster.add_traffic("m", mlsim.Poisson(50.0))
     cluster.advance(60)
     assert {mlsim.ConstantRate, mlsim.Step, mlsim.Diurnal, mlsim.Replay} <= {type(p) for p in (
-        mlsim.ConstantRate(1), mlsim.Step(((0, 1),)), mlsim.Diurnal(1), mlsim.Replay.from_csv(__import__("io").StringIO("1\n")))}
+        mlsim.ConstantRate(1), mlsim.Step(((0, 1),)), mlsim.Diurnal(1), mlsim.Replay.from_csv(io.StringIO("1\n")))}
     summary = mlsim.run_scenario(scenario(slo=[{"deployment_id": "d", "max_rejected_share": 1}]), overrides={"duration": "1m"})
     assert isinstance(summary, mlsim.Summary) and summary.ok
     assert summary.to_dict()["duration_s"] == 60.0
     with pytest.raises(mlsim.ScenarioError, match="scenario: duration: must be positive"):
         mlsim.run_scenario(scenario(duration=0))
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_drawn_only_on_a_terminal() -> None:
+    terminal, pipe = _Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        bar = Progress(3600, stream=stream)
+        bar.update(1800)
+        bar.update(3600)
+        bar.close()
+    assert pipe.getvalue() == ""
+    assert terminal.getvalue().endswith("[##############################] 100% 1h of 1h simulated\n")
+    assert " 50% 30m of 1h simulated" in terminal.getvalue()
+    quiet = _Terminal()
+    Progress(3600, enabled=False, stream=quiet).update(10)
+    assert quiet.getvalue() == ""
+
+
+def test_a_json_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(scenario(duration=30)), encoding="utf-8")
+    assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["scenario"] == "small"
