@@ -190,3 +190,20 @@ def test_a_start_refused_at_time_zero_is_in_the_summary_and_fails_its_slo() -> N
         {"deployment_id": "big", "check": "p99_latency_ms", "target": 100.0, "measured": None, "ok": False}
     ]
     assert [e.fields["deployment_id"] for e in r.cluster.log if e.kind == "scenario_start_refused"] == ["big"]
+
+
+def test_requests_that_infer_add_traffic_or_wait_are_counted_like_any_other() -> None:
+    r = run(scenario(duration="1m", traffic=[], timeline=[
+        {"at": "10s", "do": "request", "method": "POST", "path": "/_ml/trained_models/d/_infer",
+         "body": {"docs": [{"text_field": "hi"}]}},
+        {"at": "30s", "do": "request", "method": "POST", "path": "/_sim/traffic/d", "body": {"kind": "constant", "rate": 2}},
+        {"at": "40s", "do": "request", "method": "POST",
+         "path": "/_ml/trained_models/m/deployment/_start?deployment_id=second&wait_for=fully_allocated"},
+    ]))
+    assert [o["status"] for o in outcomes(r)] == [200, 200, 200]
+    # one _infer document, then 2 requests/s for the last 30 s (the engine hears both)
+    assert r.summary.data["deployments"]["d"]["requests"] == {
+        "offered": 61, "completed": 61, "rejected": 0, "timed_out": 0, "errors": 0, "unrouted": 0
+    }
+    assert list(r.summary.data["deployments"]) == ["d", "second"]
+    assert r.cluster.assignment("second").allocation_status().state == "fully_allocated"
