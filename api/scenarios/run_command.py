@@ -63,5 +63,5 @@ def describe(summary: Summary, out: Path) -> str:
             f"  autoscaling: {autoscaling['scale_ups']} up, {autoscaling['scale_downs']} down, "
             f"{autoscaling['node_hours']:.2f} node-hours, cost {autoscaling['cost']:.2f}"
         )
-    lines.append(f"wrote {out}/summary.json, timeseries.csv, nodes.csv, events.jsonl, report.html")
+    lines.append(f"wrote {out}/summary.json, timeseries.csv, nodes.csv, events.jsonl, report.html, scenario.json")
     return "\n".join(lines)

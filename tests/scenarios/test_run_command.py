@@ -4,6 +4,7 @@ reruns, and the `import mlsim` face."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 
 import mlsim
 from api.cli import main
+from api.scenarios.progress import Progress
 from api.scenarios.summary import TIMESERIES_COLUMNS
 
 from .conftest import scenario
@@ -71,6 +73,7 @@ def test_every_slo_holds_exit_0_and_the_files_parse(tmp_path: Path, capsys: pyte
     assert len(page.sources) == 3 and page.tables >= 2
     assert all(s.startswith("data:image/png;base64,iVBORw0KGgo") for s in page.sources)  # PNG, inline
     assert (out / "nodes.csv").read_text().startswith("time_s,node,memory_used_bytes")
+    assert json.loads((out / "scenario.json").read_text())["slo"][0]["p99_latency_ms"] == 1000
 
 
 def test_a_failed_slo_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,7 +102,7 @@ def test_the_same_file_and_seed_give_byte_identical_outputs(tmp_path: Path) -> N
     path = write(tmp_path, data)
     for name in ("one", "two"):
         assert main(["run", str(path), "--quiet", "--out", str(tmp_path / name)]) == 0
-    for file in ("summary.json", "timeseries.csv", "events.jsonl", "nodes.csv"):
+    for file in ("summary.json", "timeseries.csv", "events.jsonl", "nodes.csv", "scenario.json"):
         assert (tmp_path / "one" / file).read_bytes() == (tmp_path / "two" / file).read_bytes(), file
     assert main(["run", str(path), "--quiet", "--seed", "4", "--out", str(tmp_path / "three")]) == 0
     assert (tmp_path / "three" / "summary.json").read_bytes() != (tmp_path / "one" / "summary.json").read_bytes()
@@ -112,6 +115,7 @@ def test_default_output_directory_and_overrides(tmp_path: Path, monkeypatch: pyt
     assert main(["run", str(path), "--quiet", "--set", "name=renamed", "--set", "duration=30s"]) == 0
     summary = json.loads((tmp_path / "runs" / "renamed-3" / "summary.json").read_text())
     assert (summary["scenario"], summary["duration_s"]) == ("renamed", 30.0)
+    assert json.loads((tmp_path / "runs" / "renamed-3" / "scenario.json").read_text())["duration"] == "30s"
 
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "scenarios").glob("*.yaml"))
@@ -139,9 +143,36 @@ def test_the_python_face() -> None:
     cluster.add_traffic("m", mlsim.Poisson(50.0))
     cluster.advance(60)
     assert {mlsim.ConstantRate, mlsim.Step, mlsim.Diurnal, mlsim.Replay} <= {type(p) for p in (
-        mlsim.ConstantRate(1), mlsim.Step(((0, 1),)), mlsim.Diurnal(1), mlsim.Replay.from_csv(__import__("io").StringIO("1\n")))}
+        mlsim.ConstantRate(1), mlsim.Step(((0, 1),)), mlsim.Diurnal(1), mlsim.Replay.from_csv(io.StringIO("1\n")))}
     summary = mlsim.run_scenario(scenario(slo=[{"deployment_id": "d", "max_rejected_share": 1}]), overrides={"duration": "1m"})
     assert isinstance(summary, mlsim.Summary) and summary.ok
     assert summary.to_dict()["duration_s"] == 60.0
     with pytest.raises(mlsim.ScenarioError, match="scenario: duration: must be positive"):
         mlsim.run_scenario(scenario(duration=0))
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_drawn_only_on_a_terminal() -> None:
+    terminal, pipe = _Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        bar = Progress(3600, stream=stream)
+        bar.update(1800)
+        bar.update(3600)
+        bar.close()
+    assert pipe.getvalue() == ""
+    assert terminal.getvalue().endswith("[##############################] 100% 1h of 1h simulated\n")
+    assert " 50% 30m of 1h simulated" in terminal.getvalue()
+    quiet = _Terminal()
+    Progress(3600, enabled=False, stream=quiet).update(10)
+    assert quiet.getvalue() == ""
+
+
+def test_a_json_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(scenario(duration=30)), encoding="utf-8")
+    assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["scenario"] == "small"
