@@ -7,6 +7,7 @@ import sys
 from typing import Sequence
 
 from . import plan_command, serve_command
+from .scenarios import run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A simulated Elasticsearch/OpenSearch ML node cluster with an allocation scheduler.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve_command, plan_command):
+    for module in (serve_command, plan_command, run_command):
         module.register(commands)
     return parser
 

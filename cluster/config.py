@@ -247,3 +247,10 @@ def _kind(value: Any) -> str:
         dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
         float: "a number", type(None): "null",
     }.get(type(value), type(value).__name__)
+
+
+# What other file formats built on this one (scenario files) read their fields with.
+FieldReader = _Reader
+require_object = _object
+check_known = _check_known
+kind_of = _kind

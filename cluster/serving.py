@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from typing import Callable, Hashable, Sequence
 
 import numpy as np
 import simpy
@@ -35,6 +35,10 @@ TICKET_WINDOW_SECONDS = 1e-6
 CACHE_ENTRY_BYTES = 4096
 #: Model metadata key holding `InferenceProfile` fields for that model.
 PROFILE_METADATA_KEY = "mlsim_inference_profile"
+
+#: Hears every served request: (deployment id, arrivals, outcomes, answer times), arrays
+#: of one route's share of a window (what metrics read; nothing the simulation needs).
+ServedObserver = Callable[[str, np.ndarray, np.ndarray, np.ndarray], None]
 
 
 @dataclass(slots=True)
@@ -64,6 +68,7 @@ class Serving:
         self._next_key = 0
         #: Requests that found no started route, by deployment (traffic and tickets).
         self.unrouted: dict[str, int] = {}
+        self.observers: list[ServedObserver] = []
 
     # -- queues (called by nodes) ---------------------------------------------------
 
@@ -108,6 +113,13 @@ class Serving:
         self._traffic.setdefault(deployment_id, []).append(profile)
         self._drawn_until.setdefault(deployment_id, self.env.now)
 
+    def clear_traffic(self, deployment_id: str) -> None:
+        """No more requests from the deployment's profiles after now (those drawn up to now
+        are served)."""
+        self.sync()
+        self._traffic.pop(deployment_id, None)
+        self._drawn_until.pop(deployment_id, None)
+
     @property
     def has_traffic(self) -> bool:
         return bool(self._traffic)
@@ -138,9 +150,14 @@ class Serving:
         """
         now = self.env.now
         batches: list[Batch] = []
+        owners: list[str] = []
         for deployment_id in sorted(set(self._traffic) | set(self._tickets)):
-            batches += self._serve_window(deployment_id, now)
-        run_together(batches)
+            served = self._serve_window(deployment_id, now)
+            batches += served
+            owners += [deployment_id] * len(served)
+        results = run_together(batches)
+        for deployment_id, result in zip(owners, results):
+            self._notify(deployment_id, result.arrivals, result.outcome, result.answered)
         for node_id in sorted(self.state.nodes):
             for queue in self.state.nodes[node_id].queues.values():
                 if queue.now < now:
@@ -191,10 +208,15 @@ class Serving:
                 batches.append(Batch(queue, arrivals, max(now, queue.now), list(keys[index]) if queue.caches else None))
                 continue
             outcome, answered = _serve(queue, times[index], keys[index], timeouts[index], now)
+            self._notify(deployment_id, times[index], outcome, answered)
             for j, i in enumerate(index.tolist()):
                 if i in ticket_at:
                     ticket_at[i].outcome, ticket_at[i].answered = Outcome(int(outcome[j])), float(answered[j])
         return batches
+
+    def _notify(self, deployment_id: str, arrivals: np.ndarray, outcome: np.ndarray, answered: np.ndarray) -> None:
+        for observer in self.observers:
+            observer(deployment_id, arrivals, outcome, answered)
 
     def _targets(self, deployment_id: str) -> dict[str, InferenceQueue]:
         """Queues of started routes with allocations; else of draining ones (ES serves

@@ -1,0 +1,228 @@
+"""One scenario run: a `Cluster` in the experiment clock, the timeline's actions at their
+simulated times, metrics sampled every `sample_every`, then summary, time series, event
+log and report.
+
+With `warm_up` (the default) the scenario's time zero is the moment the initial
+deployments have settled (no route still loading or resizing; at most
+`WARM_UP_LIMIT_SECONDS`), and traffic starts then, so the timeline and the measurements
+begin from a steady cluster. Scenario times (timeline, samples, summary) count from time
+zero; the event log keeps the cluster's own clock, which also counts the warm-up.
+
+Simulated time moves in `Cluster.run_until` steps with the recorder as its predicate, so
+whatever a step changes is seen at the simulated instant it happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+from typing import Any, Iterable, Mapping, TextIO
+
+from cluster.cluster import Cluster
+from cluster.errors import MlError
+from cluster.metrics import RequestCounts, RequestTally, describe_counts, sample_deployments, sample_nodes
+from cluster.serving import PROFILE_METADATA_KEY
+from cluster.traffic import profile_from_json
+
+from . import slo
+from .actions import ActionContext
+from .inprocess import InProcessClient
+from .progress import Progress
+from .recorder import Recorder
+from .schema import Scenario, load_scenario
+from .summary import Summary
+
+WARM_UP_LIMIT_SECONDS = 600.0
+
+
+def run_scenario(
+    path_or_dict: str | Path | Mapping[str, Any],
+    seed: int | None = None,
+    out_dir: str | Path | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    quiet: bool = True,
+) -> Summary:
+    """Load, run and (with `out_dir`) write a scenario; ScenarioError if it is invalid.
+    `seed` replaces the file's; `quiet=False` shows progress on a terminal's stderr."""
+    scenario = load_scenario(path_or_dict, overrides)
+    return ScenarioRun(scenario, seed, Path(out_dir) if out_dir is not None else None, quiet).run()
+
+
+class ScenarioRun:
+    def __init__(self, scenario: Scenario, seed: int | None = None, out_dir: Path | None = None, quiet: bool = True) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.out_dir = out_dir
+        self.progress = Progress(scenario.duration, enabled=not quiet)
+        self.cluster = Cluster(scenario.settings, seed=self.seed, clock="experiment")
+        self.tally = RequestTally(self.cluster)
+        self._client: InProcessClient | None = None
+        self.outcomes: list[dict[str, Any]] = []
+        self.start_errors: dict[str, str] = {}
+        self.timeseries: list[dict[str, Any]] = []
+        self.node_series: list[dict[str, Any]] = []
+        self._last_sample = 0.0
+        #: The cluster's time at the scenario's time zero (after the warm-up).
+        self.origin = 0.0
+
+    def run(self) -> Summary:
+        with contextlib.ExitStack() as stack:
+            events: TextIO | None = None
+            if self.out_dir is not None:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                events = stack.enter_context((self.out_dir / "events.jsonl").open("w", encoding="utf-8"))
+            self.recorder = Recorder(self.cluster, events)
+            self._build()
+            self._play()
+            self.recorder.finish()
+            self.progress.close()
+            if self._client is not None:
+                self._client.close()
+        summary = self._summary()
+        if self.out_dir is not None:
+            from .report import write_report  # matplotlib only when a report is written
+
+            summary.write(self.out_dir)
+            write_report(self.out_dir / "report.html", self.scenario, summary)
+        return summary
+
+    # -- time zero ----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        cluster, scenario = self.cluster, self.scenario
+        for group in scenario.nodes:
+            for spec in group.specs(node.name for node in cluster.state.nodes.values()):
+                cluster.membership.join(spec)
+        for model in scenario.models:
+            metadata = {PROFILE_METADATA_KEY: dict(model.inference)} if model.inference is not None else {}
+            cluster.add_pytorch_model(model.model_id, model.model_bytes, task_type=model.task_type, **metadata)
+        for request in scenario.deployments:
+            try:
+                cluster.deployments.start(request)
+            except MlError as exc:
+                self.start_errors[request.deployment_id or request.model_id] = exc.reason
+                cluster.log.append("scenario_start_refused", "scenario", deployment_id=request.deployment_id or request.model_id, status=exc.status, reason=exc.reason)
+        if scenario.warm_up:
+            cluster.run_until(lambda: settled(cluster), timeout=WARM_UP_LIMIT_SECONDS)
+        self.origin = cluster.now
+        self.recorder.start(self.origin)
+        for traffic in scenario.traffic:
+            if traffic.deployment_id in cluster.state.assignments:
+                cluster.add_traffic(traffic.deployment_id, profile_from_json(dict(traffic.profile), cluster.now))
+        self.recorder.observe()
+
+    # -- the timeline -------------------------------------------------------------------
+
+    def _play(self) -> None:
+        scenario = self.scenario
+        step = scenario.sample_every
+        samples = [k * step for k in range(int(math.floor(scenario.duration / step + 1e-9)) + 1)]
+        if samples[-1] < scenario.duration:
+            samples.append(scenario.duration)
+        pending = list(scenario.timeline)
+        for t in samples:
+            while pending and pending[0].at <= t:
+                event = pending.pop(0)
+                self._run_to(self.origin + event.at)
+                self._apply(event)
+            self._run_to(self.origin + t)
+            self._sample(t)
+            self.progress.update(t)
+        for event in pending:  # after the end (a shortened run): recorded, not run
+            self.outcomes.append({"event": event.index, "at_s": round(event.at, 6), "do": event.do, "skipped": "after the end of the run"})
+
+    def _run_to(self, t: float) -> None:
+        if t > self.cluster.now:
+            self.cluster.run_until(self.recorder.step_hook, timeout=t - self.cluster.now)
+        self.recorder.step_hook()
+
+    def _apply(self, event: Any) -> None:
+        outcome: dict[str, Any] = {"event": event.index, "at_s": round(event.at, 6), "do": event.do}
+        try:
+            details = event.action.apply(ActionContext(self.cluster, self.client))
+            outcome.update(ok=True, **details)
+        except MlError as exc:
+            outcome.update(ok=False, status=exc.status, error=exc.reason)
+        self.cluster.log.append("scenario_action", "scenario", **{k: v for k, v in outcome.items() if k != "at_s"})
+        self.outcomes.append(outcome)
+        self.recorder.timeline_event(event.index)
+
+    @property
+    def client(self) -> InProcessClient:
+        if self._client is None:
+            self._client = InProcessClient(self.cluster)
+        return self._client
+
+    # -- sampling -----------------------------------------------------------------------
+
+    def _sample(self, t: float) -> None:
+        self.cluster.serving.sync()
+        interval = self.tally.take_interval()
+        deployments = sample_deployments(self.cluster)
+        span = t - self._last_sample
+        self._last_sample = t
+        for deployment_id in sorted(set(deployments) | set(interval)):
+            counts = interval.get(deployment_id, RequestCounts())
+            sample = deployments.get(deployment_id)
+            routes = sample.routes if sample else {}
+            self.timeseries.append({
+                "time_s": round(t, 6), "deployment_id": deployment_id,
+                "target_allocations": sample.target_allocations if sample else 0,
+                "started_allocations": sample.started_allocations if sample else 0,
+                **{f"routes_{s}": routes.get(s, 0) for s in ("starting", "started", "stopping", "failed")},
+                "request_rate": round(counts.offered / span, 6) if span > 0 else 0.0,
+                "completed": counts.completed, "rejected": counts.rejected, "timed_out": counts.timed_out,
+                "unrouted": counts.unrouted, "p50_ms": counts.percentile_ms(50), "p99_ms": counts.percentile_ms(99),
+                "queue_depth": sample.queue_depth if sample else 0,
+            })
+        for name, node in sample_nodes(self.cluster).items():
+            self.node_series.append({
+                "time_s": round(t, 6), "node": name, "memory_used_bytes": node.memory_used,
+                "memory_limit_bytes": node.memory_limit, "cores_used": node.cores_used, "cores": node.cores,
+            })
+
+    # -- the summary --------------------------------------------------------------------
+
+    def _summary(self) -> Summary:
+        scenario, recorder = self.scenario, self.recorder
+        totals = self.tally.totals()
+        ids = list(dict.fromkeys([*scenario.deployment_ids(), *sorted(recorder.zero_allocation_s), *sorted(totals)]))
+        deployments: dict[str, Any] = {}
+        for deployment_id in ids:
+            entry = describe_counts(totals.get(deployment_id, RequestCounts()))
+            entry["zero_allocation_s"] = round(recorder.zero_allocation_s.get(deployment_id, scenario.duration), 6)
+            entry["recoveries"] = recorder.recoveries_of(deployment_id)
+            if deployment_id in self.start_errors:
+                entry["start_error"] = self.start_errors[deployment_id]
+            deployments[deployment_id] = entry
+        checks = slo.evaluate(scenario.slo, deployments)
+        data = {
+            "scenario": scenario.name,
+            "seed": self.seed,
+            "duration_s": scenario.duration,
+            "warm_up_s": round(self.origin, 6),
+            "ok": all(c["ok"] for c in checks),
+            "deployments": deployments,
+            "nodes": {
+                name: {"peak_memory_bytes": peak[0], "peak_cores_used": peak[1]}
+                for name, peak in recorder.peaks.items()
+            },
+            "rebalances": recorder.rebalances,
+            "allocations_moved": recorder.allocations_moved,
+            "timeline": self.outcomes,
+            "slo": checks,
+        }
+        marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline]
+        return Summary(data, self.timeseries, self.node_series, marks)
+
+
+def settled(cluster: Cluster) -> bool:
+    """No deployment has a route still loading or a started route still resizing."""
+    for assignment in cluster.state.assignments.values():
+        for route in assignment.routes.values():
+            if route.routing_state == "starting" or (
+                route.routing_state == "started" and route.current_allocations != route.target_allocations
+            ):
+                return False
+    return True
