@@ -50,8 +50,13 @@ def run_scenario(
 
 
 class ScenarioRun:
-    def __init__(self, scenario: Scenario, seed: int | None = None, out_dir: Path | None = None, quiet: bool = True) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int | None = None, out_dir: Path | None = None, quiet: bool = True,
+        report: bool = True,
+    ) -> None:
         self.scenario = scenario
+        #: Whether `out_dir` also gets report.html (a sweep skips it: matplotlib costs more than a short run).
+        self.report = report
         self.seed = scenario.seed if seed is None else seed
         self.out_dir = out_dir
         self.progress = Progress(scenario.duration, enabled=not quiet)
@@ -81,10 +86,11 @@ class ScenarioRun:
                 self._client.close()
         summary = self._summary()
         if self.out_dir is not None:
-            from .report import write_report  # matplotlib only when a report is written
-
             summary.write(self.out_dir)
-            write_report(self.out_dir / "report.html", self.scenario, summary)
+            if self.report:
+                from .report import write_report  # matplotlib only when a report is written
+
+                write_report(self.out_dir / "report.html", self.scenario, summary)
         return summary
 
     # -- time zero ----------------------------------------------------------------------
