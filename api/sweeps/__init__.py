@@ -6,11 +6,11 @@ capacity search"."""
 from __future__ import annotations
 
 from .advise import Search, first_holding
-from .engine import Backend, SweepError, run_all
+from .engine import Backend, Engine, SweepError
 from .grid import Axis, Point, expand, parse_axis
 from .sweep import SweepOutcome, run_sweep
 
 __all__ = [
-    "Axis", "Backend", "Point", "Search", "SweepError", "SweepOutcome", "expand", "first_holding", "parse_axis",
-    "run_all", "run_sweep",
+    "Axis", "Backend", "Engine", "Point", "Search", "SweepError", "SweepOutcome", "expand", "first_holding", "parse_axis",
+    "run_sweep",
 ]

@@ -34,6 +34,8 @@ def first_holding(values: Sequence[int], evaluate: Evaluate, probes: int = 1) ->
 
     def run(indices: list[int]) -> None:
         new = [i for i in dict.fromkeys(indices) if i not in tried]
+        if not new:
+            return
         held = evaluate([values[i] for i in new])
         tried.update((i, bool(held[values[i]])) for i in new)
 

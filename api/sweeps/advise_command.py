@@ -18,8 +18,8 @@ from api.scenarios.schema import Scenario, ScenarioError, load_scenario
 from cluster.config import ConfigError
 
 from . import grid, options
-from .advise import Search, first_holding
-from .engine import Backend, SweepError, run_all
+from .advise import Evaluate, Search, first_holding
+from .engine import Engine, SweepError
 from .plan import plan_runs
 from .store import RunStore
 from .work import mlsim_version
@@ -53,8 +53,9 @@ def _run(args: argparse.Namespace) -> int:
         base = load_scenario(args.scenario, args.overrides)
         plan_runs(base, [grid.Point(((key, str(low)),)), grid.Point(((key, str(high)),))], 1)  # both ends valid
         values = list(range(low, high + 1))
-        evaluate = _evaluator(base, key, args.seeds, options.backend(args), args.out, not args.quiet)
-        search = first_holding(values[::-1] if args.maximize else values, evaluate, args.probes)
+        with Engine(options.backend(args)) as engine:
+            evaluate = _evaluator(base, key, args.seeds, engine, args.out, not args.quiet)
+            search = first_holding(values[::-1] if args.maximize else values, evaluate, args.probes)
     except (ScenarioError, ConfigError) as error:
         print(f"mlsim advise: {error}", file=sys.stderr)
         return 2
@@ -67,12 +68,14 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if search.answer is not None else 1
 
 
-def _evaluator(base: Scenario, key: str, seeds: int, backend: Backend, out: str | None, progress: bool):
+def _evaluator(base: Scenario, key: str, seeds: int, engine: Engine, out: str | None, progress: bool) -> Evaluate:
+    """Runs each value's seeds (all values of a round at once); a value holds when every
+    seed's SLOs held."""
     store = RunStore(Path(out), mlsim_version()) if out else None
 
     def evaluate(values: list[int]) -> Mapping[int, bool]:
         tasks = plan_runs(base, [grid.Point(((key, str(v)),)) for v in values], seeds, files=store is not None)
-        summaries, _ = run_all(tasks, backend, store, progress)
+        summaries, _ = engine.run(tasks, store, progress)
         held = dict.fromkeys(values, True)
         for value, summary in zip((v for v in values for _ in range(seeds)), summaries):
             held[value] = held[value] and bool(summary["ok"])

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from api.scenarios.schema import Scenario
 
-from .engine import Backend, run_all
+from .engine import Backend, Engine
 from .grid import Axis, expand
 from .plan import plan_runs
 from .results import result_rows, write_results
@@ -31,7 +31,8 @@ def run_sweep(base: Scenario, axes: Sequence[Axis], seeds: int, out_dir: Path, b
 
     points = expand(axes)
     tasks = plan_runs(base, points, seeds, files=True, report=report)
-    summaries, cached = run_all(tasks, backend, RunStore(out_dir, mlsim_version()), progress)
+    with Engine(backend) as engine:
+        summaries, cached = engine.run(tasks, RunStore(out_dir, mlsim_version()), progress)
     settings = [p.settings for p in points for _ in range(seeds)]
     rows = result_rows(tasks, settings, summaries)
     keys = [a.key for a in axes]
