@@ -67,8 +67,9 @@ def _figure(name: str, axes: Sequence[Axis], rows: Sequence[Mapping[str, Any]]) 
     for label, by_x in lines.items():
         order = [v for v in xs if v in by_x]
         means = [sum(by_x[v]) / len(by_x[v]) for v in order]
-        low = [m - min(by_x[v]) for m, v in zip(means, order)]
-        high = [max(by_x[v]) - m for m, v in zip(means, order)]
+        # clamped: a mean of equal values can land a rounding error beyond them
+        low = [max(0.0, m - min(by_x[v])) for m, v in zip(means, order)]
+        high = [max(0.0, max(by_x[v]) - m) for m, v in zip(means, order)]
         ax.errorbar([xs[v] for v in order], means, yerr=[low, high], marker="o", capsize=3, label=label)
     if first is not None and not _numeric(first):
         ax.set_xticks(list(xs.values()), list(xs))

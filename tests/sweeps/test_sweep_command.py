@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from api.sweeps.grid import Axis
+from api.sweeps.plots import render
 from api.sweeps.progress import RunProgress
 
 from .conftest import read_rows
@@ -142,3 +144,12 @@ def test_progress_draws_on_a_terminal_only() -> None:
     log = io.StringIO()
     RunProgress(4, stream=log).advance()
     assert log.getvalue() == ""
+
+
+def test_equal_values_over_seeds_draw() -> None:
+    """Their mean can land a rounding error outside them; the range bars must still draw."""
+    rows = [{"k": "1", "seed": s, "ok": "true", "recovery_s": 0.1, "zero_allocation_s": 0.1, "p99_ms": 0.1,
+             "rejected_share": 0.1, "moved": 0} for s in range(3)]
+    page = _Page()
+    page.feed(render("t", [Axis("k", ("1",))], rows, "mlsim sweep"))
+    assert len(page.images) == 6
