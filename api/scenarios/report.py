@@ -201,23 +201,33 @@ def _nodes_figure(rows: list[dict[str, Any]], marks: list[tuple[float, str]]):
 
 
 def _traffic_figure(series: dict[str, dict[str, np.ndarray]], marks: list[tuple[float, str]]):
+    """One line per deployment; with more than `MAX_PANELS`, the total rate, the worst p99
+    and the total refused instead."""
     fig, axes = plt.subplots(3, 1, figsize=(FIGURE_WIDTH, 7.2), sharex=True)
-    shown = list(series.items())[:MAX_PANELS]
-    for deployment_id, s in shown:
-        t = _hours(s["time_s"])
-        axes[0].plot(t, s["request_rate"], linewidth=0.9, label=deployment_id)
-        axes[1].plot(t, s["p99_ms"], linewidth=0.9, label=deployment_id)
-        refused = s["rejected"] + s["unrouted"] + s["timed_out"]
-        axes[2].plot(t, refused, linewidth=0.9, label=deployment_id)
+    lines = {d: (s["time_s"], s["request_rate"], s["p99_ms"], s["rejected"] + s["unrouted"] + s["timed_out"])
+             for d, s in series.items()}
+    if len(series) > MAX_PANELS:
+        times = sorted({x for s in series.values() for x in s["time_s"].tolist()})
+        worst = np.full(len(times), np.nan)
+        index = {t: i for i, t in enumerate(times)}
+        for s in series.values():
+            at = [index[t] for t in s["time_s"].tolist()]
+            worst[at] = np.fmax(worst[at], s["p99_ms"])
+        refused = sum(_summed({d: {"time_s": s["time_s"], "v": s[k]}}, "v", times)
+                      for d, s in series.items() for k in ("rejected", "unrouted", "timed_out"))
+        lines = {f"all {len(series)} deployments (p99: the worst)": (
+            np.array(times), _summed(series, "request_rate", times), worst, refused)}
+    for label, (t, rate, p99, refused) in lines.items():
+        axes[0].plot(_hours(t), rate, linewidth=0.9, label=label)
+        axes[1].plot(_hours(t), p99, linewidth=0.9, label=label)
+        axes[2].plot(_hours(t), refused, linewidth=0.9, label=label)
     axes[0].set_ylabel("requests / s")
     axes[1].set_ylabel("p99 latency ms")
     axes[2].set_ylabel("refused + timed out\nper sample")
-    if any(np.nanmax(s["p99_ms"], initial=0) > 0 for _, s in shown):
+    if any(np.nanmax(p99, initial=0) > 0 for _, _, p99, _ in lines.values()):
         axes[1].set_yscale("log")
-    if shown:
-        axes[0].legend(loc="upper right", fontsize=7, ncol=min(len(shown), 4))
-    if len(series) > MAX_PANELS:
-        axes[0].set_title(f"first {MAX_PANELS} of {len(series)} deployments", fontsize=9, loc="left")
+    if lines:
+        axes[0].legend(loc="upper right", fontsize=7, ncol=min(len(lines), 4))
     _mark(axes, marks)
     axes[2].set_xlabel("simulated hours")
     fig.tight_layout()

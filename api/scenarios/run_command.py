@@ -57,5 +57,5 @@ def describe(summary: Summary, out: Path) -> str:
     for row in data["slo"]:
         mark = "ok  " if row["ok"] else "FAIL"
         lines.append(f"  {mark} {row['deployment_id']} {row['check']}: {row['measured']} (target {row['target']:g})")
-    lines.append(f"wrote {out}/summary.json, timeseries.csv, nodes.csv, events.jsonl, report.html")
+    lines.append(f"wrote {out}/summary.json, timeseries.csv, nodes.csv, events.jsonl, report.html, scenario.json")
     return "\n".join(lines)

@@ -2,9 +2,9 @@
 simulated times, metrics sampled every `sample_every`, then summary, time series, event
 log and report.
 
-With `warm_up` (the default) the scenario's time zero is the moment the initial
-deployments have settled (no route still loading or resizing; at most
-`WARM_UP_LIMIT_SECONDS`), and traffic starts then, so the timeline and the measurements
+With `warm_up` (the default) the scenario's time zero is the first 10 s tick of the
+cluster's clock after the initial deployments have settled (no route still loading or
+resizing; at most `WARM_UP_LIMIT_SECONDS`), and traffic starts then, so the timeline and the measurements
 begin from a steady cluster. Scenario times (timeline, samples, summary) count from time
 zero; the event log keeps the cluster's own clock, which also counts the warm-up.
 
@@ -15,10 +15,12 @@ whatever a step changes is seen at the simulated instant it happened.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TextIO
 
+from cluster.adaptive import TICK_SECONDS
 from cluster.cluster import Cluster
 from cluster.errors import MlError
 from cluster.metrics import RequestCounts, RequestTally, describe_counts, sample_deployments, sample_nodes
@@ -50,6 +52,9 @@ def run_scenario(
 
 
 class ScenarioRun:
+    """One run of a checked scenario; `run()` plays it and returns the summary (the
+    cluster stays inspectable afterwards)."""
+
     def __init__(
         self, scenario: Scenario, seed: int | None = None, out_dir: Path | None = None, quiet: bool = True,
         report: bool = True,
@@ -68,6 +73,8 @@ class ScenarioRun:
         self.timeseries: list[dict[str, Any]] = []
         self.node_series: list[dict[str, Any]] = []
         self._last_sample = 0.0
+        self._nodes_seq = -1
+        self._nodes: dict[str, Any] = {}
         #: The cluster's time at the scenario's time zero (after the warm-up).
         self.origin = 0.0
 
@@ -87,6 +94,10 @@ class ScenarioRun:
         summary = self._summary()
         if self.out_dir is not None:
             summary.write(self.out_dir)
+            # what was run, overrides applied: a record for comparing runs of a sweep
+            (self.out_dir / "scenario.json").write_text(
+                json.dumps(self.scenario.data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+            )
             if self.report:
                 from .report import write_report  # matplotlib only when a report is written
 
@@ -107,10 +118,15 @@ class ScenarioRun:
             try:
                 cluster.deployments.start(request)
             except MlError as exc:
-                self.start_errors[request.deployment_id or request.model_id] = exc.reason
-                cluster.log.append("scenario_start_refused", "scenario", deployment_id=request.deployment_id or request.model_id, status=exc.status, reason=exc.reason)
+                deployment_id = request.deployment_id or request.model_id
+                self.start_errors[deployment_id] = exc.reason
+                cluster.log.append(
+                    "scenario_start_refused", "scenario", deployment_id=deployment_id, status=exc.status, reason=exc.reason
+                )
         if scenario.warm_up:
             cluster.run_until(lambda: settled(cluster), timeout=WARM_UP_LIMIT_SECONDS)
+            # on a tick of the cluster's 10 s clock, so samples fall on the windows it cuts
+            cluster.advance(math.ceil(cluster.now / TICK_SECONDS) * TICK_SECONDS - cluster.now)
         self.origin = cluster.now
         self.recorder.start(self.origin)
         for traffic in scenario.traffic:
@@ -182,7 +198,10 @@ class ScenarioRun:
                 "unrouted": counts.unrouted, "p50_ms": counts.percentile_ms(50), "p99_ms": counts.percentile_ms(99),
                 "queue_depth": sample.queue_depth if sample else 0,
             })
-        for name, node in sample_nodes(self.cluster).items():
+        if self._nodes_seq != self.cluster.log.next_seq:  # node usage changes only with logged events
+            self._nodes_seq = self.cluster.log.next_seq
+            self._nodes = sample_nodes(self.cluster)
+        for name, node in self._nodes.items():
             self.node_series.append({
                 "time_s": round(t, 6), "node": name, "memory_used_bytes": node.memory_used,
                 "memory_limit_bytes": node.memory_limit, "cores_used": node.cores_used, "cores": node.cores,
@@ -219,7 +238,7 @@ class ScenarioRun:
             "timeline": self.outcomes,
             "slo": checks,
         }
-        marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline]
+        marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline if e.at <= scenario.duration]
         return Summary(data, self.timeseries, self.node_series, marks)
 
 

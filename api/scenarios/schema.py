@@ -122,6 +122,7 @@ class Scenario:
     description: str = ""
     warm_up: bool = True
     source: str = "scenario"
+    #: The file's data with the overrides applied (written as `scenario.json`).
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def deployment_ids(self) -> list[str]:

@@ -35,11 +35,11 @@ def test_crash_nodes_by_zone_and_the_recovery_after_it() -> None:
     r = run(scenario(timeline=[{"at": "1m", "do": "crash_nodes", "zone": "a"}]))
     assert outcomes(r) == [{"event": 0, "at_s": 60.0, "do": "crash_nodes", "ok": True, "nodes": ["ml-a"]}]
     assert node_names(r) == ["ml-b"]
-    # scenario time zero is when the deployment has loaded (2 s start + 1 s load); the
-    # event log keeps the cluster's clock
-    assert r.summary.data["warm_up_s"] == 3.0
+    # scenario time zero is the first 10 s tick after the deployment has loaded (2 s start
+    # + 1 s load); the event log keeps the cluster's clock
+    assert r.summary.data["warm_up_s"] == 10.0
     crashed = [e for e in r.cluster.log if e.kind == "node_crashed"]
-    assert [e.time for e in crashed] == [63.0]
+    assert [e.time for e in crashed] == [70.0]
     # the allocation lost with ml-a is added to ml-b's route: a resize (0.5 s), not a load
     (recovery,) = r.summary.data["deployments"]["d"]["recoveries"]
     assert recovery == {"event": 0, "at_s": 60.0, "fully_allocated_after_s": 0.5}
@@ -62,7 +62,7 @@ def test_remove_nodes_drains_and_moves_allocations() -> None:
     r = run(scenario(timeline=[{"at": "1m", "do": "remove_nodes", "nodes": ["ml-b"]}]))
     assert outcomes(r)[0]["ok"] and outcomes(r)[0]["nodes"] == ["ml-b"]
     kinds = [(e.kind, e.time) for e in r.cluster.log if e.kind in ("node_leaving", "node_left")]
-    assert kinds[0] == ("node_leaving", 63.0) and kinds[1][0] == "node_left" and kinds[1][1] > 63.0
+    assert kinds[0] == ("node_leaving", 70.0) and kinds[1][0] == "node_left" and kinds[1][1] > 70.0
     assert node_names(r) == ["ml-a"]
     assert r.summary.data["allocations_moved"] == 1
     assert sum(row["unrouted"] for row in rows(r)) == 0  # graceful: served while draining
@@ -165,10 +165,28 @@ def test_time_without_allocations_and_a_recovery_that_waits_for_a_new_node(warm_
         {"deployment_id": "d", "check": "max_zero_allocation_s", "target": 70.0, "measured": 63.0 + loading, "ok": True},
     ]
     assert not r.summary.ok
-    assert r.summary.data["warm_up_s"] == 3.0 - loading
+    assert r.summary.data["warm_up_s"] == (0.0 if loading else 10.0)
 
 
 def test_events_after_the_end_are_recorded_as_skipped() -> None:
     r = run(scenario(duration="1m", timeline=[{"at": "10m", "do": "crash_nodes", "zone": "a"}]))
     assert outcomes(r) == [{"event": 0, "at_s": 600.0, "do": "crash_nodes", "skipped": "after the end of the run"}]
     assert len(node_names(r)) == 2
+
+
+def test_a_start_refused_at_time_zero_is_in_the_summary_and_fails_its_slo() -> None:
+    r = run(scenario(
+        duration="1m",
+        deployments=[
+            {"model_id": "m", "deployment_id": "d", "number_of_allocations": 2},
+            {"model_id": "m", "deployment_id": "big", "threads_per_allocation": 16},
+        ],
+        slo=[{"deployment_id": "big", "p99_latency_ms": 100}],
+    ))
+    big = r.summary.data["deployments"]["big"]
+    assert big["start_error"] == "Could not start deployment because no ML nodes with sufficient capacity were found"
+    assert (big["requests"]["offered"], big["latency_ms"]["p99"], big["zero_allocation_s"]) == (0, None, 60.0)
+    assert r.summary.data["slo"] == [
+        {"deployment_id": "big", "check": "p99_latency_ms", "target": 100.0, "measured": None, "ok": False}
+    ]
+    assert [e.fields["deployment_id"] for e in r.cluster.log if e.kind == "scenario_start_refused"] == ["big"]

@@ -71,6 +71,7 @@ def test_every_slo_holds_exit_0_and_the_files_parse(tmp_path: Path, capsys: pyte
     assert len(page.sources) == 3 and page.tables >= 2
     assert all(s.startswith("data:image/png;base64,iVBORw0KGgo") for s in page.sources)  # PNG, inline
     assert (out / "nodes.csv").read_text().startswith("time_s,node,memory_used_bytes")
+    assert json.loads((out / "scenario.json").read_text())["slo"][0]["p99_latency_ms"] == 1000
 
 
 def test_a_failed_slo_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,7 +100,7 @@ def test_the_same_file_and_seed_give_byte_identical_outputs(tmp_path: Path) -> N
     path = write(tmp_path, data)
     for name in ("one", "two"):
         assert main(["run", str(path), "--quiet", "--out", str(tmp_path / name)]) == 0
-    for file in ("summary.json", "timeseries.csv", "events.jsonl", "nodes.csv"):
+    for file in ("summary.json", "timeseries.csv", "events.jsonl", "nodes.csv", "scenario.json"):
         assert (tmp_path / "one" / file).read_bytes() == (tmp_path / "two" / file).read_bytes(), file
     assert main(["run", str(path), "--quiet", "--seed", "4", "--out", str(tmp_path / "three")]) == 0
     assert (tmp_path / "three" / "summary.json").read_bytes() != (tmp_path / "one" / "summary.json").read_bytes()
@@ -112,6 +113,7 @@ def test_default_output_directory_and_overrides(tmp_path: Path, monkeypatch: pyt
     assert main(["run", str(path), "--quiet", "--set", "name=renamed", "--set", "duration=30s"]) == 0
     summary = json.loads((tmp_path / "runs" / "renamed-3" / "summary.json").read_text())
     assert (summary["scenario"], summary["duration_s"]) == ("renamed", 30.0)
+    assert json.loads((tmp_path / "runs" / "renamed-3" / "scenario.json").read_text())["duration"] == "30s"
 
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "scenarios").glob("*.yaml"))

@@ -56,7 +56,7 @@ def test_results_rows_match_each_runs_summary(tiny: Path, tmp_path: Path, capsys
         assert float(row["rejected_share"]) == pytest.approx((requests["rejected"] + requests["unrouted"]) / requests["offered"], abs=1e-6)
         recovery = deployment["recoveries"][0]["fully_allocated_after_s"]
         assert row["recovery_s"] == ("" if recovery is None else str(recovery))
-        assert {p.name for p in run.iterdir()} == {"summary.json", "timeseries.csv", "nodes.csv", "events.jsonl", "sweep.json"}
+        assert {p.name for p in run.iterdir()} == {"summary.json", "scenario.json", "timeseries.csv", "nodes.csv", "events.jsonl", "sweep.json"}
     # two nodes of 2 processors lose one: 4 allocations cannot all come back, so no recovery
     assert {r["recovery_s"] for r in rows if r["cluster.nodes.0.count"] == "2"} == {""}
     assert {r["ok"] for r in rows if r["cluster.nodes.0.count"] == "2"} == {"false"}
