@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -31,9 +32,11 @@ def measure(workers: int, overrides: list[str]) -> dict[str, Any]:
     axes = [parse_axis(text) for text in GRID]
     with tempfile.TemporaryDirectory() as out:
         load_before = os.getloadavg()[0]
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         outcome = run_sweep(base, axes, SEEDS, Path(out), Backend(workers=workers), progress=False)
         wall = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu_before
         load_after = os.getloadavg()[0]
         started = time.perf_counter()
         again = run_sweep(base, axes, SEEDS, Path(out), Backend(workers=workers), progress=False)
@@ -41,11 +44,18 @@ def measure(workers: int, overrides: list[str]) -> dict[str, Any]:
     assert again.cached == len(again.rows) and again.rows == outcome.rows
     return {
         "workers": workers, "runs": len(outcome.rows), "simulated_seconds_per_run": base.duration,
-        "wall_seconds": round(wall, 2), "runs_per_wall_second": round(len(outcome.rows) / wall, 2),
+        "wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "runs_per_wall_second": round(len(outcome.rows) / wall, 2),
         "cached_rerun_wall_seconds": round(cached_wall, 2),
         "load_average_before": round(load_before, 2), "load_average_after": round(load_after, 2),
         "cpus": os.cpu_count(),
     }
+
+
+def _cpu_seconds() -> float:
+    """User and system time of this process and its finished children (the pool's
+    workers, once it has shut down): with the load average, whether a core was free."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,10 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = [measure(int(w), overrides) for w in args.workers.split(",")]
     print(f"{EXAMPLE.name}: {' x '.join(GRID)} x {SEEDS} seeds, {rows[0]['simulated_seconds_per_run']:g} simulated s a "
           f"run, local process pool, {rows[0]['cpus']} CPUs")
-    print("| workers | runs | wall s | runs / wall s | cached re-run wall s | load avg before | load avg after |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workers | runs | wall s | CPU s | runs / wall s | cached re-run wall s | load avg before | load avg after |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['workers']} | {row['runs']} | {row['wall_seconds']} | {row['runs_per_wall_second']} "
+        print(f"| {row['workers']} | {row['runs']} | {row['wall_seconds']} | {row['cpu_seconds']} | {row['runs_per_wall_second']} "
               f"| {row['cached_rerun_wall_seconds']} | {row['load_average_before']} | {row['load_average_after']} |")
     if args.json_path:
         with open(args.json_path, "w", encoding="utf-8") as handle:

@@ -4,6 +4,7 @@ processes on loopback, no dashboard) write the same results.csv, byte for byte."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -55,7 +56,8 @@ def dask_address(tmp_path: Path) -> Iterator[str]:
         yield address
     finally:
         for process in reversed(processes):
-            os.killpg(process.pid, signal.SIGKILL)  # nothing of theirs is kept: no clean shutdown to wait for
+            with contextlib.suppress(ProcessLookupError):  # already gone
+                os.killpg(process.pid, signal.SIGKILL)  # nothing of theirs is kept: no clean shutdown to wait for
             process.wait()
 
 
