@@ -71,3 +71,21 @@ def test_a_bad_range_exits_2(capsys: pytest.CaptureFixture[str], vary: str, mess
     assert main(["advise", str(EXAMPLE), "--vary", vary]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mlsim advise: ") and err.endswith(f"{message}\n") and err.count("\n") == 1
+
+
+def test_a_contradiction_is_said_and_the_range_scanned(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """More allocations than the 2 surviving nodes' 4 processors never recover after the
+    crash: 4 holds, 6 fails, so the smallest value that holds is not found by bisection."""
+    key = "deployments.0.number_of_allocations"
+    args = ["advise", str(tiny), "--set", "cluster.nodes.0.count=3", "--vary", f"{key}=4..6", "--workers", "2"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[1] == (f"not monotone: {key}=4 holds but {key}=6 fails, so a binary search cannot be trusted; "
+                          "every value was tried")
+    assert printed[3:] == [f"  {key}=4  ok", f"  {key}=6  FAIL", f"  {key}=5  FAIL"]
+
+    assert main([*args, "--json"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out) == {"key": key, "answer": 4, "monotone": False, "tried": [
+        {"value": 4, "ok": True}, {"value": 6, "ok": False}, {"value": 5, "ok": False}]}
+    assert printed.err.startswith(f"not monotone: {key}=4 holds")
