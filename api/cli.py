@@ -8,6 +8,7 @@ from typing import Sequence
 
 from . import plan_command, serve_command
 from .scenarios import run_command
+from .sweeps import advise_command, sweep_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A simulated Elasticsearch/OpenSearch ML node cluster with an allocation scheduler.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve_command, plan_command, run_command):
+    for module in (serve_command, plan_command, run_command, sweep_command, advise_command):
         module.register(commands)
     return parser
 

@@ -56,8 +56,13 @@ class ScenarioRun:
     """One run of a checked scenario; `run()` plays it and returns the summary (the
     cluster stays inspectable afterwards)."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, out_dir: Path | None = None, quiet: bool = True) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int | None = None, out_dir: Path | None = None, quiet: bool = True,
+        report: bool = True,
+    ) -> None:
         self.scenario = scenario
+        #: Whether `out_dir` also gets report.html (a sweep skips it: matplotlib costs more than a short run).
+        self.report = report
         self.seed = scenario.seed if seed is None else seed
         self.out_dir = out_dir
         self.progress = Progress(scenario.duration, enabled=not quiet)
@@ -91,14 +96,15 @@ class ScenarioRun:
                 self._client.close()
         summary = self._summary()
         if self.out_dir is not None:
-            from .report import write_report  # matplotlib only when a report is written
-
             summary.write(self.out_dir)
             # what was run, overrides applied: a record for comparing runs of a sweep
             (self.out_dir / "scenario.json").write_text(
                 json.dumps(self.scenario.data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
             )
-            write_report(self.out_dir / "report.html", self.scenario, summary)
+            if self.report:
+                from .report import write_report  # matplotlib only when a report is written
+
+                write_report(self.out_dir / "report.html", self.scenario, summary)
         return summary
 
     # -- time zero ----------------------------------------------------------------------
