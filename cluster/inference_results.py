@@ -84,7 +84,7 @@ def embedding(text: str, size: int) -> list[float]:
     return list(_embedding(text, size))
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@functools.lru_cache(maxsize=256)
 def _embedding(text: str, size: int) -> tuple[float, ...]:
     """Kept per input: drawing and rounding the vector is most of an embedding request."""
     vector = _rng("embedding", text).standard_normal(size)

@@ -258,9 +258,7 @@ class InferenceQueue:
         overrides the route's timeout for this batch.
         """
         if not len(arrivals):  # time moves, nothing arrives: no draw, no scheduling
-            if until < self._now:
-                raise ValueError(f"[until] {until} is before the route's clock {self._now}")
-            self._account(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES, until)
+            self.advance(until)
             return BatchResult(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES)
         return run_together([Batch(self, arrivals, until, keys, timeout_seconds)])[0]
 
@@ -333,7 +331,9 @@ class InferenceQueue:
 
     def advance(self, until: float) -> None:
         """Move to `until` with no arrivals (answers fall due, windows roll)."""
-        self.run(np.empty(0), until)
+        if until < self._now:
+            raise ValueError(f"[until] {until} is before the route's clock {self._now}")
+        self._account(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES, until)
 
     def stats(self) -> RouteStats:
         """Counters as of `now`."""
