@@ -6,8 +6,8 @@ allocation status, satisfaction), so there is nothing to keep in sync.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal
 
 from scheduler import PlanDeployment, estimate_memory_bytes
