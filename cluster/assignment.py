@@ -6,7 +6,6 @@ allocation status, satisfaction), so there is nothing to keep in sync.
 
 from __future__ import annotations
 
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal
 
@@ -178,7 +177,7 @@ class Assignment:
     def to_plan_deployment(self, assignable_nodes: Iterable[str]) -> PlanDeployment:
         """The planner's view: current allocations on usable nodes whose routes still count
         (pass the nodes as a set when asking for many deployments)."""
-        usable = assignable_nodes if isinstance(assignable_nodes, AbstractSet) else set(assignable_nodes)
+        usable = assignable_nodes if isinstance(assignable_nodes, (set, frozenset)) else set(assignable_nodes)
         current = {
             node_id: r.target_allocations
             for node_id, r in sorted(self.routes.items())

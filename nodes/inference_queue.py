@@ -333,6 +333,9 @@ class InferenceQueue:
         """Move to `until` with no arrivals (answers fall due, windows roll)."""
         if until < self._now:
             raise ValueError(f"[until] {until} is before the route's clock {self._now}")
+        if not (self._due_time.size or self._leaves.size or self._minutes):  # idle: nothing falls due or rolls
+            self._now = until
+            return
         self._account(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES, until)
 
     def stats(self) -> RouteStats:
