@@ -146,10 +146,12 @@ class ClusterState:
         )
 
     def routes_on(self, node_id: str) -> Iterator[tuple[Assignment, Any]]:
-        for _, assignment in sorted(self.assignments.items()):
-            route = assignment.routes.get(node_id)
-            if route is not None:
-                yield assignment, route
+        """The node's routes in deployment id order (only those are sorted: a node carries
+        a few of many deployments, and this is asked per node)."""
+        found = [(d, a, route) for d, a in self.assignments.items() if (route := a.routes.get(node_id)) is not None]
+        found.sort(key=_first)
+        for _, assignment, route in found:
+            yield assignment, route
 
     def plan_nodes(self) -> list[PlanNode]:
         """The planner's input: capacity only; current placements come with the deployments."""
@@ -172,6 +174,10 @@ class ClusterState:
             smallest = min(node.spec.machine_memory for node in self.nodes.values())
             return smallest < settings.max_ml_node_size
         return False
+
+
+def _first(entry: tuple[str, Any, Any]) -> str:
+    return entry[0]
 
 
 def inference_processors(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
