@@ -257,8 +257,8 @@ class InferenceQueue:
         `keys` (one per arrival) identify inputs for the cache; `timeout_seconds`
         overrides the route's timeout for this batch.
         """
-        if not len(arrivals):  # time moves, nothing arrives: no draw, no scheduling
-            self.advance(until)
+        if not len(arrivals) and np.ndim(arrivals) == 1 and not (keys is not None and len(keys)):
+            self.advance(until)  # time moves, nothing arrives: no draw, no scheduling
             return BatchResult(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES)
         return run_together([Batch(self, arrivals, until, keys, timeout_seconds)])[0]
 
