@@ -1,4 +1,8 @@
-"""`GET /_ml/trained_models[/{model_id}]/_stats`: counts models, one entry per deployment."""
+"""`GET /_ml/trained_models[/{model_id}]/_stats`: counts models, one entry per deployment.
+
+Monitoring polls this endpoint; the rendered answer is kept while the cluster shows the same
+(see `answer_cache`), so a poll between two changes costs a lookup.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from aiohttp import web
 from cluster.model_queries import expand_models
 from cluster.model_stats import model_stats
 
+from .answer_cache import answer_cache
 from .context import cluster_of
 from .params import Query
 from .responses import render
@@ -15,13 +20,17 @@ routes = web.RouteTableDef()
 
 
 async def _stats(request: web.Request, expression: str | None) -> web.Response:
-    query = Query(request, ("allow_no_match", "from", "size"))
     cluster = cluster_of(request)
     cluster.serving.sync()
-    models = expand_models(cluster.state, expression, query.bool("allow_no_match", True))
-    start, size = query.page()
-    entries = model_stats(cluster.state, cluster.clock, models[start : start + size])
-    return render(request, {"count": len(models), "trained_model_stats": entries})
+
+    def compute() -> web.Response:
+        query = Query(request, ("allow_no_match", "from", "size"))
+        models = expand_models(cluster.state, expression, query.bool("allow_no_match", True))
+        start, size = query.page()
+        entries = model_stats(cluster.state, cluster.clock, models[start : start + size])
+        return render(request, {"count": len(models), "trained_model_stats": entries})
+
+    return answer_cache(cluster, "stats").respond(cluster, request, compute)
 
 
 @routes.get("/_ml/trained_models/_stats")

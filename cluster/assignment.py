@@ -118,6 +118,9 @@ class Assignment:
     reason: str | None = None
     max_assigned_allocations: int = 0
     adaptive_allocations: dict[str, Any] | None = None
+    #: The last planner view handed out, with the parameters it was built from: most
+    #: deployments of most plans are unchanged, and a plan asks for every one of them.
+    _plan_view: tuple[tuple, PlanDeployment] | None = field(default=None, repr=False, compare=False)
 
     @property
     def deployment_id(self) -> str:
@@ -172,8 +175,9 @@ class Assignment:
         return any(r.routing_state == state for r in self.routes.values())
 
     def to_plan_deployment(self, assignable_nodes: Iterable[str]) -> PlanDeployment:
-        """The planner's view: current allocations on usable nodes whose routes still count."""
-        usable = set(assignable_nodes)
+        """The planner's view: current allocations on usable nodes whose routes still count
+        (pass the nodes as a set when asking for many deployments)."""
+        usable = assignable_nodes if isinstance(assignable_nodes, (set, frozenset)) else set(assignable_nodes)
         current = {
             node_id: r.target_allocations
             for node_id, r in sorted(self.routes.items())
@@ -183,7 +187,15 @@ class Assignment:
             and r.routing_state in ("starting", "started", "failed")
         }
         p = self.params
-        return PlanDeployment(
+        key = (
+            p.deployment_id, p.model_id, p.model_bytes, p.number_of_allocations, p.threads_per_allocation,
+            p.priority, p.per_deployment_memory_bytes, p.per_allocation_memory_bytes, p.cache_size,
+            self.max_assigned_allocations,
+        )
+        known = self._plan_view
+        if known is not None and known[0] == key and known[1].current_allocations == current:
+            return known[1]  # frozen plain data: sharing it between plans is safe
+        view = PlanDeployment(
             id=p.deployment_id,
             model_id=p.model_id,
             model_bytes=p.model_bytes,
@@ -196,6 +208,8 @@ class Assignment:
             current_allocations=current,
             max_assigned_allocations=self.max_assigned_allocations,
         )
+        self._plan_view = (key, view)
+        return view
 
     def to_dict(self, iso: Callable[[float], str]) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -45,7 +45,13 @@ class Autoscaler:
             self.env.process(self._run())
 
     def _needed(self) -> bool:
-        return self.serving.has_traffic or any(_enabled(a) for a in self.state.assignments.values())
+        if self.serving.has_traffic:
+            return True
+        for assignment in self.state.assignments.values():  # `_enabled` inlined: called per change
+            adaptive = assignment.adaptive_allocations
+            if adaptive and adaptive.get("enabled"):
+                return True
+        return False
 
     def _run(self):
         while self._needed():

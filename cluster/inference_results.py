@@ -7,6 +7,7 @@ runs and distinct across inputs, which is what tests and demos need.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any
@@ -54,12 +55,11 @@ def _ner(settings: dict[str, Any], text: str) -> dict[str, Any]:
         word = match.group()
         if not word[:1].isupper():
             continue
-        rng = _rng("ner", word)
-        class_name = labels[int(rng.integers(len(labels)))]
+        class_name, probability = _ner_word(word, tuple(labels))
         entities.append({
             "entity": word,
             "class_name": class_name,
-            "class_probability": round(0.9 + 0.1 * float(rng.random()), 6),
+            "class_probability": probability,
             "start_pos": match.start(),
             "end_pos": match.end(),
         })
@@ -69,13 +69,27 @@ def _ner(settings: dict[str, Any], text: str) -> dict[str, Any]:
     return {"predicted_value": "".join(annotated), "entities": entities}
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _ner_word(word: str, labels: tuple[str, ...]) -> tuple[str, float]:
+    """A capitalised word's class and probability (kept: seeding a generator costs more
+    than the rest of a document's answer, and entities recur)."""
+    rng = _rng("ner", word)
+    return labels[int(rng.integers(len(labels)))], round(0.9 + 0.1 * float(rng.random()), 6)
+
+
 def embedding(text: str, size: int) -> list[float]:
     """A unit vector of `size` floats derived from the text."""
     if not 1 <= size <= MAX_EMBEDDING_SIZE:
         raise ValueError(f"[embedding_size] must be between 1 and {MAX_EMBEDDING_SIZE}, found [{size}]")
+    return list(_embedding(text, size))
+
+
+@functools.lru_cache(maxsize=256)
+def _embedding(text: str, size: int) -> tuple[float, ...]:
+    """Kept per input: drawing and rounding the vector is most of an embedding request."""
     vector = _rng("embedding", text).standard_normal(size)
     vector /= np.linalg.norm(vector) or 1.0
-    return [round(float(x), 6) for x in vector]
+    return tuple(round(float(x), 6) for x in vector)
 
 
 def _text_embedding(settings: dict[str, Any], text: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class Master:
 
     def compute_plan(self, assignments: Iterable[Assignment]) -> Plan:
         """A plan for `assignments` on the assignable nodes (deployments with 0 dropped)."""
-        assignable = self.state.assignable_node_ids()
+        assignable = set(self.state.assignable_node_ids())
         deployments = [
             a.to_plan_deployment(assignable) for a in assignments if a.params.number_of_allocations > 0
         ]

@@ -66,6 +66,8 @@ class Serving:
         self._drawn_until: dict[str, float] = {}
         self._tickets: dict[str, list[Ticket]] = {}
         self._next_key = 0
+        #: The instant of the last full `sync`: nothing can be due again before time moves.
+        self._synced_at = -math.inf
         #: Requests that found no started route, by deployment (traffic and tickets).
         self.unrouted: dict[str, int] = {}
         self.observers: list[ServedObserver] = []
@@ -146,22 +148,26 @@ class Serving:
 
         Routes whose share of the window holds no `_infer` ticket are served together
         (`run_together` solves many routes in one pass); each queue draws from its own
-        generator, so that changes no result.
+        generator, so that changes no result. A second call at the same instant has nothing
+        to serve: tickets and traffic arriving now fall in the next window, and a queue
+        opened now starts at now.
         """
         now = self.env.now
-        batches: list[Batch] = []
-        owners: list[str] = []
-        for deployment_id in sorted(set(self._traffic) | set(self._tickets)):
-            served = self._serve_window(deployment_id, now)
-            batches += served
-            owners += [deployment_id] * len(served)
-        results = run_together(batches)
-        for deployment_id, result in zip(owners, results):
-            self._notify(deployment_id, result.arrivals, result.outcome, result.answered)
-        for node_id in sorted(self.state.nodes):
-            for queue in self.state.nodes[node_id].queues.values():
-                if queue.now < now:
-                    queue.advance(now)
+        if now != self._synced_at:  # at the same instant again: no arrival is before now
+            self._synced_at = now
+            batches: list[Batch] = []
+            owners: list[str] = []
+            for deployment_id in sorted(set(self._traffic) | set(self._tickets)):
+                served = self._serve_window(deployment_id, now)
+                batches += served
+                owners += [deployment_id] * len(served)
+            results = run_together(batches)
+            for deployment_id, result in zip(owners, results):
+                self._notify(deployment_id, result.arrivals, result.outcome, result.answered)
+            for node_id in sorted(self.state.nodes):
+                for queue in self.state.nodes[node_id].queues.values():
+                    if queue.now < now:
+                        queue.advance(now)
         for deployment_id in [d for d in self._traffic if d not in self.state.assignments]:
             del self._traffic[deployment_id], self._drawn_until[deployment_id]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from nodes.node import MlNode
-from nodes.resources import NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, allocated_cores, ml_memory_limit
+from nodes.resources import NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, NodeSpec, allocated_cores, ml_memory_limit
 from scheduler import PlanNode
 
 from .assignment import Assignment
@@ -53,6 +53,13 @@ class ClusterState:
     #: Bytes other services (OpenSearch ml-commons models) hold on a node, computed by them
     #: on demand, so the pool Elasticsearch deployments place into shrinks by exactly that.
     external_memory: Callable[[str], int] = no_external_memory
+    #: Per node: (spec, settings, ML memory limit, model memory pool, cores, zone), derived
+    #: from the two frozen objects it was computed from, so valid while both are the same.
+    _capacity: dict[str, tuple[NodeSpec, ClusterSettings, int, int, int, str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    #: The planner's view of each node last handed out (rebuilt when its numbers change).
+    _plan_nodes: dict[str, PlanNode] = field(default_factory=dict, repr=False, compare=False)
 
     # -- models ---------------------------------------------------------------------
 
@@ -77,9 +84,29 @@ class ClusterState:
     def assignable_node_ids(self) -> list[str]:
         return sorted(node_id for node_id in self.nodes if node_id not in self.leaving)
 
+    def _capacity_of(self, node_id: str) -> tuple[NodeSpec, ClusterSettings, int, int, int, str]:
+        """What the node's spec and the settings make of it (ML memory limit, model memory
+        pool, cores, zone): computed once per node, not once per node per plan."""
+        spec, settings = self.nodes[node_id].spec, self.settings
+        known = self._capacity.get(node_id)
+        if known is not None and known[0] is spec and known[1] is settings:
+            return known
+        limit = ml_memory_limit(
+            spec.machine_memory,
+            spec.effective_jvm_size,
+            settings.max_machine_memory_percent,
+            settings.use_auto_machine_memory_percent,
+        )
+        pool = max(limit - spec.other_ml_memory_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, 0)
+        cores = allocated_cores(spec.allocated_processors, settings.allocated_processors_scale)
+        known = self._capacity[node_id] = (spec, settings, limit, pool, cores, self._zone(spec))
+        return known
+
     def zone_of(self, node_id: str) -> str:
         """The awareness-attribute values of a node; a missing attribute counts as ""."""
-        spec = self.nodes[node_id].spec
+        return self._capacity_of(node_id)[5]
+
+    def _zone(self, spec: NodeSpec) -> str:
         values = []
         for attribute in self.settings.awareness_attributes:
             value = spec.zone if attribute == "zone" and spec.zone else spec.attributes.get(attribute, "")
@@ -87,21 +114,12 @@ class ClusterState:
         return "/".join(values) if any(values) else ""
 
     def ml_memory_limit(self, node_id: str) -> int:
-        spec = self.nodes[node_id].spec
-        return ml_memory_limit(
-            spec.machine_memory,
-            spec.effective_jvm_size,
-            self.settings.max_machine_memory_percent,
-            self.settings.use_auto_machine_memory_percent,
-        )
+        return self._capacity_of(node_id)[2]
 
     def model_memory_pool(self, node_id: str) -> int:
         """Memory models may use on the node, whichever service loads them: its ML limit less
         other ML jobs and the native code overhead."""
-        spec = self.nodes[node_id].spec
-        return max(
-            self.ml_memory_limit(node_id) - spec.other_ml_memory_bytes - NATIVE_EXECUTABLE_CODE_OVERHEAD_BYTES, 0
-        )
+        return self._capacity_of(node_id)[3]
 
     def deployment_memory(self, node_id: str) -> int:
         """Memory Elasticsearch deployments may use on the node (what the planner places
@@ -114,8 +132,7 @@ class ClusterState:
         return self.usage(node_id).memory_used + self.external_memory(node_id)
 
     def cores(self, node_id: str) -> int:
-        spec = self.nodes[node_id].spec
-        return allocated_cores(spec.allocated_processors, self.settings.allocated_processors_scale)
+        return self._capacity_of(node_id)[4]
 
     def usage(self, node_id: str) -> NodeUsage:
         memory_used = cores_used = 0
@@ -129,17 +146,24 @@ class ClusterState:
         )
 
     def routes_on(self, node_id: str) -> Iterator[tuple[Assignment, Any]]:
-        for _, assignment in sorted(self.assignments.items()):
-            route = assignment.routes.get(node_id)
-            if route is not None:
-                yield assignment, route
+        """The node's routes in deployment id order (only those are sorted: a node carries
+        a few of many deployments, and this is asked per node)."""
+        found = [(d, a, route) for d, a in self.assignments.items() if (route := a.routes.get(node_id)) is not None]
+        found.sort(key=_first)
+        for _, assignment, route in found:
+            yield assignment, route
 
     def plan_nodes(self) -> list[PlanNode]:
         """The planner's input: capacity only; current placements come with the deployments."""
-        return [
-            PlanNode(node_id, self.deployment_memory(node_id), self.cores(node_id), self.zone_of(node_id))
-            for node_id in self.assignable_node_ids()
-        ]
+        nodes = []
+        for node_id in self.assignable_node_ids():
+            _, _, _, pool, cores, zone = self._capacity_of(node_id)
+            memory = max(pool - self.external_memory(node_id), 0)
+            known = self._plan_nodes.get(node_id)
+            if known is None or known.memory_bytes != memory or known.cores != cores or known.zone != zone:
+                known = self._plan_nodes[node_id] = PlanNode(node_id, memory, cores, zone)
+            nodes.append(known)  # frozen plain data: sharing it between plans is safe
+        return nodes
 
     def scaling_possible(self) -> bool:
         """Whether autoscaling could add capacity (then unmet starts wait instead of failing)."""
@@ -150,6 +174,10 @@ class ClusterState:
             smallest = min(node.spec.machine_memory for node in self.nodes.values())
             return smallest < settings.max_ml_node_size
         return False
+
+
+def _first(entry: tuple[str, Any, Any]) -> str:
+    return entry[0]
 
 
 def inference_processors(pipeline: dict[str, Any]) -> list[dict[str, Any]]:

@@ -61,6 +61,13 @@ _MAX_CHUNK = 1 << 16
 JOINT_MIN_REQUESTS = 2048
 
 
+#: Shared read-only empties for batches in which nothing arrives.
+_NO_TIMES = np.empty(0)
+_NO_TIMES.flags.writeable = False
+_NO_OUTCOMES = np.empty(0, dtype=np.int8)
+_NO_OUTCOMES.flags.writeable = False
+
+
 class Outcome(IntEnum):
     OK = 0
     CACHE_HIT = 1
@@ -250,6 +257,9 @@ class InferenceQueue:
         `keys` (one per arrival) identify inputs for the cache; `timeout_seconds`
         overrides the route's timeout for this batch.
         """
+        if not len(arrivals) and np.ndim(arrivals) == 1 and not (keys is not None and len(keys)):
+            self.advance(until)  # time moves, nothing arrives: no draw, no scheduling
+            return BatchResult(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES)
         return run_together([Batch(self, arrivals, until, keys, timeout_seconds)])[0]
 
     def _begin(self, batch: Batch) -> _Work:
@@ -321,7 +331,12 @@ class InferenceQueue:
 
     def advance(self, until: float) -> None:
         """Move to `until` with no arrivals (answers fall due, windows roll)."""
-        self.run(np.empty(0), until)
+        if until < self._now:
+            raise ValueError(f"[until] {until} is before the route's clock {self._now}")
+        if not (self._due_time.size or self._leaves.size or self._minutes):  # idle: nothing falls due or rolls
+            self._now = until
+            return
+        self._account(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES, until)
 
     def stats(self) -> RouteStats:
         """Counters as of `now`."""
@@ -385,10 +400,14 @@ class InferenceQueue:
                 elif progress > 4 * self._streak:
                     self._streak = _MIN_STREAK
             i = self._loop(al, sl, kl, i, timeout, marks)
-        started[marks.waited] = marks.waited_start
-        outcome[marks.rejected] = REJECTED
-        outcome[marks.timed_out] = TIMEOUT
-        outcome[marks.hits] = CACHE_HIT
+        if marks.waited:
+            started[marks.waited] = marks.waited_start
+        if marks.rejected:
+            outcome[marks.rejected] = REJECTED
+        if marks.timed_out:
+            outcome[marks.timed_out] = TIMEOUT
+        if marks.hits:
+            outcome[marks.hits] = CACHE_HIT
 
     def _no_wait_prefix(self, a: np.ndarray, s: np.ndarray, lo: int, chunk: int) -> tuple[int, bool]:
         """How many of the next `chunk` arrivals from `lo` find a free worker, given that
@@ -466,7 +485,15 @@ class InferenceQueue:
     def _account(self, answered, outcome, service_ms, leaves, until: float) -> None:
         """Count the answers due by `until`; keep the rest for later batches."""
         t, o, ms = answered, outcome, service_ms
-        if self._due_time.size:
+        if not t.size:
+            if not self._due_time.size:  # nothing answered, nothing pending: only time moves
+                if self._leaves.size:
+                    self._leaves = self._leaves[self._leaves > until]
+                self._now = until
+                self._roll_minutes()
+                return
+            t, o, ms = self._due_time, self._due_outcome, self._due_ms
+        elif self._due_time.size:
             t = np.concatenate((self._due_time, t))
             o = np.concatenate((self._due_outcome, o))
             ms = np.concatenate((self._due_ms, ms))
@@ -489,7 +516,9 @@ class InferenceQueue:
             self._ms_sum_misses += total
             self._last_access = max(self._last_access or -math.inf, float(t.max()))
             self._add_minutes(t, ms, None, total)
-        all_leaves = np.concatenate((self._leaves, leaves)) if self._leaves.size else leaves
+        all_leaves = np.concatenate((self._leaves, leaves)) if self._leaves.size and leaves.size else (
+            leaves if leaves.size else self._leaves
+        )
         self._leaves = all_leaves[all_leaves > until]
         self._now = until
         self._roll_minutes()
@@ -521,7 +550,7 @@ class InferenceQueue:
 
     def _roll_minutes(self) -> None:
         """Fold finished minutes into the peak; keep only the current and the last one."""
-        current = int(self._minute_index(self._now))
+        current = int((self._now - self.start_time) // MINUTE_SECONDS)  # = _minute_index, without numpy
         for minute in [m for m in self._minutes if m < current]:
             self._peak = max(self._peak, int(self._minutes[minute][0]))
             if minute < current - 1:

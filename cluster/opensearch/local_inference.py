@@ -25,6 +25,7 @@ queueing between concurrent requests.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from typing import Any
@@ -38,11 +39,17 @@ EMBEDDING_OUTPUT = "sentence_embedding"
 
 def embedding(seed_key: str, text: str, dimension: int, normalize: bool) -> list[float]:
     """One text's vector, as the float32 values Java prints (shortest round-trip form)."""
+    return list(_embedding(seed_key, text, dimension, normalize))
+
+
+@functools.lru_cache(maxsize=256)
+def _embedding(seed_key: str, text: str, dimension: int, normalize: bool) -> tuple[float, ...]:
+    """Kept per input: printing the floats is most of a predict request's work."""
     digest = hashlib.sha256(f"{seed_key}\x00{text}".encode()).digest()
     vector = np.random.default_rng(int.from_bytes(digest[:8], "big")).standard_normal(dimension).astype(np.float32)
     if normalize:
         vector = vector / np.float32(np.linalg.norm(vector))
-    return [_float32(value) for value in vector]
+    return tuple(_float32(value) for value in vector)
 
 
 def text_embedding_answer(model_id: str, model: dict[str, Any], texts: list[str]) -> dict[str, Any]:

@@ -144,6 +144,8 @@ class LocalModels:
         return dropped
 
     def memory_on(self, node_id: str) -> int:
+        if not self._releasing and node_id not in self._nodes:  # asked per node per plan
+            return 0
         held = sum(local.memory_bytes for local in self._nodes.get(node_id, {}).values())
         return held + sum(b for (n, _), b in self._releasing.items() if n == node_id)
 
