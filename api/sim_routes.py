@@ -24,7 +24,7 @@ from cluster.traffic import profile_from_json
 from .body import read_body
 from .context import cluster_of
 from .params import Query
-from .responses import render
+from .responses import render, utf8
 
 routes = web.RouteTableDef()
 
@@ -160,7 +160,7 @@ async def get_events(request: web.Request) -> web.Response:
     if fmt == "jsonl":
         out = io.StringIO()
         log.write_jsonl(out, since)
-        response = web.Response(text=out.getvalue(), content_type="application/x-ndjson")
+        response = web.Response(body=utf8(out.getvalue()), content_type="application/x-ndjson")
         response.headers["X-Mlsim-Next"] = str(log.next_seq)
         return response
     return render(request, {"events": [e.to_dict() for e in log.since(since)], "next": log.next_seq})
