@@ -11,6 +11,7 @@ it the way it reports any other malformed body.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import sys
@@ -120,9 +121,23 @@ def _decompress(raw: bytes, wbits: int, limit: int, problem: str) -> bytes:
 
 
 async def read_text(request: web.Request) -> str:
-    """The body as text (bytes that are not UTF-8 become U+FFFD, as Jackson would refuse
-    them anyway at the first structural check)."""
-    return (await read_bytes(request)).decode("utf-8", errors="replace")
+    """The body as text. Like Jackson, a surrogate encoded on its own in three bytes (what
+    Python clients send for `"\\ud800"`) is read as that surrogate; other bytes that are not
+    UTF-8 become U+FFFD."""
+    return (await read_bytes(request)).decode("utf-8", errors=_LENIENT)
+
+
+def _lenient(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    chunk = error.object[error.start : error.start + 3]
+    if len(chunk) == 3 and chunk[0] == 0xED and 0xA0 <= chunk[1] <= 0xBF and 0x80 <= chunk[2] <= 0xBF:
+        return chunk.decode("utf-8", errors="surrogatepass"), error.start + 3
+    return "\ufffd", error.start + 1
+
+
+_LENIENT = "mlsim-lenient-utf8"
+codecs.register_error(_LENIENT, _lenient)
 
 
 def loads(text: str) -> Any:
