@@ -26,8 +26,10 @@ DEFAULT_EPOCH_MS = 1_700_000_000_000
 REALTIME_SLICE_STEPS = 2_000
 #: Longest the realtime driver sleeps between slices (wall seconds).
 REALTIME_MAX_SLEEP = 0.01
-#: Steps a request's advance or wait takes before letting other requests run.
-REQUEST_SLICE_STEPS = 2_000
+#: Wall seconds a request's advance or wait steps the simulation before letting other
+#: requests run (checked every `REQUEST_CHECK_STEPS` events).
+REQUEST_SLICE_SECONDS = 0.001
+REQUEST_CHECK_STEPS = 50
 #: Longest advance one request may ask for (a year), and the fastest realtime clock.
 MAX_ADVANCE_SECONDS = 365 * 86_400
 MAX_SPEED = 100_000.0
@@ -95,9 +97,7 @@ class SimClock:
     async def advance_in_slices(self, seconds: float) -> None:
         """`advance` for a request: the same events, run a slice at a time with the loop
         free between slices, so other requests are answered while a long advance runs."""
-        deadline = self.env.now + seconds
-        while self._step_until(lambda: False, deadline, REQUEST_SLICE_STEPS) is None:
-            await asyncio.sleep(0)
+        await self._step_in_slices(lambda: False, self.env.now + seconds)
         if self._wall_anchor is not None:
             self._sim_anchor += seconds
 
@@ -115,10 +115,7 @@ class SimClock:
         """Await a simulated condition without blocking the loop; True if it held in time.
         In the virtual modes the waiter steps the simulation itself, a slice at a time."""
         if self.mode != "realtime":
-            deadline = self.env.now + timeout
-            while (held := self._step_until(predicate, deadline, REQUEST_SLICE_STEPS)) is None:
-                await asyncio.sleep(0)
-            return held
+            return await self._step_in_slices(predicate, self.env.now + timeout)
         if predicate():
             return True
         future = asyncio.get_running_loop().create_future()
@@ -147,6 +144,17 @@ class SimClock:
             await asyncio.sleep(min(max(gap, 0.0), REALTIME_MAX_SLEEP))
 
     # -- internals ------------------------------------------------------------------
+
+    async def _step_in_slices(self, predicate: Predicate, deadline: float) -> bool:
+        """`_step_until` without a budget, yielding to the loop every few milliseconds."""
+        while True:
+            slice_end = time.perf_counter() + REQUEST_SLICE_SECONDS
+            held = self._step_until(predicate, deadline, REQUEST_CHECK_STEPS)
+            while held is None and time.perf_counter() < slice_end:
+                held = self._step_until(predicate, deadline, REQUEST_CHECK_STEPS)
+            if held is not None:
+                return held
+            await asyncio.sleep(0)
 
     def _step_until(self, predicate: Predicate, deadline: float, budget: float) -> bool | None:
         """Step at most `budget` events towards `predicate()` or `deadline` (reached by a
