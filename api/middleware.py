@@ -31,7 +31,7 @@ async def es_dialect(request: web.Request, handler) -> web.StreamResponse:
         elif request.method == "OPTIONS":
             return options_response(request.match_info.http_exception)
         elif request.method not in METHODS:
-            raise SimpleError(405, f"Unexpected http method: {request.method}")
+            raise unexpected_method(request.method, request.match_info.http_exception)
         response = await handler(request)
     except (ContentTooLarge, web.HTTPRequestEntityTooLarge):
         return too_large()
@@ -59,6 +59,14 @@ async def es_dialect(request: web.Request, handler) -> web.StreamResponse:
 
 #: The methods Elasticsearch's REST layer knows; any other is a 405 whatever the path.
 METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "CONNECT"})
+
+
+def unexpected_method(method: str, exc: web.HTTPException | None) -> SimpleError:
+    """RestController's 405 for a method its REST layer has no name for."""
+    message = f"Unexpected http method: {method}"
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        message += f", allowed: [{', '.join(sorted(exc.allowed_methods))}]"
+    return SimpleError(405, message)
 
 
 def too_large() -> web.Response:

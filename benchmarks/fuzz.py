@@ -157,7 +157,7 @@ def snapshot(cluster: Cluster) -> str:
             name: {doc_id: stored.version for doc_id, stored in index.docs.items()}
             for name, index in ml.store.indices.items()
         },
-        "traffic": {k: len(v) for k, v in cluster.serving._traffic.items()},
+        "traffic": cluster.serving.profile_counts(),
     }
     return repr(parts)
 

@@ -117,6 +117,10 @@ class Serving:
         self._drawn_until.pop(deployment_id, None)
         return len(self._traffic.pop(deployment_id, []))
 
+    def profile_counts(self) -> dict[str, int]:
+        """How many traffic profiles each deployment has."""
+        return {deployment_id: len(profiles) for deployment_id, profiles in self._traffic.items()}
+
     @property
     def has_traffic(self) -> bool:
         return bool(self._traffic)

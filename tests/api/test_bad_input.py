@@ -164,6 +164,14 @@ async def test_other_methods_on_a_known_path_are_405(http: TestClient, method: s
     assert "Incorrect HTTP method for uri [/_sim/clock]" in (await response.json())["error"]
 
 
+async def test_a_method_elasticsearch_has_no_name_for_is_405(http: TestClient) -> None:
+    response = await http.request("PROPFIND", "/_sim/clock")
+    assert response.status == 405
+    assert await response.json() == {"error": "Unexpected http method: PROPFIND, allowed: [GET, HEAD]", "status": 405}
+    response = await http.request("PROPFIND", "/_nowhere/a/b/c")
+    assert (await response.json())["error"] == "Unexpected http method: PROPFIND"
+
+
 async def test_connect_is_answered(http: TestClient) -> None:
     """aiohttp's parser refuses CONNECT to a path itself (400); CONNECT in authority form
     reaches the router: no handler (both 4xx, neither a 500 nor a dropped connection)."""
