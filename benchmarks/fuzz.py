@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import ClientError, ClientTimeout, web
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings, strategies as st
 from yarl import URL
 
 from api.app import create_app
@@ -32,6 +32,8 @@ from cluster.cluster import Cluster
 from cluster.demo import build_demo
 from cluster.opensearch.demo import build_opensearch_demo
 
+#: Wall seconds a request may take before it counts as unanswered.
+ANSWER_TIMEOUT = 60.0
 #: ml-commons answers these with 500 on purpose (a busy cluster, an interpolation loop).
 UPSTREAM_500_TYPES = frozenset({"limit_exceeded_exception", "illegal_state_exception"})
 
@@ -95,10 +97,10 @@ class Tally:
 
     def record(self, request: FuzzRequest, status: int, body: bytes, changed: bool) -> None:
         self.requests += 1
-        error_type = _error_type(body)
+        error_type = error_type(body)
         if status >= 500 and error_type in UPSTREAM_500_TYPES:
             self.upstream_500s += 1
-        elif status >= 500:
+        elif status >= 500 or status == 0:  # 0: no answer at all
             self.server_errors += 1
             self.failures.append(f"{status} {request.method} {request.path!r}: {body[:300]!r}")
         elif status >= 400:
@@ -110,7 +112,7 @@ class Tally:
             self.failures.append(f"state changed by {status} {request.method} {request.path!r}: {body[:300]!r}")
 
 
-def _error_type(body: bytes) -> str | None:
+def error_type(body: bytes) -> str | None:
     try:
         error = json.loads(body).get("error")
     except (ValueError, AttributeError):
@@ -261,13 +263,17 @@ class Target:
         return status, body, snapshot(self.cluster) != before
 
     async def _send(self, request: FuzzRequest) -> tuple[int, bytes]:
+        """Status 0 when no answer came (a dropped connection or `ANSWER_TIMEOUT`)."""
         base = str(self.client.make_url("/")).rstrip("/")
-        response = await self.client.session.request(
-            request.method, URL(base + request.path, encoded=True), data=request.body or None,
-            headers=request.headers, skip_auto_headers=("Content-Type",),
-        )
-        async with response:
-            return response.status, await response.read()
+        try:
+            response = await self.client.session.request(
+                request.method, URL(base + request.path, encoded=True), data=request.body or None,
+                headers=request.headers, skip_auto_headers=("Content-Type",), timeout=ClientTimeout(ANSWER_TIMEOUT),
+            )
+            async with response:
+                return response.status, await response.read()
+        except (ClientError, asyncio.TimeoutError) as exc:
+            return 0, repr(exc).encode()
 
     def close(self) -> None:
         self.loop.run_until_complete(self.client.close())
@@ -279,10 +285,8 @@ def run(count: int, seed: int) -> tuple[Tally, float]:
     target = Target(demo_cluster())
     tally = Tally()
 
-    @settings(
-        max_examples=count, database=None, deadline=None, derandomize=False,
-        suppress_health_check=list(HealthCheck),
-    )
+    @hypothesis_seed(seed)
+    @settings(max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck))
     @given(requests(target.routes, target.ids))
     def check(request: FuzzRequest) -> None:
         status, body, changed = target.send(request)
@@ -290,7 +294,6 @@ def run(count: int, seed: int) -> tuple[Tally, float]:
 
     started = time.perf_counter()
     try:
-        check._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]
         check()
     finally:
         target.close()
