@@ -97,8 +97,8 @@ class Tally:
 
     def record(self, request: FuzzRequest, status: int, body: bytes, changed: bool) -> None:
         self.requests += 1
-        error_type = error_type(body)
-        if status >= 500 and error_type in UPSTREAM_500_TYPES:
+        kind = error_type(body)
+        if status >= 500 and kind in UPSTREAM_500_TYPES:
             self.upstream_500s += 1
         elif status >= 500 or status == 0:  # 0: no answer at all
             self.server_errors += 1
