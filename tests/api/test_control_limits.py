@@ -15,6 +15,7 @@ from cluster.clock import MAX_ADVANCE_SECONDS, MAX_SPEED
 from cluster.cluster import Cluster
 from cluster.demo import build_demo
 from cluster.opensearch.demo import build_opensearch_demo
+from cluster import traffic
 from cluster.traffic import MAX_RATE, MAX_REPLAY_TIMES
 
 from .test_es_traffic import deploy
@@ -70,14 +71,22 @@ async def test_the_rate_limit_counts_every_profile_on_the_deployment(http: TestC
     assert response.status == 400 and "the limit is [100000]" in (await reason_of(response))[1]
 
 
-async def test_a_replay_over_the_limit_is_refused(http: TestClient, cluster: Cluster) -> None:
+def test_the_replay_limit_is_a_million_timestamps() -> None:
+    assert MAX_REPLAY_TIMES == 1_000_000
+
+
+async def test_a_replay_over_the_limit_is_refused(http: TestClient, cluster: Cluster, monkeypatch) -> None:
+    monkeypatch.setattr(traffic, "MAX_REPLAY_TIMES", 1_000)  # the check, on a body quick to send
     deploy(cluster)
-    response = await http.post("/_sim/traffic/m", json={"kind": "replay", "times": [0] * (MAX_REPLAY_TIMES + 1)})
+    response = await http.post("/_sim/traffic/m", json={"kind": "replay", "times": [0] * 1_001})
     assert response.status == 400
-    assert (await reason_of(response))[1] == f"a replay holds at most [{MAX_REPLAY_TIMES}] timestamps, got [{MAX_REPLAY_TIMES + 1}]"
-    csv = "t\n" + "0\n" * (MAX_REPLAY_TIMES + 1)
+    assert (await reason_of(response))[1] == "a replay holds at most [1000] timestamps, got [1001]"
+    csv = "t\n" + "0\n" * 1_001
     response = await http.post("/_sim/traffic/m", json={"kind": "replay", "csv": csv, "column": "t"})
-    assert response.status == 400 and "at most [1000000] timestamps" in (await reason_of(response))[1]
+    assert response.status == 400 and "at most [1000] timestamps, got [1001]" in (await reason_of(response))[1]
+    assert not cluster.serving.has_traffic
+    ok = await http.post("/_sim/traffic/m", json={"kind": "replay", "times": [0] * 1_000})
+    assert ok.status == 200
 
 
 async def test_delete_traffic_stops_it(http: TestClient, cluster: Cluster) -> None:
