@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import gzip
 import json
 import re
@@ -29,8 +30,8 @@ from yarl import URL
 
 from api.app import create_app
 from cluster.cluster import Cluster
-from cluster.demo import build_demo
-from cluster.opensearch.demo import build_opensearch_demo
+from cluster.demo import FLIGHT_DELAY_MODELS, NER_MODEL, build_demo
+from cluster.opensearch.demo import CHAT_MODEL, EMBEDDING_MODEL, build_opensearch_demo
 
 #: Wall seconds a request may take before it counts as unanswered.
 ANSWER_TIMEOUT = 60.0
@@ -67,6 +68,41 @@ BROKEN_BODIES = (
     b"[" * 1001 + b"]" * 1001, b'{"a":' + b"[" * 999 + b"]" * 999 + b"}",
     b'{"seconds": ' + b"9" * 5000 + b"}", b'{"seconds": 1e999}', b'{"seconds": NaN}', b'{"rate": -Infinity}',
     b'{"name": "\\ud800"}', b'{"description": "\\udc00\\ud800"}', b'{"a": 1, "a": 2}', b'{"a": 1} trailing',
+)
+#: Valid requests on the demo world; the strategies send them with one value replaced, one
+#: field dropped or one added, so validation past the parser is exercised too.
+TEMPLATES: tuple[tuple[str, str, Any], ...] = (
+    ("PUT", "/_ml/trained_models/fz-model", {
+        "model_type": "tree_ensemble", "description": "fuzzed", "input": {"field_names": ["a", "b"]},
+        "inference_config": {"regression": {"results_field": "p"}}, "metadata": {"k": [1, "v"]},
+    }),
+    ("POST", f"/_ml/trained_models/{NER_MODEL}/deployment/_update", {"number_of_allocations": 2}),
+    ("POST", f"/_ml/trained_models/{NER_MODEL}/_infer", {"docs": [{"text_field": "Hello from Berlin"}]}),
+    ("PUT", "/_ingest/pipeline/fz-pipeline", {
+        "description": "d", "processors": [{"inference": {"model_id": FLIGHT_DELAY_MODELS[0], "target_field": "t"}}],
+    }),
+    ("POST", "/_sim/nodes", {"name": "fz-node", "machine_memory": "8gb", "allocated_processors": 4, "zone": "z"}),
+    ("POST", f"/_sim/traffic/{NER_MODEL}", {"kind": "poisson", "rate": 1}),
+    ("POST", f"/_sim/traffic/{NER_MODEL}", {"kind": "step", "steps": [[0, 1], [5, 2]]}),
+    ("POST", "/_sim/clock/_advance", {"seconds": 1}),
+    ("POST", "/_plugins/_ml/model_groups/_register", {"name": "fz-group", "description": "d"}),
+    ("PUT", f"/_plugins/_ml/models/{EMBEDDING_MODEL}", {
+        "description": "x", "rate_limiter": {"limit": "400", "unit": "MINUTES"},
+    }),
+    ("POST", f"/_plugins/_ml/models/{EMBEDDING_MODEL}/_predict", {"text_docs": ["today is sunny"]}),
+    ("POST", f"/_plugins/_ml/models/{CHAT_MODEL}/_predict", {"parameters": {"prompt": "hello"}}),
+    ("PUT", f"/_plugins/_ml/models/{CHAT_MODEL}", {
+        "guardrails": {"type": "local_regex", "input_guardrail": {"regex": [".*abort.*"]},
+                       "output_guardrail": {"regex": []}},
+    }),
+    ("POST", "/_plugins/_ml/connectors/_create", {
+        "name": "fz", "description": "d", "version": "1", "protocol": "http", "parameters": {"model": "m"},
+        "credential": {"key": "k"},
+        "actions": [{"action_type": "PREDICT", "method": "POST", "url": "https://x.invalid", "request_body": "{}"}],
+    }),
+    ("PUT", "/_cluster/settings", {"persistent": {"plugins.ml_commons.only_run_on_ml_node": True}}),
+    ("PUT", "/fz-index/_doc/1", {"title": "stop word"}),
+    ("POST", "/_plugins/_ml/models/_search", {"query": {"match_all": {}}, "size": 5}),
 )
 CONTENT_TYPES = (
     "application/json", "application/json", "application/json", "application/vnd.elasticsearch+json; compatible-with=9",
@@ -199,6 +235,51 @@ def bodies() -> st.SearchStrategy[bytes]:
     return st.one_of(st.just(b""), as_json, as_json, as_json, st.sampled_from(BROKEN_BODIES), st.binary(max_size=40))
 
 
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key path into a JSON value (the root included)."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+def mutated(body: Any, path: tuple[Any, ...], action: str, replacement: Any, key: str) -> Any:
+    """`body` with the value at `path` replaced, or the path dropped, or `key` added beside it."""
+    body = copy.deepcopy(body)
+    if not path:
+        return replacement if action == "replace" else body
+    parent = body
+    for step in path[:-1]:
+        parent = parent[step]
+    last = path[-1]
+    if action == "replace":
+        parent[last] = replacement
+    elif action == "drop":
+        del parent[last]
+    elif isinstance(parent, dict):
+        parent[key] = replacement
+    return body
+
+
+def template_requests() -> st.SearchStrategy[tuple[str, str, bytes]]:
+    """A valid request with one change."""
+    values = json_values()
+    keys = st.one_of(st.sampled_from(FIELD_NAMES), _odd_text())
+
+    @st.composite
+    def one(draw: Any) -> tuple[str, str, bytes]:
+        method, path, body = draw(st.sampled_from(TEMPLATES))
+        where = draw(st.sampled_from(_paths(body)))
+        action = draw(st.sampled_from(("replace", "replace", "drop", "add")))
+        return method, path, json.dumps(mutated(body, where, action, draw(values), draw(keys))).encode()
+
+    return one()
+
+
 def _path(template: str, ids: st.SearchStrategy[str], draw: Any) -> str:
     def one(_: re.Match[str]) -> str:
         value = draw(ids)
@@ -215,8 +296,13 @@ def requests(routes: Sequence[tuple[str, str]], ids: Sequence[str]) -> st.Search
     )
     body_strategy = bodies()
 
+    templates = template_requests()
+
     @st.composite
     def one(draw: Any) -> FuzzRequest:
+        if draw(st.integers(0, 2)) == 0:  # a third: a valid request with one change
+            method, path, body = draw(templates)
+            return FuzzRequest(method, path, {"Content-Type": "application/json"}, body)
         method, template = draw(st.sampled_from(routes))
         if draw(st.integers(0, 9)) == 0:
             method = draw(st.sampled_from(OTHER_METHODS))
