@@ -259,7 +259,7 @@ def profile_from_json(spec: object, now: float) -> TrafficProfile:
     if not isinstance(spec, dict):
         raise ValueError("a traffic profile must be an object")
     kind = spec.get("kind")
-    if kind not in PROFILE_FIELDS:
+    if not isinstance(kind, str) or kind not in PROFILE_FIELDS:
         raise ValueError(f"[kind] must be one of {list(PROFILE_FIELDS)}, got [{kind}]")
     unknown = sorted(set(spec) - {"kind", *PROFILE_FIELDS[kind]})
     if unknown:

@@ -24,7 +24,7 @@ EMBEDDING_OUTPUT = "sentence_embedding"
 
 def embedding(seed_key: str, text: str, dimension: int, normalize: bool) -> list[float]:
     """One text's vector, as the float32 values Java prints (shortest round-trip form)."""
-    digest = hashlib.sha256(f"{seed_key}\x00{text}".encode()).digest()
+    digest = hashlib.sha256(f"{seed_key}\x00{text}".encode("utf-8", "surrogatepass")).digest()
     vector = np.random.default_rng(int.from_bytes(digest[:8], "big")).standard_normal(dimension).astype(np.float32)
     if normalize:
         vector = vector / np.float32(np.linalg.norm(vector))

@@ -182,3 +182,23 @@ async def test_connect_is_answered(http: TestClient) -> None:
     writer.close()
     response = await http.request("CONNECT", "/_sim/clock")
     assert response.status == 400 and "no handler found" in (await response.json())["error"]
+
+
+async def test_lone_surrogates_in_inference_inputs_are_answered(cluster: Cluster) -> None:
+    """Deterministic answers hash their input: a lone surrogate in it is hashed too."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from cluster.demo import NER_MODEL, build_demo
+    from cluster.opensearch.demo import EMBEDDING_MODEL, build_opensearch_demo
+
+    build_demo(cluster)
+    build_opensearch_demo(cluster.ml_commons)
+    client = TestClient(TestServer(create_app(cluster)))
+    await client.start_server()
+    try:
+        infer = await client.post(f"/_ml/trained_models/{NER_MODEL}/_infer", json={"docs": [{"text_field": "a\ud800"}]})
+        assert infer.status == 200
+        predict = await client.post(f"/_plugins/_ml/models/{EMBEDDING_MODEL}/_predict", json={"text_docs": ["\udfff"]})
+        assert predict.status == 200
+    finally:
+        await client.close()
