@@ -32,6 +32,7 @@ from api.app import create_app
 from cluster.cluster import Cluster
 from cluster.demo import FLIGHT_DELAY_MODELS, NER_MODEL, build_demo
 from cluster.opensearch.demo import CHAT_MODEL, EMBEDDING_MODEL, build_opensearch_demo
+from cluster.opensearch.documents import MODEL_INDEX, TASK_INDEX
 
 #: Wall seconds a request may take before it counts as unanswered.
 ANSWER_TIMEOUT = 60.0
@@ -178,8 +179,26 @@ def known_ids(cluster: Cluster) -> list[str]:
     return sorted(set(ids))
 
 
+#: The fields of a model document its deployment moves (and ml-commons' tasks, its record
+#: of work):
+#: like routes' states on the Elasticsearch side, left out of the snapshot, because a
+#: predict auto-deploys an undeployed model before it can fail, as ml-commons does.
+DEPLOYMENT_FIELDS = frozenset({
+    "model_state", "current_worker_node_count", "planning_worker_node_count", "planning_worker_nodes",
+    "last_deployed_time", "last_undeployed_time", "last_updated_time", "deploy_to_all_nodes",
+    "auto_redeploy_retry_times",
+})
+
+
+def _written(index: str, source: dict[str, Any]) -> str:
+    if index == MODEL_INDEX:
+        source = {k: v for k, v in source.items() if k not in DEPLOYMENT_FIELDS}
+    return json.dumps(source, sort_keys=True, default=str)
+
+
 def snapshot(cluster: Cluster) -> str:
-    """Everything a request can write (not what time moves: routes' states, counters)."""
+    """Everything a request can write (not what time or deployments move: routes' states,
+    counters, ml-commons tasks and models' deployment fields)."""
     state = cluster.state
     ml = cluster.ml_commons
     parts: dict[str, Any] = {
@@ -192,8 +211,9 @@ def snapshot(cluster: Cluster) -> str:
         "pipelines": repr(state.pipelines),
         "ml_settings": repr(ml.settings),
         "documents": {
-            name: {doc_id: stored.version for doc_id, stored in index.docs.items()}
+            name: {doc_id: _written(name, stored.source) for doc_id, stored in index.docs.items()}
             for name, index in ml.store.indices.items()
+            if name != TASK_INDEX
         },
         "traffic": cluster.serving.profile_counts(),
     }
