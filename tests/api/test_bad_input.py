@@ -11,10 +11,14 @@ import zlib
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from elasticsearch import AsyncElasticsearch
+from yarl import URL
 
 from api.app import create_app
 from api.request_body import DEFAULT_MAX_CONTENT_LENGTH
 from cluster.cluster import Cluster
+from cluster.demo import NER_MODEL, build_demo
+from cluster.opensearch.demo import EMBEDDING_MODEL, build_opensearch_demo
+from tests.conftest import served
 
 JSON = {"Content-Type": "application/json"}
 ADVANCE = "/_sim/clock/_advance"
@@ -85,8 +89,6 @@ async def test_a_lone_surrogate_is_stored_and_read_back_as_an_escape(http: TestC
 
 
 async def test_the_official_client_reads_a_model_with_a_lone_surrogate(cluster: Cluster) -> None:
-    from tests.conftest import served
-
     async with served(cluster) as port:
         client = AsyncElasticsearch(f"http://127.0.0.1:{port}")
         try:
@@ -98,8 +100,6 @@ async def test_the_official_client_reads_a_model_with_a_lone_surrogate(cluster: 
 
 
 async def test_a_lone_surrogate_in_a_path_is_a_not_found(http: TestClient) -> None:
-    from yarl import URL
-
     response = await http.get(URL("/_ml/trained_models/%ED%A0%80", encoded=True))
     assert response.status == 404
 
@@ -186,11 +186,6 @@ async def test_connect_is_answered(http: TestClient) -> None:
 
 async def test_lone_surrogates_in_inference_inputs_are_answered(cluster: Cluster) -> None:
     """Deterministic answers hash their input: a lone surrogate in it is hashed too."""
-    from aiohttp.test_utils import TestClient, TestServer
-
-    from cluster.demo import NER_MODEL, build_demo
-    from cluster.opensearch.demo import EMBEDDING_MODEL, build_opensearch_demo
-
     build_demo(cluster)
     build_opensearch_demo(cluster.ml_commons)
     client = TestClient(TestServer(create_app(cluster)))
