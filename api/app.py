@@ -18,6 +18,7 @@ from . import (
 )
 from .context import CLUSTER
 from .middleware import es_dialect
+from .request_body import DEFAULT_MAX_CONTENT_LENGTH, MAX_CONTENT_LENGTH, allow_nesting
 from .ui import routes as ui_routes
 
 
@@ -25,9 +26,20 @@ from .ui import routes as ui_routes
 Extension = Callable[[web.Application], None]
 
 
-def create_app(cluster: Cluster, extensions: Sequence[Extension] = ()) -> web.Application:
-    app = web.Application(middlewares=[es_dialect])
+def create_app(
+    cluster: Cluster,
+    extensions: Sequence[Extension] = (),
+    max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
+) -> web.Application:
+    allow_nesting()
+    # Bodies are decompressed by `api.request_body` (a bad one is a 400, not a dropped connection).
+    app = web.Application(
+        middlewares=[es_dialect],
+        client_max_size=max_content_length + 1,
+        handler_args={"auto_decompress": False},
+    )
     app[CLUSTER] = cluster
+    app[MAX_CONTENT_LENGTH] = max_content_length
     # Static paths (`_stats`) before the `{model_id}` patterns they would otherwise match.
     for module in (es_root, es_stats, es_models, es_aliases, es_deployments, es_infer, es_cat, es_pipelines):
         app.add_routes(module.routes)

@@ -17,6 +17,7 @@ from cluster.errors import MlError
 
 from .http_errors import parse_error
 from .params import INT_MAX, INT_MIN
+from .request_body import loads, read_text
 
 
 def body_required() -> MlError:
@@ -101,13 +102,13 @@ class JsonBody:
 
 async def read_body(request: web.Request, parser: str, required: bool = False) -> JsonBody | None:
     """The body as a JSON object (None when empty and optional)."""
-    text = (await request.read()).decode("utf-8", errors="replace")
+    text = await read_text(request)
     if not text.strip():
         if required:
             raise body_required()
         return None
     try:
-        data = json.loads(text)
+        data = loads(text)
     except json.JSONDecodeError as exc:
         raise parse_error(f"[{exc.lineno}:{exc.colno}] {exc.msg}") from None
     if not isinstance(data, dict):

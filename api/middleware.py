@@ -1,7 +1,8 @@
 """The one middleware that makes every reply look like Elasticsearch's (or OpenSearch's).
 
-It turns `MlError`s into ES error bodies, the router's misses into ES's "no handler" and
-"incorrect HTTP method" answers, anything unexpected into a 500 (a simulator bug), and
+It checks what RestController checks before a handler runs (body size, media type, the
+method), turns `MlError`s into ES error bodies, the router's misses into ES's "no handler"
+and "incorrect HTTP method" answers, anything unexpected into a 500 (a simulator bug), and
 stamps the product header the official clients check for.
 """
 
@@ -14,6 +15,7 @@ from aiohttp import web
 from cluster.errors import MlError
 
 from .http_errors import error_body, no_handler_body, unexpected_error, wrong_method_body
+from .request_body import ContentTooLarge, SimpleError, check_request
 from .responses import compatible_version, render
 
 log = logging.getLogger(__name__)
@@ -23,7 +25,18 @@ log = logging.getLogger(__name__)
 async def es_dialect(request: web.Request, handler) -> web.StreamResponse:
     try:
         compatible_version(request)
+        routed = request.match_info.http_exception is None
+        if routed:
+            check_request(request)
+        elif request.method == "OPTIONS":
+            return options_response(request.match_info.http_exception)
+        elif request.method not in METHODS:
+            raise unexpected_method(request.method, request.match_info.http_exception)
         response = await handler(request)
+    except (ContentTooLarge, web.HTTPRequestEntityTooLarge):
+        return too_large()
+    except SimpleError as exc:
+        response = render(request, {"error": exc.message, "status": exc.status}, exc.status, filtered=False)
     except MlError as exc:
         response = render(request, error_body(exc), exc.status, filtered=False)
     except web.HTTPMethodNotAllowed as exc:
@@ -53,6 +66,34 @@ def asks_elasticsearch(request: web.Request) -> bool:
         return False
 
 
+#: The methods Elasticsearch's REST layer knows; any other is a 405 whatever the path.
+METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "CONNECT"})
+
+
+def unexpected_method(method: str, exc: web.HTTPException | None) -> SimpleError:
+    """RestController's 405 for a method its REST layer has no name for."""
+    message = f"Unexpected http method: {method}"
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        message += f", allowed: [{', '.join(sorted(exc.allowed_methods))}]"
+    return SimpleError(405, message)
+
+
+def too_large() -> web.Response:
+    """Elasticsearch's answer to a body over `http.max_content_length`: 413, no body, and the
+    connection closed (the rest of the body is never read)."""
+    response = web.Response(status=413, body=b"")
+    response.force_close()
+    return response
+
+
+def options_response(exc: web.HTTPException | None) -> web.Response:
+    """OPTIONS is answered by the REST layer: 200, empty, with the path's methods in `Allow`."""
+    response = web.Response(status=200, body=b"", content_type="text/plain")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        response.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+    return response
+
+
 #: First path segments the OpenSearch dialect serves (besides users' index names).
 OPENSEARCH_ROOTS = ("_plugins", "_cluster")
 
@@ -61,7 +102,7 @@ def is_opensearch_path(path: str) -> bool:
     """ml-commons, `_cluster/settings` and users' document indices answer as OpenSearch (no
     Elastic product header); the root, Elasticsearch's `_` paths and unknown ones as ES."""
     segments = path.split("/", 3)
-    first = segments[1]
+    first = segments[1] if len(segments) > 1 else ""
     if first == "_cluster" and len(segments) > 2 and segments[2] == "health":
         return False  # `_cluster/health` answers as Elasticsearch (its shape and product header)
     return first in OPENSEARCH_ROOTS or (first != "" and not first.startswith("_"))

@@ -14,6 +14,7 @@ from cluster.opensearch.service import MlCommons
 from cluster.opensearch.xcontent import expecting, json_parse_exception, parsing_exception
 
 from .context import cluster_of
+from .request_body import loads, read_text
 
 #: Query parameters a search endpoint reads its body from when there is none.
 SOURCE_PARAMS = ("source", "source_content_type")
@@ -26,10 +27,9 @@ def ml_commons(request: web.Request) -> MlCommons:
 async def read_ml_object(request: web.Request) -> tuple[dict[str, Any] | None, str]:
     """The body as ml-commons' handlers read it: None when there is none, else a JSON object
     (`parse_ml_object`); with the text as sent, for the positions in later parse errors."""
-    raw = await request.read()
-    if not raw:
+    text = await read_text(request)
+    if not text:
         return None, ""
-    text = raw.decode("utf-8", errors="replace")
     return parse_ml_object(text), text
 
 
@@ -49,7 +49,7 @@ def parse_json(text: str) -> Any:
     """Any JSON value; malformed text is Jackson's json_parse_exception (400), with the
     position (Python's wording of the problem)."""
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as exc:
         raise json_parse_exception(exc.msg, exc.lineno, exc.colno) from None
 

@@ -60,8 +60,8 @@ def check_index_name(name: str) -> None:
         raise invalid_name(name, "must be lowercase")
     if name in (".", ".."):
         raise invalid_name(name, "must not be '.' or '..'")
-    if len(name.encode("utf-8")) > 255:
-        raise invalid_name(name, f"index name is too long, ({len(name.encode('utf-8'))} > 255)")
+    if len(name.encode("utf-8", "surrogatepass")) > 255:
+        raise invalid_name(name, f"index name is too long, ({len(name.encode('utf-8', 'surrogatepass'))} > 255)")
 
 
 def refuse_system_index(name: str) -> None:
@@ -71,7 +71,7 @@ def refuse_system_index(name: str) -> None:
 
 def index_uuid(name: str) -> str:
     """A stable stand-in for the index UUID OpenSearch prints beside a name."""
-    return base64.urlsafe_b64encode(hashlib.sha256(name.encode()).digest()[:16]).decode().rstrip("=")
+    return base64.urlsafe_b64encode(hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()[:16]).decode().rstrip("=")
 
 
 def existing_index(store: DocumentStore, name: str) -> DocumentIndex:

@@ -13,6 +13,7 @@ from cluster.opensearch.settings import SCOPES, Raw, nest, node_defaults, update
 
 from .body import body_required
 from .os_bodies import ml_commons, parse_json
+from .request_body import read_text
 from .params import Query
 from .responses import render
 
@@ -54,7 +55,7 @@ async def get_cluster_settings(request: web.Request) -> web.Response:
 
 async def _read_source(request: web.Request) -> dict[str, Any]:
     """The body as a map (a JSON value other than an object reads as no settings)."""
-    text = (await request.read()).decode("utf-8", errors="replace")
+    text = await read_text(request)
     if not text.strip():
         raise body_required()
     data = parse_json(text)

@@ -19,6 +19,7 @@ from .http_errors import warning_header
 
 COMPATIBLE_VERSIONS = (8, 9)
 _COMPAT = re.compile(r"compatible-with\s*=\s*(\d+)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def compatible_version(request: web.Request) -> int | None:
@@ -49,13 +50,23 @@ def dumps(request: web.Request, body: Any) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
+def utf8(text: str) -> bytes:
+    """UTF-8 bytes of a reply. A lone UTF-16 surrogate (accepted in a request, as Jackson
+    accepts one) cannot be encoded; it goes out as its `\\uXXXX` escape, as Jackson's UTF-8
+    generator writes one, which is valid inside a JSON string."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
 def render(
     request: web.Request, body: Any, status: int = 200, warnings: Iterable[str] = (), filtered: bool = True
 ) -> web.Response:
     """A JSON reply; `filter_path` applies unless `filtered` is False (error bodies)."""
     if filtered:
         body = apply_filter_path(body, request.query.get("filter_path"))
-    response = web.Response(text=dumps(request, body), status=status, content_type="application/json")
+    response = web.Response(body=utf8(dumps(request, body)), status=status)
     response.headers["Content-Type"] = content_type(request) + "; charset=UTF-8"
     for message in warnings:
         response.headers.add("Warning", warning_header(message))
@@ -64,7 +75,9 @@ def render(
 
 def render_text(request: web.Request, text: str, status: int = 200) -> web.Response:
     """A plain-text reply (the cat APIs' table form)."""
-    return web.Response(text=text, status=status, content_type="text/plain")
+    response = web.Response(body=utf8(text), status=status)
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    return response
 
 
 def acknowledged(request: web.Request, warnings: Iterable[str] = ()) -> web.Response:

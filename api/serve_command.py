@@ -15,6 +15,7 @@ import sys
 from aiohttp import web
 
 from cluster.bytesize import parse_byte_size
+from cluster.clock import MAX_SPEED
 from cluster.cluster import Cluster
 from cluster.config import ClusterConfig, ConfigError, free_node_name, load_cluster_file, parse_node_spec
 from cluster.demo import build_demo
@@ -26,6 +27,10 @@ from . import security
 from .app import Extension, create_app
 from .durability.files import DataError
 from .durability.startup import History, add_arguments as add_durability_arguments, installer, load_history
+from .request_body import DEFAULT_MAX_CONTENT_LENGTH
+
+#: Elasticsearch keeps `http.max_content_length` within a Java int.
+MAX_CONTENT_LENGTH_LIMIT = 2**31 - 1
 
 DESCRIPTION = """\
 Serve a simulated Elasticsearch ML cluster: the trained-model REST APIs (/_ml/...) and the
@@ -60,7 +65,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     listen = parser.add_argument_group("listening")
     listen.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    listen.add_argument("--port", type=int, default=9200, help="TCP port; 0 picks a free one (default: %(default)s)")
+    listen.add_argument("--port", type=_port, default=9200, help="TCP port; 0 picks a free one (default: %(default)s)")
+    listen.add_argument(
+        "--max-content-length", type=_content_length, default=DEFAULT_MAX_CONTENT_LENGTH, metavar="SIZE",
+        help="largest request body, as Elasticsearch's http.max_content_length, e.g. 100mb (default: 100mb)",
+    )
     time = parser.add_argument_group("simulated time")
     time.add_argument(
         "--clock", choices=("realtime", "virtual"), default="realtime",
@@ -68,8 +77,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "when a request waits for it or on POST /_sim/clock/_advance (default: %(default)s)",
     )
     time.add_argument(
-        "--speed", type=_positive_float, default=None, metavar="FACTOR",
-        help="simulated seconds per wall second, realtime clock only (default: 1.0)",
+        "--speed", type=_speed, default=None, metavar="FACTOR",
+        help=f"simulated seconds per wall second, realtime clock only, at most {MAX_SPEED:g} (default: 1.0)",
     )
     world = parser.add_argument_group("cluster")
     world.add_argument(
@@ -108,7 +117,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _fail(f"invalid cluster file: {error}")
     security.options.warn_if_open(args.host, users)
     try:
-        asyncio.run(serve(cluster, args.host, args.port, _prepare(history, args, users)))
+        asyncio.run(serve(cluster, args.host, args.port, _prepare(history, args, users), args.max_content_length))
     except OSError as error:
         return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
     return 0
@@ -152,11 +161,17 @@ def _prepare(history: History, args: argparse.Namespace, users: security.Users |
     return prepare
 
 
-async def serve(cluster: Cluster, host: str, port: int, prepare=None) -> None:
+async def serve(
+    cluster: Cluster,
+    host: str,
+    port: int,
+    prepare=None,
+    max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
+) -> None:
     """Serve until SIGINT or SIGTERM, then close connections and stop the clock driver.
     `prepare(cluster)`, awaited first, gives the app's extensions."""
     extensions = await prepare(cluster) if prepare is not None else []
-    runner = web.AppRunner(create_app(cluster, extensions), handle_signals=False)
+    runner = web.AppRunner(create_app(cluster, extensions, max_content_length), handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
@@ -192,11 +207,35 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _byte_size(text: str) -> int:
+def _byte_size(text: str, name: str = "--node-memory") -> int:
     try:
-        return parse_byte_size(text, "--node-memory")
+        return parse_byte_size(text, name)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _content_length(text: str) -> int:
+    size = _byte_size(text, "--max-content-length")
+    if not 0 < size <= MAX_CONTENT_LENGTH_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 byte and {MAX_CONTENT_LENGTH_LIMIT} bytes, got [{text}]")
+    return size
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"[{text}] is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got [{text}]")
+    return port
+
+
+def _speed(text: str) -> float:
+    speed = _positive_float(text)
+    if speed > MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SPEED:g}, got [{text}]")
+    return speed
 
 
 def _positive_float(text: str) -> float:

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cluster.clock import MAX_ADVANCE_SECONDS
 from cluster.cluster import Cluster
 from cluster.config import ConfigError, free_node_name, parse_node_spec
 from cluster.errors import illegal_argument, not_found
@@ -24,7 +25,7 @@ from cluster.traffic import profile_from_json
 from .body import read_body
 from .context import cluster_of
 from .params import Query
-from .responses import render
+from .responses import render, utf8
 
 routes = web.RouteTableDef()
 
@@ -88,7 +89,8 @@ async def get_clock(request: web.Request) -> web.Response:
 
 @routes.post("/_sim/clock/_advance")
 async def advance_clock(request: web.Request) -> web.Response:
-    """Move simulated time forward by `seconds` (a number or a time value such as `30s`)."""
+    """Move simulated time forward by `seconds` (a number or a time value such as `30s`), at
+    most a year; other requests are answered while it runs, this one when it is done."""
     Query(request)
     cluster = cluster_of(request)
     body = await read_body(request, "advance", required=True)
@@ -107,7 +109,11 @@ async def advance_clock(request: web.Request) -> web.Response:
         raise body.field_error("seconds")
     if not (math.isfinite(seconds) and seconds >= 0):
         raise illegal_argument(f"[seconds] must be a finite, non-negative number, got [{raw}]")
-    cluster.advance(seconds)
+    if seconds > MAX_ADVANCE_SECONDS:
+        raise illegal_argument(
+            f"[seconds] must be at most [{MAX_ADVANCE_SECONDS}] (365 days) in one advance, got [{raw}]"
+        )
+    await cluster.clock.advance_in_slices(seconds)
     return render(request, clock_view(cluster))
 
 
@@ -136,11 +142,22 @@ async def add_traffic(request: web.Request) -> web.Response:
     if deployment_id not in cluster.state.assignments:
         raise not_found(f"Could not find trained model deployment [{deployment_id}]")
     try:
-        profile = profile_from_json(body.data, cluster.now)
+        cluster.add_traffic(deployment_id, profile_from_json(body.data, cluster.now))
     except ValueError as exc:
         raise illegal_argument(str(exc)) from None
-    cluster.add_traffic(deployment_id, profile)
     return render(request, {"acknowledged": True, "deployment_id": deployment_id, "from": cluster.now, "profile": body.data})
+
+
+@routes.delete("/_sim/traffic/{deployment_id}")
+async def remove_traffic(request: web.Request) -> web.Response:
+    """Stop every traffic profile on a deployment (requests drawn up to now are served)."""
+    Query(request)
+    cluster = cluster_of(request)
+    deployment_id = request.match_info["deployment_id"]
+    if deployment_id not in cluster.state.assignments:
+        raise not_found(f"Could not find trained model deployment [{deployment_id}]")
+    removed = cluster.remove_traffic(deployment_id)
+    return render(request, {"acknowledged": True, "deployment_id": deployment_id, "removed_profiles": removed})
 
 
 # -- events -----------------------------------------------------------------------------
@@ -160,7 +177,7 @@ async def get_events(request: web.Request) -> web.Response:
     if fmt == "jsonl":
         out = io.StringIO()
         log.write_jsonl(out, since)
-        response = web.Response(text=out.getvalue(), content_type="application/x-ndjson")
+        response = web.Response(body=utf8(out.getvalue()), content_type="application/x-ndjson")
         response.headers["X-Mlsim-Next"] = str(log.next_seq)
         return response
     return render(request, {"events": [e.to_dict() for e in log.since(since)], "next": log.next_seq})

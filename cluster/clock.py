@@ -26,6 +26,13 @@ DEFAULT_EPOCH_MS = 1_700_000_000_000
 REALTIME_SLICE_STEPS = 2_000
 #: Longest the realtime driver sleeps between slices (wall seconds).
 REALTIME_MAX_SLEEP = 0.01
+#: Wall seconds a request's advance or wait steps the simulation before letting other
+#: requests run (checked every `REQUEST_CHECK_STEPS` events).
+REQUEST_SLICE_SECONDS = 0.001
+REQUEST_CHECK_STEPS = 50
+#: Longest advance one request may ask for (a year), and the fastest realtime clock.
+MAX_ADVANCE_SECONDS = 365 * 86_400
+MAX_SPEED = 100_000.0
 
 Predicate = Callable[[], bool]
 
@@ -49,8 +56,8 @@ class SimClock:
     ) -> None:
         if mode not in CLOCK_MODES:
             raise ValueError(f"unknown clock mode [{mode}]; expected one of {list(CLOCK_MODES)}")
-        if not speed > 0:
-            raise ValueError("[speed] must be positive")
+        if not 0 < speed <= MAX_SPEED:
+            raise ValueError(f"[speed] must be positive and at most [{MAX_SPEED:g}], got [{speed}]")
         self.env = env
         self.mode: ClockMode = mode
         self.speed = speed
@@ -87,6 +94,13 @@ class SimClock:
         if self._wall_anchor is not None:
             self._sim_anchor += seconds
 
+    async def advance_in_slices(self, seconds: float) -> None:
+        """`advance` for a request: the same events, run a slice at a time with the loop
+        free between slices, so other requests are answered while a long advance runs."""
+        await self._step_in_slices(lambda: False, self.env.now + seconds)
+        if self._wall_anchor is not None:
+            self._sim_anchor += seconds
+
     def run_until(self, predicate: Predicate, timeout: float = math.inf) -> bool:
         """Step events until `predicate()` holds or `timeout` simulated seconds pass.
 
@@ -95,21 +109,13 @@ class SimClock:
         """
         if self.mode == "realtime":
             raise RuntimeError("run_until steps the simulation itself; in realtime use wait_until")
-        deadline = self.env.now + timeout
-        while not predicate():
-            upcoming = self.env.peek()
-            if upcoming > deadline or upcoming == math.inf:
-                if math.isfinite(deadline):
-                    self._run_through(deadline)
-                return predicate()
-            self.env.step()
-            self._resolve_waiters()
-        return True
+        return bool(self._step_until(predicate, self.env.now + timeout, math.inf))
 
     async def wait_until(self, predicate: Predicate, timeout: float = math.inf) -> bool:
-        """Await a simulated condition without blocking the loop; True if it held in time."""
+        """Await a simulated condition without blocking the loop; True if it held in time.
+        In the virtual modes the waiter steps the simulation itself, a slice at a time."""
         if self.mode != "realtime":
-            return self.run_until(predicate, timeout)
+            return await self._step_in_slices(predicate, self.env.now + timeout)
         if predicate():
             return True
         future = asyncio.get_running_loop().create_future()
@@ -138,6 +144,35 @@ class SimClock:
             await asyncio.sleep(min(max(gap, 0.0), REALTIME_MAX_SLEEP))
 
     # -- internals ------------------------------------------------------------------
+
+    async def _step_in_slices(self, predicate: Predicate, deadline: float) -> bool:
+        """`_step_until` without a budget, yielding to the loop every few milliseconds."""
+        while True:
+            slice_end = time.perf_counter() + REQUEST_SLICE_SECONDS
+            held = self._step_until(predicate, deadline, REQUEST_CHECK_STEPS)
+            while held is None and time.perf_counter() < slice_end:
+                held = self._step_until(predicate, deadline, REQUEST_CHECK_STEPS)
+            if held is not None:
+                return held
+            await asyncio.sleep(0)
+
+    def _step_until(self, predicate: Predicate, deadline: float, budget: float) -> bool | None:
+        """Step at most `budget` events towards `predicate()` or `deadline` (reached by a
+        jump when no event is left before it): whether the predicate held, or None when the
+        budget ran out first."""
+        steps = 0
+        while not predicate():
+            upcoming = self.env.peek()
+            if upcoming > deadline or upcoming == math.inf:
+                if math.isfinite(deadline):
+                    self._run_through(deadline)
+                return predicate()
+            if steps >= budget:
+                return None
+            self.env.step()
+            steps += 1
+            self._resolve_waiters()
+        return True
 
     def _run_through(self, t: float) -> None:
         if t > self.env.now:

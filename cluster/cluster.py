@@ -255,3 +255,7 @@ class Cluster:
         in windows at every control event and every stats read."""
         self.serving.add_traffic(deployment_id, profile)
         self.autoscaler.ensure_ticking()
+
+    def remove_traffic(self, deployment_id: str) -> int:
+        """Stop the traffic profiles on `deployment_id`; how many there were."""
+        return self.serving.remove_traffic(deployment_id)

@@ -23,7 +23,7 @@ _WORD = re.compile(r"\w+")
 
 
 def _rng(*parts: Any) -> np.random.Generator:
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8", "surrogatepass")).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 

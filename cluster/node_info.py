@@ -34,7 +34,7 @@ def node_summary(state: ClusterState, node_id: str) -> dict[str, Any]:
     }
     return {
         "name": spec.name,
-        "ephemeral_id": hashlib.sha256(f"ephemeral:{node_id}".encode()).hexdigest()[:22],
+        "ephemeral_id": hashlib.sha256(f"ephemeral:{node_id}".encode("utf-8", "surrogatepass")).hexdigest()[:22],
         "transport_address": f"127.0.0.1:{9300 + index}",
         "external_id": spec.name,
         "attributes": attributes,

@@ -27,7 +27,7 @@ from .inference import not_allocated
 from .routing import split_by_allocations
 from .state import ClusterState
 from .timevalue import format_time_value
-from .traffic import TrafficProfile
+from .traffic import TrafficProfile, check_peak_rate
 
 #: How long after its arrival an `_infer` request's window closes (1 µs).
 TICKET_WINDOW_SECONDS = 1e-6
@@ -110,17 +110,23 @@ class Serving:
     # -- traffic --------------------------------------------------------------------
 
     def add_traffic(self, deployment_id: str, profile: TrafficProfile) -> None:
-        """Requests drawn from `profile` (times in simulated seconds) from now on."""
+        """Requests drawn from `profile` (times in simulated seconds) from now on; ValueError
+        if the deployment's traffic would go over `traffic.MAX_RATE`."""
+        check_peak_rate(self._traffic.get(deployment_id, []), profile)
         self.sync()
         self._traffic.setdefault(deployment_id, []).append(profile)
         self._drawn_until.setdefault(deployment_id, self.env.now)
 
-    def clear_traffic(self, deployment_id: str) -> None:
-        """No more requests from the deployment's profiles after now (those drawn up to now
-        are served)."""
+    def remove_traffic(self, deployment_id: str) -> int:
+        """Stop drawing requests for `deployment_id` (after serving those drawn up to now);
+        how many profiles it had."""
         self.sync()
-        self._traffic.pop(deployment_id, None)
         self._drawn_until.pop(deployment_id, None)
+        return len(self._traffic.pop(deployment_id, []))
+
+    def profile_counts(self) -> dict[str, int]:
+        """How many traffic profiles each deployment has."""
+        return {deployment_id: len(profiles) for deployment_id, profiles in self._traffic.items()}
 
     @property
     def has_traffic(self) -> bool:

@@ -18,10 +18,32 @@ from typing import Protocol, Sequence, TextIO
 import numpy as np
 
 
+#: Highest request rate (per simulated second) the profiles on one deployment may reach
+#: together, and most timestamps a replay may hold: a 10 s window then draws at most a
+#: million arrivals, so a profile cannot exhaust memory later, in a stats read or an advance.
+MAX_RATE = 100_000.0
+MAX_REPLAY_TIMES = 1_000_000
+
+
 class TrafficProfile(Protocol):
     def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
         """Sorted arrival times in [t0, t1)."""
         ...
+
+    @property
+    def peak_rate(self) -> float:
+        """The highest rate the profile reaches (a replay's is 0: its size is bounded instead)."""
+        ...
+
+
+def check_peak_rate(existing: Sequence[TrafficProfile], profile: TrafficProfile) -> None:
+    """Refuse a profile that would take a deployment's traffic over `MAX_RATE`."""
+    total = sum(p.peak_rate for p in existing) + profile.peak_rate
+    if total > MAX_RATE:
+        raise ValueError(
+            f"the deployment's traffic would peak at [{total:g}] requests per second; "
+            f"the limit is [{MAX_RATE:g}] per deployment"
+        )
 
 
 def _check_window(t0: float, t1: float) -> None:
@@ -49,6 +71,10 @@ class ConstantRate:
     def __post_init__(self) -> None:
         _check_rate(self.rate)
 
+    @property
+    def peak_rate(self) -> float:
+        return self.rate
+
     def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
         _check_window(t0, t1)
         if self.rate == 0:
@@ -67,6 +93,10 @@ class Poisson:
     def __post_init__(self) -> None:
         _check_rate(self.rate)
 
+    @property
+    def peak_rate(self) -> float:
+        return self.rate
+
     def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
         _check_window(t0, t1)
         return _poisson(rng, self.rate, t0, t1)
@@ -84,6 +114,10 @@ class Step:
             raise ValueError("[steps] must be a non-empty list of (time, rate) with increasing times")
         for _, rate in self.steps:
             _check_rate(rate)
+
+    @property
+    def peak_rate(self) -> float:
+        return max(rate for _, rate in self.steps)
 
     def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
         _check_window(t0, t1)
@@ -113,6 +147,10 @@ class Diurnal:
         if not self.period > 0:
             raise ValueError("[period] must be positive")
 
+    @property
+    def peak_rate(self) -> float:
+        return self.mean_rate * (1.0 + self.amplitude)
+
     def rate(self, t: float | np.ndarray) -> float | np.ndarray:
         return self.mean_rate * (1.0 + self.amplitude * np.sin(2.0 * np.pi * (np.subtract(t, self.phase)) / self.period))
 
@@ -137,6 +175,10 @@ class Replay:
         if np.any(np.diff(self.times) < 0):
             raise ValueError("replay times must be sorted")
 
+    @property
+    def peak_rate(self) -> float:
+        return 0.0
+
     def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
         _check_window(t0, t1)
         lo, hi = np.searchsorted(self.times, [t0, t1], side="left")
@@ -155,12 +197,14 @@ class Replay:
         return cls(parse_timestamps(source, column))
 
 
-def parse_timestamps(stream: TextIO | io.StringIO, column: int | str = 0) -> np.ndarray:
-    """The numbers of one CSV column, sorted; see `Replay.from_csv`."""
+def parse_timestamps(stream: TextIO | io.StringIO, column: int | str = 0, limit: int | None = None) -> np.ndarray:
+    """The numbers of one CSV column, sorted; see `Replay.from_csv`. At most `limit` rows."""
     rows = list(csv.reader(stream))
     if not rows:
         raise ValueError("the trace is empty")
     index, first = _column_index(rows[0], column)
+    if limit is not None:
+        _check_replay_size(len(rows) - first)
     values: list[float] = []
     for line, row in enumerate(rows[first:], start=first + 1):
         if not row or all(not cell.strip() for cell in row):
@@ -215,7 +259,7 @@ def profile_from_json(spec: object, now: float) -> TrafficProfile:
     if not isinstance(spec, dict):
         raise ValueError("a traffic profile must be an object")
     kind = spec.get("kind")
-    if kind not in PROFILE_FIELDS:
+    if not isinstance(kind, str) or kind not in PROFILE_FIELDS:
         raise ValueError(f"[kind] must be one of {list(PROFILE_FIELDS)}, got [{kind}]")
     unknown = sorted(set(spec) - {"kind", *PROFILE_FIELDS[kind]})
     if unknown:
@@ -239,6 +283,7 @@ def profile_from_json(spec: object, now: float) -> TrafficProfile:
         times = spec["times"]
         if not isinstance(times, list):
             raise ValueError("[times] must be a list of seconds")
+        _check_replay_size(len(times))
         values = np.array([_finite(t, "times") for t in times], dtype=float)
         if np.any(np.diff(values) < 0):
             raise ValueError("[times] must be sorted")
@@ -248,7 +293,12 @@ def profile_from_json(spec: object, now: float) -> TrafficProfile:
     column = spec.get("column", 0)
     if isinstance(column, bool) or not isinstance(column, (int, str)):
         raise ValueError("[column] must be a column index or a header name")
-    return Replay(now + parse_timestamps(io.StringIO(spec["csv"]), column))
+    return Replay(now + parse_timestamps(io.StringIO(spec["csv"]), column, MAX_REPLAY_TIMES))
+
+
+def _check_replay_size(count: int) -> None:
+    if count > MAX_REPLAY_TIMES:
+        raise ValueError(f"a replay holds at most [{MAX_REPLAY_TIMES}] timestamps, got [{count}]")
 
 
 def _number(spec: dict, name: str) -> float:

@@ -277,7 +277,7 @@ class SetTraffic:
         cluster = context.cluster
         if self.deployment_id not in cluster.state.assignments:
             raise not_found(f"Could not find trained model deployment [{self.deployment_id}]")
-        cluster.serving.clear_traffic(self.deployment_id)
+        cluster.remove_traffic(self.deployment_id)
         cluster.add_traffic(self.deployment_id, profile_from_json(dict(self.profile), cluster.now))
         return {"deployment_id": self.deployment_id}
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
+from .budgeted_regex import BudgetedPattern
 from .errors import MlError
 from .query_dsl import analyze, compile_query
 
@@ -46,10 +47,11 @@ _JAVA_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z])")
 _JAVA_END = re.compile(r"(?<!\\)((?:\\\\)*)\\([zZ])")
 
 
-def java_regex(pattern: str) -> re.Pattern[str]:
+def java_regex(pattern: str) -> BudgetedPattern:
     """Compile a `java.util.regex` pattern: `\\Q..\\E` quoting, `(?<name>..)` groups and the
     `\\z` / `\\Z` anchors are translated; `\\p{..}` classes and other Java-only syntax are
-    not, and fail like any invalid pattern (`re.error`)."""
+    not, and fail like any invalid pattern (`re.error`). Matches run with a time budget
+    (`RegexBudgetExceeded`), since the patterns come from users."""
 
     def end_anchor(match: re.Match[str]) -> str:
         # Java \z is Python \Z; Java \Z also allows one final line terminator.
@@ -58,7 +60,7 @@ def java_regex(pattern: str) -> re.Pattern[str]:
     translated = _JAVA_QUOTE.sub(lambda m: re.escape(m.group(1)), pattern)
     translated = _JAVA_NAMED_GROUP.sub("(?P<", translated)
     translated = _JAVA_END.sub(end_anchor, translated)
-    return re.compile(translated)
+    return BudgetedPattern(translated)
 
 
 def regex_rejects(text: str, patterns: Iterable[str]) -> bool:

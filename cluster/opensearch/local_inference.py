@@ -45,7 +45,7 @@ def embedding(seed_key: str, text: str, dimension: int, normalize: bool) -> list
 @functools.lru_cache(maxsize=256)
 def _embedding(seed_key: str, text: str, dimension: int, normalize: bool) -> tuple[float, ...]:
     """Kept per input: printing the floats is most of a predict request's work."""
-    digest = hashlib.sha256(f"{seed_key}\x00{text}".encode()).digest()
+    digest = hashlib.sha256(f"{seed_key}\x00{text}".encode("utf-8", "surrogatepass")).digest()
     vector = np.random.default_rng(int.from_bytes(digest[:8], "big")).standard_normal(dimension).astype(np.float32)
     if normalize:
         vector = vector / np.float32(np.linalg.norm(vector))
@@ -92,7 +92,7 @@ def words(text: str) -> list[str]:
 
 def _unit(seed_key: str, *parts: str) -> float:
     """A pseudo-random number in [0, 1) from a hash of the parts."""
-    digest = hashlib.sha256("\x00".join((seed_key, *parts)).encode()).digest()
+    digest = hashlib.sha256("\x00".join((seed_key, *parts)).encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 

@@ -341,4 +341,4 @@ def _finds(regex: str, text: str) -> bool:
 
 def _artifact_hash(spec: RegisterInput, size: int) -> str:
     """A stand-in for the SHA-256 of the downloaded artifact (stable for the same source)."""
-    return hashlib.sha256(f"{spec.name}|{spec.url}|{spec.model_format}|{size}".encode()).hexdigest()
+    return hashlib.sha256(f"{spec.name}|{spec.url}|{spec.model_format}|{size}".encode("utf-8", "surrogatepass")).hexdigest()

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import breakers, guardrails, local_inference, remote_connector, xcontent
+from .budgeted_regex import RegexBudgetExceeded
 from .errors import MlError, caller_error, illegal_argument, os_status, require_local_model, require_remote_inference
 from .interface_schema import interface_schema, validate_input, validate_output
 from .local_models import DL_FUNCTIONS
@@ -326,6 +327,8 @@ class Predictor:
                 return False
         except re.error as exc:
             raise illegal_argument(f"Invalid regex in guardrails: {exc}") from None
+        except RegexBudgetExceeded as exc:
+            return self._rejected_on_budget(model_id, which, exc)
         rejected, problems = guardrails.stop_words_verdict(text, spec.get("stop_words") or [], self._stored_queries)
         for problem in problems:
             self.ml.log.append(
@@ -364,6 +367,14 @@ class Predictor:
             return guardrails.model_accepts(response, str(spec.get("response_validation_regex")))
         except re.error as exc:
             raise illegal_argument(f"Invalid regex in guardrails: {exc}") from None
+        except RegexBudgetExceeded as exc:
+            return self._rejected_on_budget(model_id, which, exc)
+
+    def _rejected_on_budget(self, model_id: str, which: str, exc: RegexBudgetExceeded) -> bool:
+        """A regex stopped at its budget rejects, as a guardrail check that times out does."""
+        self.ml.log.append("guardrail_regex_stopped", "regex ran over its budget: rejected",
+                           model_id=model_id, guardrail=which, reason=str(exc))
+        return False
 
     def _log_no_verdict(self, model_id: str, which: str, reason: str) -> None:
         self.ml.log.append(

@@ -41,7 +41,7 @@ class ProfileRequest:
 def predictor_name(algorithm: str, model_id: str, node_id: str) -> str:
     """Java's `toString()` of the node's predictor: class name @ a stable hash."""
     cls = _PREDICTOR_CLASS.get(algorithm, "org.opensearch.ml.engine.algorithms.MLModel")
-    return f"{cls}@{zlib.crc32(f'{model_id}/{node_id}'.encode()):x}"
+    return f"{cls}@{zlib.crc32(f'{model_id}/{node_id}'.encode('utf-8', 'surrogatepass')):x}"
 
 
 def profile(ml: MlCommons, request: ProfileRequest, view: str = "node") -> dict[str, Any]:

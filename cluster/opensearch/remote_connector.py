@@ -37,6 +37,7 @@ import json
 import re
 from typing import Any
 
+from .budgeted_regex import BudgetedPattern, RegexBudgetExceeded
 from .connectors import predict_action
 from .errors import MlError, illegal_argument
 
@@ -99,10 +100,18 @@ def simulated_answer(parameters: dict[str, str], payload: str) -> str:
     """The body the simulated endpoint returns for `payload` (see the module doc)."""
     for rule in _rules(parameters.get(RESPONSE_RULES)):
         pattern = rule.get("if_matches")
-        if pattern is None or re.search(str(pattern), payload):
+        if pattern is None or _found(str(pattern), payload):
             return render(_as_text(rule.get("response", "")), parameters)
     template = parameters.get(RESPONSE_TEMPLATE)
     return payload if template is None else render(template, parameters)
+
+
+def _found(pattern: str, payload: str) -> bool:
+    """`re.search` within the user-regex budget; a rule stopped at it is refused (400)."""
+    try:
+        return BudgetedPattern(pattern).search(payload) is not None
+    except RegexBudgetExceeded as exc:
+        raise illegal_argument(f"[{RESPONSE_RULES}] {exc}") from None
 
 
 def _rules(raw: str | None) -> list[dict[str, Any]]:

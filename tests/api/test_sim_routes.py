@@ -79,8 +79,8 @@ async def test_bad_node_shapes_are_400_and_add_nothing(http, cluster, body, reas
 
 async def test_node_body_must_be_a_json_object(http, cluster):
     assert (await http.post("/_sim/nodes")).status == 400
-    assert (await http.post("/_sim/nodes", data="[1]")).status == 400
-    assert (await http.post("/_sim/nodes", data="{nope")).status == 400
+    assert (await http.post("/_sim/nodes", data="[1]", headers={"Content-Type": "application/json"})).status == 400
+    assert (await http.post("/_sim/nodes", data="{nope", headers={"Content-Type": "application/json"})).status == 400
     assert cluster.state.nodes == {}
 
 

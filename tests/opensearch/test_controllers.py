@@ -138,7 +138,7 @@ async def test_refusals(
     put_model(cluster)
     put_model(cluster, "kmeans", algorithm="KMEANS")
     put_model(cluster, "deploying", model_state="DEPLOYING")
-    response = await http.request(method, PATH.format(model_id), data=body)
+    response = await http.request(method, PATH.format(model_id), data=body, headers={"Content-Type": "application/json"})
     assert (response.status, await response.json()) == (status, error(status, error_type, reason))
     assert cluster.ml_commons.store[CONTROLLER_INDEX].docs == {}
 

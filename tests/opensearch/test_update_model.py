@@ -350,7 +350,7 @@ async def test_refusals(
 
 async def test_malformed_json_is_jacksons_parse_error(cluster: Cluster, http: TestClient) -> None:
     seed_models(cluster)
-    response = await http.put("/_plugins/_ml/models/T_S-cY0BKCJ3ot9qr0aP", data="{name: 1}")
+    response = await http.put("/_plugins/_ml/models/T_S-cY0BKCJ3ot9qr0aP", data="{name: 1}", headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert (await response.json())["error"]["type"] == "json_parse_exception"
 
@@ -358,7 +358,7 @@ async def test_malformed_json_is_jacksons_parse_error(cluster: Cluster, http: Te
 async def test_first_parse_error_in_body_order_wins(cluster: Cluster, http: TestClient) -> None:
     seed_models(cluster)
     body = '{"name": null, "connector_id": "a", "connector": {}}'
-    response = await http.put("/_plugins/_ml/models/IMcNB5UB7judm8f45nXo", data=body)
+    response = await http.put("/_plugins/_ml/models/IMcNB5UB7judm8f45nXo", data=body, headers={"Content-Type": "application/json"})
     assert (await response.json())["error"]["reason"] == "Can't get text on a VALUE_NULL at 1:10"
 
 
