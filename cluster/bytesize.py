@@ -19,8 +19,20 @@ _UNITS = {
 _PATTERN = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 
 
+#: Elasticsearch's byte sizes are Java longs.
+MAX_BYTES = 2**63 - 1
+
+
 def parse_byte_size(value: object, setting: str) -> int:
-    """Bytes in `value`: a non-negative integer, or a number with a unit; ValueError otherwise."""
+    """Bytes in `value`: a non-negative integer, or a number with a unit, at most a Java long
+    as in Elasticsearch's `ByteSizeValue`; ValueError otherwise."""
+    size = _parse_byte_size(value, setting)
+    if size > MAX_BYTES:
+        raise ValueError(f"Values greater than {MAX_BYTES} bytes are not supported: {value}")
+    return size
+
+
+def _parse_byte_size(value: object, setting: str) -> int:
     if isinstance(value, bool):
         raise ValueError(f"[{setting}] must be a byte size such as 16gb or a number of bytes, got [{value}]")
     if isinstance(value, int):

@@ -51,6 +51,11 @@ def allocated_cores(allocated_processors: float, allocated_processors_scale: flo
     return math.ceil(allocated_processors / allocated_processors_scale)
 
 
+#: Processors one simulated node may have: more than any machine Elasticsearch runs on (its
+#: `node.processors` cannot exceed the machine's), and it keeps the planner's sums exact.
+MAX_ALLOCATED_PROCESSORS = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class NodeSpec:
     """The shape of one ML node as a user describes it.
@@ -75,9 +80,10 @@ class NodeSpec:
     def __post_init__(self) -> None:
         if self.machine_memory <= 0:
             raise ValueError(f"[machine_memory] must be positive, got [{self.machine_memory}]")
-        if self.allocated_processors <= 0:
+        if not 0 < self.allocated_processors <= MAX_ALLOCATED_PROCESSORS:
             raise ValueError(
-                f"[allocated_processors] must be positive, got [{self.allocated_processors}]"
+                f"[allocated_processors] must be positive and at most {MAX_ALLOCATED_PROCESSORS}, "
+                f"got [{self.allocated_processors}]"
             )
         if self.other_ml_memory_bytes < 0:
             raise ValueError("[other_ml_memory_bytes] must not be negative")

@@ -36,6 +36,23 @@ async def test_post_node_accepts_byte_sizes_and_answers_the_node_as_get_shows_it
     assert listed == {"nodes": [added]}
 
 
+@pytest.mark.parametrize(
+    "shape, reason",
+    [
+        ({"allocated_processors": 1e20}, "[allocated_processors] must be positive and at most 4096, got [1e+20]"),
+        ({"allocated_processors": 0}, "[allocated_processors] must be positive and at most 4096, got [0]"),
+        ({"machine_memory": "99999999pb"},
+         "node.machine_memory: Values greater than 9223372036854775807 bytes are not supported: 99999999pb"),
+    ],
+)
+async def test_post_node_refuses_shapes_no_machine_has(http, cluster, shape, reason):
+    before = snapshot(cluster)
+    response = await http.post("/_sim/nodes", json=shape)
+    status, kind, message = await error_of(response)
+    assert (status, kind) == (400, "illegal_argument_exception") and message.endswith(reason)
+    assert snapshot(cluster) == before
+
+
 async def test_post_node_without_a_name_gets_the_next_free_one(http, cluster):
     cluster.add_node("ml-1")
     response = await http.post("/_sim/nodes", json={})
