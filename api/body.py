@@ -93,6 +93,13 @@ class JsonBody:
             return value
         raise self.field_error(name)
 
+    def object_not_null(self, name: str) -> dict[str, Any] | None:
+        """An object field ES declares as OBJECT (not OBJECT_OR_NULL): absent is None, an
+        explicit null is ObjectParser's 'doesn't support values of type: VALUE_NULL'."""
+        if name in self.data and self.data[name] is None:
+            raise parse_error(f"{self.location(name)} [{self.parser}] {name} doesn't support values of type: VALUE_NULL")
+        return self.object(name)
+
     def list(self, name: str) -> list[Any] | None:
         value = self.data.get(name)
         if value is None or isinstance(value, list):

@@ -59,7 +59,7 @@ def _nlp_settings(body: JsonBody, task: str, settings: dict[str, Any]) -> dict[s
 
 
 def _inference_config(body: JsonBody) -> dict[str, Any] | None:
-    raw = body.object("inference_config")
+    raw = body.object_not_null("inference_config")
     if raw is None:
         return None
     known = (*NLP_TASK_TYPES, *ANALYTICS_TASK_TYPES)
@@ -110,7 +110,7 @@ def parse_model_config(body: JsonBody, model_id: str, defer_decompression: bool 
         raise body.field_error("model_type")
     for name in ("metadata", "definition", "input", "location", "default_field_map"):
         if name in body:
-            config[name] = body.object(name)
+            config[name] = body.object_not_null(name)
     prefixes = _prefix_strings(body)
     if prefixes is not None:
         config["prefix_strings"] = prefixes

@@ -113,6 +113,16 @@ async def test_input_field_names_rules(es: AsyncElasticsearch, world: Cluster) -
                                      "Validation Failed: 1: [input.field_names] must not be empty;")
 
 
+@pytest.mark.parametrize("field", ["input", "metadata", "inference_config", "definition"])
+async def test_an_object_field_given_as_null_is_a_parse_error(http: TestClient, world: Cluster, field: str) -> None:
+    raw = '{"model_type": "tree_ensemble", "%s": null, "inference_config": {"regression": {}}}' % field
+    raw = raw.replace(', "inference_config": {"regression": {}}', "") if field == "inference_config" else raw
+    status, body = await call(http, "PUT", "/_ml/trained_models/null-fields", raw=raw)
+    assert (status, body["error"]["type"]) == (400, "x_content_parse_exception")
+    assert body["error"]["reason"].endswith(f"[trained_model_config] {field} doesn't support values of type: VALUE_NULL")
+    assert "null-fields" not in world.state.models
+
+
 async def test_vocabulary_in_a_model_put_is_refused(http: TestClient, world: Cluster) -> None:
     raw = '{"model_type": "pytorch", "inference_config": {"ner": {"vocabulary": {"index": ".ml-inference-native"}}}}'
     status, body = await call(http, "PUT", "/_ml/trained_models/distilbert-finetuned-sst", raw=raw)
