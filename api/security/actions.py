@@ -112,6 +112,7 @@ _OS: dict[tuple[str, str], str] = {
     ("GET", "/{index}/_doc/{doc_id}"): "indices:data/read/get",
     ("DELETE", "/{index}/_doc/{doc_id}"): "indices:data/write/delete",
     ("POST", "/{index}/_search"): "indices:data/read/search",
+    **{(m, path): "indices:data/read/search" for m in ("GET", "POST") for path in ("/_search", "/_all/_search")},
     ("GET", "/{index}/_search"): "indices:data/read/search",
     ("GET", "/{index}"): "indices:admin/get",
     ("PUT", "/{index}/_settings"): "indices:admin/settings/update",
