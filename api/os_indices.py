@@ -11,6 +11,7 @@ Writes run through an ingest pipeline (`?pipeline=`, else the index's
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 from typing import Any
 
@@ -254,12 +255,41 @@ async def delete_document(request: web.Request) -> web.Response:
     return render(request, response, write_status(response))
 
 
+def searched_indices(store: DocumentStore, expression: str, query: Query) -> list[DocumentIndex]:
+    """The indices a search names: comma-separated names and wildcards, `_all` or none for
+    every index. Wildcards and `_all` leave out ml-commons' system indices (as the security
+    plugin's system index protection hides them), and may match nothing unless
+    `allow_no_indices=false`; a missing name is `index_not_found_exception` unless
+    `ignore_unavailable`; a system index named outright is refused as for any access."""
+    ignore_unavailable = query.bool("ignore_unavailable", False)
+    allow_no_indices = query.bool("allow_no_indices", True)
+    users = [name for name in store.indices if not name.startswith(SYSTEM_PREFIX)]
+    found: dict[str, DocumentIndex] = {}
+    for part in expression.split(","):
+        if part in ("_all", "*") or any(char in part for char in "*?"):
+            matched = users if part == "_all" else [name for name in users if fnmatch.fnmatchcase(name, part)]
+            if not matched and not allow_no_indices:
+                raise MlError(404, "index_not_found_exception", f"no such index [{part}]")
+            found.update((name, store.indices[name]) for name in matched)
+            continue
+        try:
+            found[part] = existing_index(store, part)
+        except MlError as error:
+            if not (ignore_unavailable and error.status == 404):
+                raise
+    return [found[name] for name in sorted(found)]  # hits of equal score come in shard order
+
+
+@routes.get("/_search")
+@routes.post("/_search")
 @routes.get(INDEX + "/_search")
 @routes.post(INDEX + "/_search")
+@routes.get("/_all/_search")
+@routes.post("/_all/_search")
 async def search_index(request: web.Request) -> web.Response:
     query = Query(request, SEARCH_PARAMS)
-    index = existing_index(ml_commons(request).store, request.match_info["index"])
+    indices = searched_indices(ml_commons(request).store, request.match_info.get("index", "_all"), query)
     body = await search_body(request, required=False)
     search = parse_request(body, size=query.int("size"), start=query.int("from"),
                            versions=query.bool("seq_no_primary_term") or query.bool("version"))
-    return render(request, run_search(index, search))
+    return render(request, run_search(indices, search))

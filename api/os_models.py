@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cluster.opensearch import chunk_upload
+
 from .body import body_required
 from .os_bodies import SOURCE_PARAMS, ml_commons, read_ml_object, search_body, write_status
 from .params import Query
+from .request_body import read_bytes
 from .responses import render
 
 routes = web.RouteTableDef()
@@ -25,6 +28,27 @@ async def register_model(request: web.Request) -> web.Response:
     if body is None:
         raise body_required()
     return render(request, ml_commons(request).models.register(body, deploy=query.bool("deploy"), text=text))
+
+
+@routes.post(BASE + "/_register_meta")
+@routes.post(BASE + "/meta")
+async def register_model_meta(request: web.Request) -> web.Response:
+    """Step one of registering a model from a local file (`chunk_upload`)."""
+    Query(request)
+    ml = ml_commons(request)
+    chunk_upload.require_local_file_upload(ml, chunk=False)
+    body, text = await read_ml_object(request)
+    return render(request, chunk_upload.register_meta(ml, body, text))
+
+
+@routes.post(BASE + "/{model_id}/upload_chunk/{chunk_number}")
+@routes.post(BASE + "/{model_id}/chunk/{chunk_number}")
+async def upload_model_chunk(request: web.Request) -> web.Response:
+    """One chunk of the file, sent as the raw body."""
+    Query(request)
+    content = await read_bytes(request)
+    return render(request, chunk_upload.upload_chunk(ml_commons(request), request.match_info["model_id"],
+                                                     request.match_info["chunk_number"], content))
 
 
 @routes.get(BASE + "/_search")

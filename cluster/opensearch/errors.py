@@ -11,7 +11,9 @@ caused by what the caller sent is a bug. These are:
 - `POST /connectors/_create` with no body (`IOException`);
 - `DELETE /tasks/{id}` of a RUNNING task (a plain `Exception`);
 - `_predict/stream` while `stream_enabled` is off (`IllegalStateException`);
-- `_batch_predict` while `offline_batch_inference_enabled` is off (`IllegalStateException`).
+- `_batch_predict` while `offline_batch_inference_enabled` is off (`IllegalStateException`);
+- `_register_meta` with no body (`IOException`); `upload_chunk` past `total_chunks`, empty or
+  over 10 MB (plain `Exception`s), or to a model without `total_chunks` (`NullPointerException`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from cluster.errors import MlError, illegal_argument
 
@@ -136,14 +136,16 @@ def _track_total_hits(value: Any) -> int | None:
 
 
 def run_search(
-    index: DocumentIndex,
+    index: DocumentIndex | Sequence[DocumentIndex],
     request: SearchRequest,
     visible: Callable[[Source], bool] | None = None,
     present: Callable[[Source], Source] | None = None,
 ) -> dict[str, Any]:
-    """OpenSearch's search response. `visible` drops documents the caller may not see (hidden
-    models); `present` rewrites a source before it is shown (credentials stripped)."""
-    hits = [(doc_id, stored) for doc_id, stored in index.docs.items()
+    """OpenSearch's search response over one index or several (one shard each; unsorted hits
+    come index by index). `visible` drops documents the caller may not see (hidden models);
+    `present` rewrites a source before it is shown (credentials stripped)."""
+    indices = [index] if isinstance(index, DocumentIndex) else list(index)
+    hits = [(searched.name, doc_id, stored) for searched in indices for doc_id, stored in searched.docs.items()
             if (visible is None or visible(stored.source)) and request.matcher(doc_id, stored.source)]
     sort = [(field, desc) for field, desc in request.sort if field != "_score"]
     for field, descending in reversed(sort):
@@ -155,18 +157,18 @@ def run_search(
     return {
         "took": 0,
         "timed_out": False,
-        "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+        "_shards": {"total": len(indices), "successful": len(indices), "skipped": 0, "failed": 0},
         "hits": {
             "total": {"value": total if limit is None else min(total, limit),
                       "relation": "eq" if limit is None or total <= limit else "gte"},
             "max_score": 1.0 if scored and page else None,
-            "hits": [_hit(index.name, doc_id, stored, request, scored, sort, present) for doc_id, stored in page],
+            "hits": [_hit(name, doc_id, stored, request, scored, sort, present) for name, doc_id, stored in page],
         },
     }
 
 
-def _sort_key(hit: tuple[str, Any], field: str, descending: bool) -> tuple[int, Any]:
-    doc_id, stored = hit
+def _sort_key(hit: tuple[str, str, Any], field: str, descending: bool) -> tuple[int, Any]:
+    _, doc_id, stored = hit
     value = _sort_value(doc_id, stored.source, field, descending)
     if value is None:
         return (0, 0) if descending else (2, 0)  # missing values sort last either way

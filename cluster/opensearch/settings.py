@@ -141,7 +141,8 @@ def _stored(name: str, kind: Kind, default: Raw, minimum: float | None = None, m
 
 
 #: ml-commons' settings without a field, with their types, bounds and defaults: stored and
-#: shown; only `remote_job.*` is read (`field_less_value`), the others' effect is not simulated.
+#: shown; only `remote_job.*` and `allow_registering_model_via_local_file` are read
+#: (`field_less_value`), the others' effect is not simulated.
 STORED_ONLY = (
     _stored("max_ml_task_per_node", "int", "10", 0, 10000),
     _stored("monitoring_request_count", "int", "100", 0, 10_000_000),
