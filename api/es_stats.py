@@ -27,10 +27,11 @@ async def _stats(request: web.Request, expression: str | None) -> web.Response:
         query = Query(request, ("allow_no_match", "from", "size"))
         models = expand_models(cluster.state, expression, query.bool("allow_no_match", True))
         start, size = query.page()
-        entries = model_stats(cluster.state, cluster.clock, models[start : start + size])
+        entries = model_stats(cluster.state, cluster.clock, cluster.ingest, models[start : start + size])
         return render(request, {"count": len(models), "trained_model_stats": entries})
 
-    return answer_cache(cluster, "stats").respond(cluster, request, compute)
+    # Ingest counters change without an event: their version is part of the stamp.
+    return answer_cache(cluster, "stats").respond(cluster, request, compute, cluster.ingest.version)
 
 
 @routes.get("/_ml/trained_models/_stats")
