@@ -11,8 +11,8 @@ from typing import Any
 
 from .assignment import Assignment
 from .errors import MlError, not_found, status_error
-from .inference_results import analytics_result, nlp_result
-from .models import TrainedModel
+from .inference_results import analytics_result, language_result, nlp_result
+from .models import LANG_IDENT, TrainedModel
 from .state import ClusterState
 
 SERVING_ROUTE_STATES = ("started", "stopping")
@@ -77,6 +77,8 @@ def infer(
 
 
 def _answer(model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if model.model_type == LANG_IDENT:
+        return [language_result(settings, doc, model.model_id) for doc in docs]
     if not model.is_pytorch:
         return [analytics_result(model.task_type, settings, doc) for doc in docs]
     field = model.field_names[0] if model.field_names else "text_field"
