@@ -195,6 +195,6 @@ def analytics_result(task_type: str, settings: dict[str, Any], doc: dict[str, An
     return {field: answer.pop("predicted_value"), **answer}
 
 
-def language_result(settings: dict[str, Any], doc: dict[str, Any], model_id: str) -> dict[str, Any]:
-    """The built-in language identifier's answer for one document (see `lang_ident`)."""
-    return lang_ident_result(settings, doc, model_id, lambda text: _rng("lang_ident", text))
+def language_result(settings: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """The built-in language identifier's answer for one document with `text` (see `lang_ident`)."""
+    return lang_ident_result(settings, str(doc["text"]), lambda text: _rng("lang_ident", text))

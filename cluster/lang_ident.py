@@ -28,8 +28,6 @@ LANGUAGES = (
     "kn", "az", "si", "ky", "mg", "en", "gu", "es", "pl", "ja-Latn", "ga", "lt",
     "sn", "yo", "pa", "ku",
 )
-#: ES's INFERENCE_WARNING_ALL_FIELDS_MISSING for a document without the `text` field.
-ALL_FIELDS_MISSING = "Model [{}] could not be inferred as all fields were missing"
 
 #: (first code point, last code point, language) for scripts that name the language.
 _SCRIPTS = (
@@ -118,17 +116,14 @@ def _latin(text: str) -> tuple[str, float]:
 
 
 def lang_ident_result(
-    settings: dict[str, Any], doc: dict[str, Any], model_id: str, rng_for: Callable[[str], np.random.Generator]
+    settings: dict[str, Any], text: str, rng_for: Callable[[str], np.random.Generator]
 ) -> dict[str, Any]:
-    """One document's classification answer (`rng_for(text)` spreads the rest of the
-    probability mass); a warning when the document has no `text`."""
-    text = doc.get("text")
-    if text is None:
-        return {"warning": ALL_FIELDS_MISSING.format(model_id)}
-    lang, sureness = identify(str(text))
+    """One text's classification answer (`rng_for(text)` spreads the rest of the
+    probability mass)."""
+    lang, sureness = identify(text)
     top = round(sureness, 6)
     others = [code for code in LANGUAGES if code != lang]
-    weights = rng_for(str(text)).random(len(others)) ** 4 + 1e-3
+    weights = rng_for(text).random(len(others)) ** 4 + 1e-3
     rest = sorted(zip(others, weights / weights.sum() * (1 - top)), key=lambda lp: (-lp[1], lp[0]))
     field = settings.get("results_field") or "predicted_value"
     result: dict[str, Any] = {field: lang}

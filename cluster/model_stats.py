@@ -8,6 +8,7 @@ started route's inference queue (bring the queues to now first: `Serving.sync`);
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import scheduler
@@ -15,6 +16,7 @@ from nodes.inference_queue import InferenceQueue, RouteStats
 
 from .assignment import FAILED_REASON, Assignment, format_cache_size
 from .clock import SimClock
+from .inference import LocalStats, local_stats
 from .ingest import IngestService
 from .models import TrainedModel
 from .node_info import node_summary
@@ -56,8 +58,9 @@ def entry_pipelines(state: ClusterState, model_id: str, assignment: Assignment |
 
 
 def model_stats(
-    state: ClusterState, clock: SimClock, ingest: IngestService, models: list[TrainedModel]
+    state: ClusterState, clock: SimClock, models: list[TrainedModel], ingest: IngestService | None = None
 ) -> list[dict[str, Any]]:
+    """The entries; the `ingest` section needs the cluster's ingest counters (`ingest`)."""
     entries: list[dict[str, Any]] = []
     for model in models:
         deployments = state.deployments_of(model.model_id)
@@ -71,36 +74,35 @@ def model_stats(
                 },
                 "pipeline_count": len(pipelines),
             }
-            if pipelines:
+            if pipelines and ingest is not None:
                 entry["ingest"] = ingest.stats_for(sorted(pipelines))
-            entry["inference_stats"] = inference_stats(state, clock, assignment)
+            entry["inference_stats"] = inference_stats(state, clock, model, assignment)
             if assignment is not None:
                 entry["deployment_stats"] = deployment_stats(state, clock, assignment)
             entries.append(entry)
     return entries
 
 
-def inference_stats(state: ClusterState, clock: SimClock, assignment: Assignment | None) -> dict[str, Any]:
+def inference_stats(
+    state: ClusterState, clock: SimClock, model: TrainedModel, assignment: Assignment | None
+) -> dict[str, Any]:
     """A deployment's overall counts (ES's AssignmentStats.getOverallInferenceStats):
     inferences on started routes, failures = errors + timeouts + rejections on all routes;
-    the JVM model cache and missing-fields counts stay 0 for a deployment."""
-    inferences = failures = 0
-    if assignment is not None:
+    the JVM model cache and missing-fields counts stay 0 for a deployment. Without a
+    deployment: what the model answered in place (zeros for a model never used)."""
+    if assignment is None:
+        counts = asdict(local_stats(state).models.get(model.model_id) or LocalStats())
+    else:
+        counts = asdict(LocalStats())
         for node_id, route in assignment.routes.items():
             queue = _route_queue(state, assignment, node_id)
             if queue is None:
                 continue
             s = queue.stats()
             if route.routing_state == "started":
-                inferences += s.inference_count
-            failures += s.error_count + s.timeout_count + s.rejected_execution_count
-    return {
-        "failure_count": failures,
-        "inference_count": inferences,
-        "cache_miss_count": 0,
-        "missing_all_fields_count": 0,
-        "timestamp": clock.millis(),
-    }
+                counts["inference_count"] += s.inference_count
+            counts["failure_count"] += s.error_count + s.timeout_count + s.rejected_execution_count
+    return {**counts, "timestamp": clock.millis()}
 
 
 def deployment_stats(state: ClusterState, clock: SimClock, assignment: Assignment) -> dict[str, Any]:

@@ -216,3 +216,21 @@ async def test_a_second_stats_read_after_an_in_place_bulk_shows_the_new_counts(
     stats = (await es.ml.get_trained_models_stats(model_id="lang_ident_model_1"))["trained_model_stats"][0]
     assert stats["ingest"]["total"]["count"] == 1
     assert stats["ingest"]["pipelines"]["lang"]["processors"][0]["inference"]["stats"]["count"] == 1
+
+
+async def test_an_in_place_model_counts_what_it_answered(es: AsyncElasticsearch, world: Cluster) -> None:
+    """ES's LocalModel stats: one inference per document, a cache miss for the first load,
+    documents without any input field counted (and answered with a warning)."""
+    lang = "lang_ident_model_1"
+    never = (await es.ml.get_trained_models_stats(model_id=lang))["trained_model_stats"][0]["inference_stats"]
+    assert (never["inference_count"], never["cache_miss_count"], never["missing_all_fields_count"]) == (0, 0, 0)
+    await es.ml.infer_trained_model(model_id=lang, docs=[{"text": "Hello there"}, {"body": "no text"}])
+    first = (await es.ml.get_trained_models_stats(model_id=lang))["trained_model_stats"][0]["inference_stats"]
+    assert (first["inference_count"], first["cache_miss_count"], first["missing_all_fields_count"]) == (2, 1, 1)
+    assert first["failure_count"] == 0
+    await es.ingest.simulate(pipeline={"processors": [{"inference": {"model_id": lang}}]},
+                             docs=[{"_source": {"text": "Bonjour"}}])
+    later = (await es.ml.get_trained_models_stats(model_id=lang))["trained_model_stats"][0]["inference_stats"]
+    assert (later["inference_count"], later["cache_miss_count"]) == (3, 1)
+    assert list(later) == ["failure_count", "inference_count", "cache_miss_count", "missing_all_fields_count",
+                           "timestamp"]
