@@ -11,7 +11,7 @@ raised before anything is stored), so a hit never skips a check that could fail.
 from __future__ import annotations
 
 import weakref
-from typing import Callable
+from typing import Callable, Hashable
 
 from aiohttp import web
 
@@ -27,13 +27,15 @@ class AnswerCache:
     """Answers (body bytes and content type) for one stamp of one cluster."""
 
     def __init__(self) -> None:
-        self._stamp: tuple[int, float] | None = None
+        self._stamp: tuple[int, float, Hashable] | None = None
         self._answers: dict[Key, tuple[bytes, str]] = {}
 
-    def respond(self, cluster: Cluster, request: web.Request, compute: Callable[[], web.Response]) -> web.Response:
+    def respond(self, cluster: Cluster, request: web.Request, compute: Callable[[], web.Response],
+                extra: Hashable = None) -> web.Response:
         """The cached answer to `request` if the cluster still shows the same, else
-        `compute()`'s (kept when it is a plain 200 with a body)."""
-        stamp = (cluster.log.next_seq, cluster.env.now)
+        `compute()`'s (kept when it is a plain 200 with a body); `extra` stamps what the
+        answer shows beyond the event log and the clock."""
+        stamp = (cluster.log.next_seq, cluster.env.now, extra)
         if stamp != self._stamp:
             self._stamp = stamp
             self._answers = {}
@@ -48,7 +50,7 @@ class AnswerCache:
             and isinstance(response.body, bytes)
             and set(response.headers) <= {"Content-Type"}
             and len(self._answers) < MAX_ENTRIES
-            and stamp == (cluster.log.next_seq, cluster.env.now)
+            and stamp == (cluster.log.next_seq, cluster.env.now, extra)
         ):
             self._answers[key] = (response.body, response.headers["Content-Type"])
         return response

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cluster.inference import local_stats
 from cluster.model_queries import expand_models
 from cluster.model_stats import model_stats
 
@@ -27,10 +28,12 @@ async def _stats(request: web.Request, expression: str | None) -> web.Response:
         query = Query(request, ("allow_no_match", "from", "size"))
         models = expand_models(cluster.state, expression, query.bool("allow_no_match", True))
         start, size = query.page()
-        entries = model_stats(cluster.state, cluster.clock, models[start : start + size])
+        entries = model_stats(cluster.state, cluster.clock, models[start : start + size], cluster.ingest)
         return render(request, {"count": len(models), "trained_model_stats": entries})
 
-    return answer_cache(cluster, "stats").respond(cluster, request, compute)
+    # Ingest and in-place inference counters change without an event: their versions stamp too.
+    versions = (cluster.ingest.version, local_stats(cluster.state).version)
+    return answer_cache(cluster, "stats").respond(cluster, request, compute, versions)
 
 
 @routes.get("/_ml/trained_models/_stats")

@@ -2,22 +2,71 @@
 
 A PyTorch model answers only through a deployment with a started (or still draining)
 route; analytics models answer in place, as Elasticsearch loads them on the coordinating
-node. The name may be a deployment id, a model id or a model alias.
+node, and count what they answered (`local_stats`, ES's persisted inference stats of
+boosted tree models). The name may be a deployment id, a model id or a model alias.
 """
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from .assignment import Assignment
 from .errors import MlError, not_found, status_error
-from .inference_results import analytics_result, nlp_result
-from .models import TrainedModel
+from .inference_results import analytics_result, language_result, nlp_result
+from .models import LANG_IDENT, TrainedModel
 from .state import ClusterState
 
 SERVING_ROUTE_STATES = ("started", "stopping")
 #: Which of a model's deployments answers, as Elasticsearch picks (it shuffles within a state).
 PICK_ORDER = ("started", "starting", "stopping")
+
+
+#: ES's INFERENCE_WARNING_ALL_FIELDS_MISSING.
+ALL_FIELDS_MISSING = "Model [{}] could not be inferred as all fields were missing"
+
+
+@dataclass
+class LocalStats:
+    """One in-place model's counts (ES's InferenceStats of a model loaded on the node)."""
+
+    failure_count: int = 0
+    inference_count: int = 0
+    #: Loads into the model cache: the first use loads it (the simulator never evicts).
+    cache_miss_count: int = 0
+    missing_all_fields_count: int = 0
+
+
+class LocalInference:
+    """Every in-place model's counts; `version` moves at each change (no event is logged)."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, LocalStats] = {}
+        self.version = 0
+
+    def count(self, model_id: str, docs: int, missing: int, failed: int) -> None:
+        stats = self.models.get(model_id)
+        if stats is None:
+            stats = self.models[model_id] = LocalStats(cache_miss_count=1)
+        stats.inference_count += docs
+        stats.missing_all_fields_count += missing
+        stats.failure_count += failed
+        self.version += 1
+
+
+#: By `id` of the state (a dataclass compares by value, so it is no dict key); each entry
+#: goes with its state.
+_local: dict[int, LocalInference] = {}
+
+
+def local_stats(state: ClusterState) -> LocalInference:
+    """The in-place models' counts of the cluster whose state this is."""
+    found = _local.get(id(state))
+    if found is None:
+        found = _local[id(state)] = LocalInference()
+        weakref.finalize(state, _local.pop, id(state), None)
+    return found
 
 
 def serving_deployment(state: ClusterState, name: str) -> Assignment:
@@ -71,14 +120,20 @@ def infer(
         settings.update(changes or {})
     deployment = serving_deployment(state, name) if model.is_pytorch else None
     try:
-        return deployment, _answer(model, settings, docs)
+        results = _answer(model, settings, docs)
     except (ValueError, TypeError) as exc:
+        if deployment is None:
+            local_stats(state).count(model_id, len(docs), 0, len(docs))
         raise status_error(400, f"Invalid inference config for model [{model_id}]: {exc}") from None
+    if deployment is None:
+        missing = sum(r.get("warning") == ALL_FIELDS_MISSING.format(model_id) for r in results)
+        local_stats(state).count(model_id, len(docs), missing, 0)
+    return deployment, results
 
 
 def _answer(model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not model.is_pytorch:
-        return [analytics_result(model.task_type, settings, doc) for doc in docs]
+        return [_in_place(model, settings, doc) for doc in docs]
     field = model.field_names[0] if model.field_names else "text_field"
     results = []
     for doc in docs:
@@ -88,3 +143,25 @@ def _answer(model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, 
         else:
             results.append(nlp_result(model.task_type, settings, text))
     return results
+
+
+def _in_place(model: TrainedModel, settings: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """An analytics model's answer; a warning when none of its input fields is in the
+    document (ES's LocalModel)."""
+    if model.field_names and not any(_has_path(doc, name) for name in model.field_names):
+        return {"warning": ALL_FIELDS_MISSING.format(model.model_id)}
+    if model.model_type == LANG_IDENT:
+        return language_result(settings, doc)
+    return analytics_result(model.task_type, settings, doc)
+
+
+def _has_path(doc: dict[str, Any], name: str) -> bool:
+    """Whether `name` (a field or a dotted path) has a non-null value in the document."""
+    if doc.get(name) is not None:
+        return True
+    node: Any = doc
+    for part in name.split("."):
+        if not isinstance(node, dict) or node.get(part) is None:
+            return False
+        node = node[part]
+    return True

@@ -116,6 +116,7 @@ class InferenceEndpoints:
                                             dimensions=DEFAULT_EMBEDDING_SIZE if task_type == "text_embedding" else None)
             for inference_id, task_type, model_id in DEFAULT_ENDPOINTS
         }
+        models.is_inference_endpoint = self.endpoints.__contains__
 
     # -- create ----------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .lang_ident import lang_ident_result
+
 DEFAULT_EMBEDDING_SIZE = 384
 MAX_EMBEDDING_SIZE = 8192
 DEFAULT_RESULTS_FIELD = "predicted_value"
@@ -191,3 +193,8 @@ def analytics_result(task_type: str, settings: dict[str, Any], doc: dict[str, An
     answer = _classify(labels, settings, str(sorted(doc.items())), "classification")
     answer["prediction_score"] = answer["prediction_probability"]
     return {field: answer.pop("predicted_value"), **answer}
+
+
+def language_result(settings: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """The built-in language identifier's answer for one document with `text` (see `lang_ident`)."""
+    return lang_ident_result(settings, str(doc["text"]), lambda text: _rng("lang_ident", text))

@@ -105,6 +105,12 @@ class Processor:
     ignore_failure: bool
     on_failure: list["Processor"]
 
+    @property
+    def stats_name(self) -> str:
+        """The processor's key in the ingest stats: its type, then `:tag` when tagged
+        (as ES's IngestService names processors)."""
+        return f"{self.kind}:{self.tag}" if self.tag else self.kind
+
 
 def parse_processors(raw: Any, where: str = "processors") -> list[Processor]:
     if raw is None:
@@ -187,7 +193,13 @@ class IngestDoc:
 @dataclass
 class PipelineStats:
     totals: Counters = field(default_factory=Counters)
-    processors: list[tuple[str, Counters]] = field(default_factory=list)
+    #: (stats name, type, counters) per top-level processor.
+    processors: list[tuple[str, str, Counters]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """One pipeline's entry in an `ingest.pipelines` section."""
+        return {**self.totals.to_dict(),
+                "processors": [{name: {"type": kind, "stats": c.to_dict()}} for name, kind, c in self.processors]}
 
 
 class IngestService:
@@ -199,6 +211,9 @@ class IngestService:
         self.infer = infer
         self.totals = Counters()
         self.pipelines: dict[str, PipelineStats] = {}
+        #: Bumped at every change of a counter: read answers that show counters key on it
+        #: (ingest logs no event and may not move simulated time).
+        self.version = 0
 
     def pipeline(self, pipeline_id: str) -> Pipeline:
         body = self.state.pipelines.get(pipeline_id)
@@ -213,11 +228,13 @@ class IngestService:
         docs = [IngestDoc(copy.deepcopy(source)) for source in sources]
         stats = self._stats(pipeline_id, pipeline) if pipeline_id is not None else None
         started = self.clock.now
+        if stats is not None:
+            self._current(stats.totals, len(docs))
         for index, processor in enumerate(pipeline.processors):
             alive = [doc for doc in docs if doc.error is None]
             if not alive:
                 break
-            counters = stats.processors[index][1] if stats else None
+            counters = stats.processors[index][2] if stats else None
             await self._apply(processor, alive, counters, verbose)
         failed = [doc for doc in docs if doc.error is not None]
         if failed and pipeline.on_failure:
@@ -225,19 +242,39 @@ class IngestService:
                 doc.error = None
             await self._handlers(pipeline.on_failure, failed, verbose)
         if stats is not None:
+            self._current(stats.totals, -len(docs))
             millis = int((self.clock.now - started) * 1000)
             failures = sum(doc.error is not None for doc in docs)
             for counters in (stats.totals, self.totals):
                 counters.add(len(docs), millis * len(docs), failures)
         return docs
 
+    def _current(self, pipeline: Counters, docs: int) -> None:
+        """Documents in flight (ES's `current`), in the pipeline's and the node's totals."""
+        for counters in (pipeline, self.totals):
+            counters.current += docs
+        self.version += 1
+
     def _stats(self, pipeline_id: str, pipeline: Pipeline) -> PipelineStats:
-        kinds = [p.kind for p in pipeline.processors]
+        names = [(p.stats_name, p.kind) for p in pipeline.processors]
         stats = self.pipelines.get(pipeline_id)
-        if stats is None or [kind for kind, _ in stats.processors] != kinds:
+        if stats is None or [(name, kind) for name, kind, _ in stats.processors] != names:
             previous = stats.totals if stats else Counters()
-            stats = self.pipelines[pipeline_id] = PipelineStats(previous, [(kind, Counters()) for kind in kinds])
+            stats = self.pipelines[pipeline_id] = PipelineStats(
+                previous, [(name, kind, Counters()) for name, kind in names])
         return stats
+
+    def pipeline_stats(self, pipeline_id: str) -> PipelineStats:
+        """A stored pipeline's counters; zeros (one per processor) for one that never ran,
+        as ES lists every stored pipeline in its node ingest stats."""
+        stats = self.pipelines.get(pipeline_id)
+        if stats is not None:
+            return stats
+        try:
+            processors = self.pipeline(pipeline_id).processors
+        except MlError:
+            processors = []
+        return PipelineStats(Counters(), [(p.stats_name, p.kind, Counters()) for p in processors])
 
     async def _apply(self, processor: Processor, docs: list[IngestDoc], counters: Counters | None,
                      verbose: bool) -> None:
@@ -249,6 +286,7 @@ class IngestService:
         millis = int((self.clock.now - started) * 1000)
         if counters is not None:
             counters.add(len(docs), millis * len(docs), sum(e is not None for e in errors))
+            self.version += 1
         failed = []
         for doc, error in zip(docs, errors):
             if error is not None and processor.ignore_failure:
@@ -359,12 +397,20 @@ class IngestService:
         """The `ingest` section of `_nodes/stats` (the simulator counts cluster-wide)."""
         return {
             "total": self.totals.to_dict(),
-            "pipelines": {
-                pid: {**stats.totals.to_dict(),
-                      "processors": [{kind: {"type": kind, "stats": c.to_dict()}} for kind, c in stats.processors]}
-                for pid, stats in sorted(self.pipelines.items())
-            },
+            "pipelines": {pid: stats.to_dict() for pid, stats in sorted(self.pipelines.items())},
         }
+
+    def stats_for(self, pipeline_ids: list[str]) -> dict[str, Any]:
+        """The `ingest` section of a trained model's stats: the pipelines that use the model,
+        `total` summing just those (ES's ingestStatsForPipelineIds)."""
+        total = Counters()
+        pipelines = {}
+        for pid in sorted(pipeline_ids):
+            stats = self.pipeline_stats(pid)
+            total.add(stats.totals.count, stats.totals.time_in_millis, stats.totals.failed)
+            total.current += stats.totals.current
+            pipelines[pid] = stats.to_dict()
+        return {"total": total.to_dict(), "pipelines": pipelines}
 
 
 def illegal(reason: str) -> MlError:

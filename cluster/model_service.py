@@ -12,7 +12,7 @@ fields differ a lot.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import simpy
 
@@ -33,6 +33,9 @@ class ModelService:
         self.master = master
         self.clock = clock
         self.log = log
+        #: Whether a name is an inference endpoint id (an inference processor may name one,
+        #: ES 8.13+); `InferenceEndpoints`, built on this service, sets it.
+        self.is_inference_endpoint: Callable[[str], bool] = lambda name: False
         state.models.setdefault(LANG_IDENT_ID, lang_ident_model())
 
     # -- models ---------------------------------------------------------------------
@@ -234,7 +237,7 @@ class ModelService:
                 raise MlError(400, "parse_exception", "[model_id] required property is missing",
                               metadata={"processor_type": "inference", "property_name": "model_id"})
         for name in sorted(inference_model_ids(body)):
-            if self.state.resolve_model_id(name) is None:
+            if self.state.resolve_model_id(name) is None and not self.is_inference_endpoint(name):
                 raise not_found(f"Could not find trained model [{name}]")
         self.state.pipelines[pipeline_id] = body
         self.log.append("pipeline_put", "put pipeline", pipeline_id=pipeline_id)

@@ -2,11 +2,13 @@
 
 One entry per deployment (a model with no deployment gets one entry without
 `deployment_stats`), while `count` counts models. Traffic counters are read from each
-started route's inference queue (bring the queues to now first: `Serving.sync`).
+started route's inference queue (bring the queues to now first: `Serving.sync`); the
+`ingest` section from the ingest counters of the pipelines that name the model.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import scheduler
@@ -14,6 +16,8 @@ from nodes.inference_queue import InferenceQueue, RouteStats
 
 from .assignment import FAILED_REASON, Assignment, format_cache_size
 from .clock import SimClock
+from .inference import LocalStats, local_stats
+from .ingest import IngestService
 from .models import TrainedModel
 from .node_info import node_summary
 from .state import ClusterState
@@ -33,35 +37,72 @@ def required_native_memory(model: TrainedModel, assignment: Assignment | None) -
     )
 
 
-def pipeline_count(state: ClusterState, model_id: str) -> int:
+def model_pipelines(state: ClusterState, model_id: str) -> set[str]:
+    """Pipelines naming the model or one of its aliases."""
     names = [model_id, *state.aliases_of(model_id)]
-    return len({p for name in names for p in state.pipelines_referencing(name)})
+    return {p for name in names for p in state.pipelines_referencing(name)}
 
 
-def model_stats(state: ClusterState, clock: SimClock, models: list[TrainedModel]) -> list[dict[str, Any]]:
+def pipeline_count(state: ClusterState, model_id: str) -> int:
+    return len(model_pipelines(state, model_id))
+
+
+def entry_pipelines(state: ClusterState, model_id: str, assignment: Assignment | None) -> set[str]:
+    """The pipelines an entry counts: those naming its deployment id when there are any,
+    else those naming the model or an alias (ES's TrainedModelStats builder)."""
+    if assignment is not None and assignment.deployment_id != model_id:
+        by_deployment = set(state.pipelines_referencing(assignment.deployment_id))
+        if by_deployment:
+            return by_deployment
+    return model_pipelines(state, model_id)
+
+
+def model_stats(
+    state: ClusterState, clock: SimClock, models: list[TrainedModel], ingest: IngestService | None = None
+) -> list[dict[str, Any]]:
+    """The entries; the `ingest` section needs the cluster's ingest counters (`ingest`)."""
     entries: list[dict[str, Any]] = []
     for model in models:
         deployments = state.deployments_of(model.model_id)
         for assignment in deployments or [None]:
+            pipelines = entry_pipelines(state, model.model_id, assignment)
             entry: dict[str, Any] = {
                 "model_id": model.model_id,
                 "model_size_stats": {
                     "model_size_bytes": model.model_bytes,
                     "required_native_memory_bytes": required_native_memory(model, assignment),
                 },
-                "pipeline_count": pipeline_count(state, model.model_id),
-                "inference_stats": {
-                    "failure_count": 0,
-                    "inference_count": 0,
-                    "cache_miss_count": 0,
-                    "missing_all_fields_count": 0,
-                    "timestamp": clock.millis(),
-                },
+                "pipeline_count": len(pipelines),
             }
+            if pipelines and ingest is not None:
+                entry["ingest"] = ingest.stats_for(sorted(pipelines))
+            entry["inference_stats"] = inference_stats(state, clock, model, assignment)
             if assignment is not None:
                 entry["deployment_stats"] = deployment_stats(state, clock, assignment)
             entries.append(entry)
     return entries
+
+
+def inference_stats(
+    state: ClusterState, clock: SimClock, model: TrainedModel, assignment: Assignment | None
+) -> dict[str, Any]:
+    """A deployment's overall counts (ES's AssignmentStats.getOverallInferenceStats):
+    inferences on started routes, failures = errors + timeouts + rejections on all routes;
+    the JVM model cache and missing-fields counts stay 0 for a deployment. Without a
+    deployment: what the model answered in place (zeros for a model never used)."""
+    if assignment is None:
+        counts = asdict(local_stats(state).models.get(model.model_id) or LocalStats())
+    else:
+        counts = asdict(LocalStats())
+        for node_id, route in assignment.routes.items():
+            queue = _route_queue(state, assignment, node_id)
+            if queue is None:
+                continue
+            s = queue.stats()
+            if route.routing_state == "started":
+                counts["inference_count"] += s.inference_count
+            counts["failure_count"] += s.error_count + s.timeout_count + s.rejected_execution_count
+    return {**counts, "timestamp": clock.millis()}
 
 
 def deployment_stats(state: ClusterState, clock: SimClock, assignment: Assignment) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from .files import Journal
 from .snapshot import document
 
 #: GETs whose handler serves traffic windows up to now (see `cluster.serving.Serving.sync`).
-STATEFUL_READS = frozenset({"/_ml/trained_models/_stats", "/_ml/trained_models/{model_id}/_stats"})
+STATEFUL_READS = frozenset({"/_ml/trained_models/_stats", "/_ml/trained_models/{model_id}/_stats", "/_sim/latency"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Headers that change how a request is read or answered.
 RECORDED_HEADERS = ("Content-Type", "Accept")

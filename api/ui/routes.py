@@ -1,4 +1,5 @@
-"""`GET /_sim/ui` and its assets: a page that draws the cluster from the public APIs.
+"""`GET /_sim/ui` and its assets: a page that draws the cluster from the public APIs (and
+`GET /_sim/latency`, see `latency`, for the p99 those cannot give).
 
 No build step and nothing from the network: the HTML, script and stylesheet ship in this
 package (`static/`) and the Content-Security-Policy lets the page talk to this server only.
@@ -12,7 +13,11 @@ from importlib import resources
 
 from aiohttp import web
 
+from ..context import cluster_of
+from .latency import latency, watch
+
 routes = web.RouteTableDef()
+routes.get("/_sim/latency")(latency)
 
 #: Served assets by file suffix; anything else in `static/` is not served.
 MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
@@ -46,6 +51,7 @@ def _serve(name: str) -> web.Response:
 
 @routes.get("/_sim/ui")
 async def page(request: web.Request) -> web.Response:
+    watch(cluster_of(request))  # the page's p99 counts from when it is first opened
     return _serve(PAGE)
 
 

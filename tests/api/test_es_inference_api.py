@@ -162,9 +162,18 @@ async def test_duplicates_pipelines_and_delete_rules(es: AsyncElasticsearch, htt
         {"inference": {"model_id": "emb", "input_output": {"input_field": "t", "output_field": "v"}}}]}
     simulated = await es.ingest.simulate(pipeline=pipeline, docs=[{"_source": {"t": "hi"}}])
     assert len(simulated["docs"][0]["doc"]["_source"]["v"]) == 8
-    # PUT _ingest/pipeline accepts only model ids and aliases today (ModelService.put_pipeline),
-    # so the pipeline that names the endpoint is stored directly.
-    world.state.pipelines["vectors"] = pipeline
+    # A stored pipeline may name the endpoint (ES 8.13+), and ingest runs it on its deployment.
+    await es.ingest.put_pipeline(id="vectors", processors=pipeline["processors"])
+    with pytest.raises(NotFoundError) as unknown:
+        await es.ingest.put_pipeline(id="ghosts", processors=[{"inference": {"model_id": "ghost"}}])
+    assert reason(unknown.value)[1] == "Could not find trained model [ghost]" and "ghosts" not in world.state.pipelines
+    written = await es.bulk(pipeline="vectors", operations=[{"index": {"_index": "texts", "_id": "1"}}, {"t": "hello"}])
+    assert written["errors"] is False
+    stored = (await es.get(index="texts", id="1"))["_source"]
+    assert len(stored["v"]) == 8 and stored["model_id"] == "emb"
+    served = (await es.ml.get_trained_models_stats(model_id="my-e5"))["trained_model_stats"][0]
+    assert served["deployment_stats"]["inference_count"] == 2  # the simulate and the bulk
+    assert served["ingest"]["pipelines"]["vectors"]["count"] == 1
     with pytest.raises(ConflictError) as used:
         await es.inference.delete(inference_id="emb")
     assert reason(used.value)[1] == ("Inference endpoint emb is referenced by pipelines and cannot be deleted. Use "

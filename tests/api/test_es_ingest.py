@@ -106,7 +106,7 @@ async def test_bulk_into_an_index_with_a_default_pipeline(es: AsyncElasticsearch
     stats = await es.nodes.stats(metric="ingest")
     pipeline = stats["nodes"]["node-a"]["ingest"]["pipelines"]["people"]
     assert pipeline["count"] == 2 and pipeline["failed"] == 0
-    assert pipeline["processors"][0]["inference"]["stats"]["count"] == 2
+    assert pipeline["processors"][0]["inference:people"]["stats"]["count"] == 2
     ner = (await es.ml.get_trained_models_stats(model_id="ner"))["trained_model_stats"][0]
     assert ner["deployment_stats"]["inference_count"] == 2
 
@@ -170,3 +170,67 @@ async def test_a_full_queue_fails_only_the_documents_it_refuses(es: AsyncElastic
     assert refused[0]["error"]["type"] == "status_exception"
     stored = await es.search(index="narrow-docs", query={"match_all": {}})
     assert stored["hits"]["total"]["value"] == statuses.count(201)
+
+
+async def test_model_stats_show_the_ingest_of_the_pipelines_that_use_the_model(
+    es: AsyncElasticsearch, world: Cluster
+) -> None:
+    await es.ml.put_trained_model_alias(model_id="ner", model_alias="who")
+    await es.ingest.put_pipeline(id="people", processors=[NER])
+    await es.ingest.put_pipeline(id="by-alias", processors=[{"inference": {"model_id": "who"}}])
+    await es.ingest.put_pipeline(id="vectors", processors=[{"inference": {"model_id": "e5"}}])
+    before = (await es.ml.get_trained_models_stats(model_id="ner"))["trained_model_stats"][0]
+    assert before["pipeline_count"] == 2 and sorted(before["ingest"]["pipelines"]) == ["by-alias", "people"]
+    assert before["ingest"]["total"] == {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}
+    assert before["ingest"]["pipelines"]["by-alias"]["processors"] == [
+        {"inference": {"type": "inference", "stats": {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}}}]
+    assert before["inference_stats"]["inference_count"] == 0
+
+    await es.bulk(pipeline="people", operations=[
+        {"index": {"_index": "docs"}}, {"text_field": "Ann"}, {"index": {"_index": "docs"}}, {"text_field": "Bob"}])
+    await es.bulk(pipeline="by-alias", operations=[{"index": {"_index": "docs"}}, {"no_text": 1}])
+    after = (await es.ml.get_trained_models_stats(model_id="ner"))["trained_model_stats"][0]
+    people = after["ingest"]["pipelines"]["people"]
+    assert people["count"] == 2 and people["failed"] == 0 and people["current"] == 0
+    assert people["processors"][0]["inference:people"]["stats"]["count"] == 2
+    assert after["ingest"]["total"]["count"] == 3
+    assert after["ingest"]["total"]["time_in_millis"] == people["time_in_millis"] + after["ingest"][
+        "pipelines"]["by-alias"]["time_in_millis"]
+    assert after["inference_stats"]["inference_count"] == after["deployment_stats"]["inference_count"] == 3
+    assert after["inference_stats"]["failure_count"] == 0
+    e5 = (await es.ml.get_trained_models_stats(model_id="e5"))["trained_model_stats"][0]
+    assert list(e5["ingest"]["pipelines"]) == ["vectors"] and e5["ingest"]["total"]["count"] == 0
+
+
+async def test_a_second_stats_read_after_an_in_place_bulk_shows_the_new_counts(
+    es: AsyncElasticsearch, world: Cluster
+) -> None:
+    """The built-in language model answers in place: no event and no simulated time pass,
+    yet the next `_stats` shows the documents."""
+    await es.ingest.put_pipeline(id="lang", processors=[{"inference": {"model_id": "lang_ident_model_1"}}])
+    stats = (await es.ml.get_trained_models_stats(model_id="lang_ident_model_1"))["trained_model_stats"][0]
+    assert stats["ingest"]["total"]["count"] == 0
+    now = world.env.now
+    await es.bulk(pipeline="lang", operations=[{"index": {"_index": "t"}}, {"text": "hello there"}])
+    assert world.env.now == now
+    stats = (await es.ml.get_trained_models_stats(model_id="lang_ident_model_1"))["trained_model_stats"][0]
+    assert stats["ingest"]["total"]["count"] == 1
+    assert stats["ingest"]["pipelines"]["lang"]["processors"][0]["inference"]["stats"]["count"] == 1
+
+
+async def test_an_in_place_model_counts_what_it_answered(es: AsyncElasticsearch, world: Cluster) -> None:
+    """ES's LocalModel stats: one inference per document, a cache miss for the first load,
+    documents without any input field counted (and answered with a warning)."""
+    lang = "lang_ident_model_1"
+    never = (await es.ml.get_trained_models_stats(model_id=lang))["trained_model_stats"][0]["inference_stats"]
+    assert (never["inference_count"], never["cache_miss_count"], never["missing_all_fields_count"]) == (0, 0, 0)
+    await es.ml.infer_trained_model(model_id=lang, docs=[{"text": "Hello there"}, {"body": "no text"}])
+    first = (await es.ml.get_trained_models_stats(model_id=lang))["trained_model_stats"][0]["inference_stats"]
+    assert (first["inference_count"], first["cache_miss_count"], first["missing_all_fields_count"]) == (2, 1, 1)
+    assert first["failure_count"] == 0
+    await es.ingest.simulate(pipeline={"processors": [{"inference": {"model_id": lang}}]},
+                             docs=[{"_source": {"text": "Bonjour"}}])
+    later = (await es.ml.get_trained_models_stats(model_id=lang))["trained_model_stats"][0]["inference_stats"]
+    assert (later["inference_count"], later["cache_miss_count"]) == (3, 1)
+    assert list(later) == ["failure_count", "inference_count", "cache_miss_count", "missing_all_fields_count",
+                           "timestamp"]

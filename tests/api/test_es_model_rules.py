@@ -63,6 +63,33 @@ async def test_lang_ident_model_is_built_in_and_counted(es: AsyncElasticsearch, 
         await es.ml.delete_trained_model(model_id="lang_ident_model_1")
 
 
+async def test_lang_ident_answers_language_codes(es: AsyncElasticsearch, world: Cluster) -> None:
+    texts = ["The cat is on the table and it is asleep", "El perro de la casa es muy grande",
+             "Der Hund ist nicht hier und das ist gut", "これは日本語の文章です", "Привет, как дела?",
+             "Привіт, як справи? Їжак", "Γεια σου κόσμε", "안녕하세요", "نمی دانم چرا گربه"]
+    answer = await es.ml.infer_trained_model(model_id="lang_ident_model_1", docs=[{"text": t} for t in texts])
+    results = answer["inference_results"]
+    assert [r["predicted_value"] for r in results] == ["en", "es", "de", "ja", "ru", "uk", "el", "ko", "fa"]
+    assert all(0.5 < r["prediction_probability"] == r["prediction_score"] <= 1 for r in results)
+    assert all("top_classes" not in r for r in results)  # the model's num_top_classes is 0
+    again = await es.ml.infer_trained_model(model_id="lang_ident_model_1", docs=[{"text": texts[0]}])
+    assert again["inference_results"][0] == results[0]
+
+    ranked = await es.ml.infer_trained_model(model_id="lang_ident_model_1", docs=[{"text": texts[1]}],
+                                             inference_config={"classification": {"num_top_classes": -1}})
+    top = ranked["inference_results"][0]["top_classes"]
+    assert len(top) == 109 and top[0]["class_name"] == "es" and "zh-Latn" in {c["class_name"] for c in top}
+    assert abs(sum(c["class_probability"] for c in top) - 1) < 1e-3
+    missing = await es.ml.infer_trained_model(model_id="lang_ident_model_1", docs=[{"body": "hi"}])
+    assert missing["inference_results"][0] == {
+        "warning": "Model [lang_ident_model_1] could not be inferred as all fields were missing"}
+
+    simulated = await es.ingest.simulate(pipeline={"processors": [{"inference": {"model_id": "lang_ident_model_1"}}]},
+                                         docs=[{"_source": {"text": "Le chat est sur la table"}}])
+    written = simulated["docs"][0]["doc"]["_source"]["ml"]["inference"]
+    assert written["predicted_value"] == "fr" and written["model_id"] == "lang_ident_model_1"
+
+
 async def test_inference_config_must_support_the_definition_target_type(es: AsyncElasticsearch, world: Cluster) -> None:
     definition = ensemble([tree(["field1", "field2"], SPLIT_TREE, target_type="regression")] * 2,
                           target_type="regression")

@@ -162,6 +162,10 @@ def test_the_tables_show_request_rates_latencies_and_rejections(ui):
     expect(row.locator(".allocation-status")).to_have_text("fully_allocated")
     expect(row.locator(".rejected")).to_have_text("0")
     assert float(row.locator(".latency").inner_text()) > 0
+    # p99 from mlsim's latency bins (the page opened before the traffic, so the watch saw it all).
+    watched = call(f"{url}/_sim/latency")["deployments"][NER_MODEL]["last_minute"]["latency_ms"]["p99"]
+    expect(row.locator(".p99")).to_have_text(f"{watched:.1f}".rstrip("0").rstrip("."))
+    assert float(row.locator(".p99").inner_text()) >= float(row.locator(".latency").inner_text())
     model = page.locator(f'#os-models tr[data-os-model="{EMBEDDING_MODEL}"]')
     expect(model.locator(".count")).to_have_text("2")
     expect(model.locator(".workers")).to_have_text("ml-1, ml-2")

@@ -145,9 +145,10 @@ function setStatus(text, bad) {
 }
 
 async function refreshSnapshot() {
-  const [nodes, stats, profile, osModels] = await Promise.all([
+  const [nodes, stats, latency, profile, osModels] = await Promise.all([
     api("GET", "/_sim/nodes"),
     api("GET", "/_ml/trained_models/_stats?size=10000"),
+    api("GET", "/_sim/latency"),
     api("GET", "/_plugins/_ml/profile/models"),
     api("POST", "/_plugins/_ml/models/_search", {
       query: { match_all: {} }, size: 10000, _source: ["name", "model_state", "chunk_number"],
@@ -162,7 +163,9 @@ async function refreshSnapshot() {
   const deployments = stats.trained_model_stats.filter((s) => s.deployment_stats).map((s) => s.deployment_stats);
   const names = [...osNames];
   redraw($("#zones"), [nodes.nodes, profile.nodes, names], () => renderZones($("#zones"), nodes.nodes, profile.nodes || {}, osNames, true));
-  redraw($("#deployments tbody"), deployments, () => renderDeployments(deployments));
+  const p99 = (d) => ((latency.deployments[d.deployment_id] || {}).last_minute || { latency_ms: {} }).latency_ms.p99;
+  const rows = deployments.map((d) => ({ ...d, p99_ms: p99(d) ?? null }));
+  redraw($("#deployments tbody"), rows, () => renderDeployments(rows));
   redraw($("#os-models tbody"), [profile.nodes, names], () => renderOsModels(profile.nodes || {}, osNames));
 }
 
@@ -266,10 +269,11 @@ function renderDeployments(deployments) {
       el("td", {}, routes),
       el("td", { class: "num rate" }, number(perMinute / 60, 2)),
       el("td", { class: "num latency" }, number(avg, 1)),
+      el("td", { class: "num p99", title: "from mlsim's latency bins (GET /_sim/latency): ES's stats keep only sums" }, number(d.p99_ms, 1)),
       el("td", { class: `num rejected${d.rejected_execution_count ? " bad-text" : ""}` }, String(d.rejected_execution_count || 0)),
       el("td", { class: "num pending" }, String(pending)));
   });
-  $("#deployments tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 9, class: "muted" }, "no deployments"))]));
+  $("#deployments tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 10, class: "muted" }, "no deployments"))]));
 }
 
 function renderOsModels(profileNodes, osNames) {
