@@ -78,7 +78,7 @@ def infer(
 
 def _answer(model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not model.is_pytorch:
-        return [analytics_result(model.task_type, settings, doc) for doc in docs]
+        return [analytics_result(model.task_type, settings, doc, model) for doc in docs]
     field = model.field_names[0] if model.field_names else "text_field"
     results = []
     for doc in docs:
