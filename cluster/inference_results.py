@@ -191,7 +191,7 @@ def analytics_result(
     tree / ensemble definition is evaluated (`tree_inference`), anything else is hashed."""
     definition = tree_inference.model_definition(model) if model is not None else None
     if definition is not None:
-        return tree_inference.infer(model.model_id, definition, model.field_names, task_type, settings, doc)
+        return tree_inference.infer(model.model_id, definition, model.field_names, settings, doc)
     field = settings.get("results_field") or DEFAULT_RESULTS_FIELD
     rng = _rng(task_type, sorted((k, str(v)) for k, v in doc.items()))
     if task_type in ("regression", "learning_to_rank"):  # a ranking model scores like a regression

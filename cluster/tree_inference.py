@@ -43,10 +43,20 @@ def model_definition(model: TrainedModel) -> dict[str, Any] | None:
     return definition
 
 
-def infer(model_id: str, definition: dict[str, Any], field_names: list[str], task_type: str,
-          settings: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+def infer(model_id: str, definition: dict[str, Any], field_names: list[str], settings: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
     """One document's result: ES's regression or classification map, or its warning when
-    none of the model's input fields is in the document."""
+    none of the model's input fields is in the document.
+
+    A definition part ES's strict parser would have refused at PUT (mlsim does not check
+    preprocessors or `aggregate_output` there) is refused here with a 400 instead."""
+    try:
+        return _infer(model_id, definition, field_names, settings, doc)
+    except (KeyError, IndexError, AttributeError, TypeError, ValueError) as exc:
+        raise status_error(400, f"Model [{model_id}] definition cannot be evaluated: {exc!r}") from None
+
+
+def _infer(model_id: str, definition: dict[str, Any], field_names: list[str], settings: dict[str, Any],
+           doc: dict[str, Any]) -> dict[str, Any]:
     fields = {name: value for name in field_names for value in [dig(doc, name)] if value is not None}
     if not fields:
         return {"warning": ALL_FIELDS_MISSING.format(model_id)}
@@ -267,7 +277,7 @@ class _Aggregator:
                     sums[j] += v * self._weight(i)
             if len(sums) > 1:
                 return soft_max(sums)
-            one = 1.0 / (1.0 + math.exp(-sums[0]))
+            one = 1.0 / (1.0 + _exp(-sums[0]))
             return [1.0 - one, one]
         return self._mode(values)
 
@@ -293,12 +303,20 @@ class _Aggregator:
                 raise illegal_argument("values must not be empty")
             return java_sum(values)
         if self.name == "exponent":
-            return math.exp(sum(v for v in values if math.isfinite(v)))
+            return _exp(sum(v for v in values if math.isfinite(v)))
         best, best_value = 0, -math.inf
         for i, v in enumerate(values):
             if v > best_value:
                 best, best_value = i, v
         return float(best)
+
+
+def _exp(x: float) -> float:
+    """Java's Math.exp: overflow is infinity, not an error."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
 
 
 def _aggregator(ensemble: dict[str, Any]) -> _Aggregator:

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 import pytest
-from elasticsearch import AsyncElasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError
 
 from cluster.definition_codec import compress
 
@@ -240,3 +240,21 @@ async def test_ingest_field_map_feeds_a_split(es: AsyncElasticsearch) -> None:
     answers = [d["doc"]["_source"]["ml"]["inference"] for d in simulated["docs"]]
     assert [a["predicted_value"] for a in answers] == [10.0, 20.0]
     assert answers[0]["model_id"] == "mapped"
+
+
+async def test_definitions_that_cannot_be_evaluated(es: AsyncElasticsearch) -> None:
+    # ES's parser refuses a malformed preprocessor at PUT; mlsim refuses it at inference, with a 400
+    await put(es, "bad-encoder", {"tree": stump("x", 5, 10.0, 20.0)}, ["x"],
+              preprocessors=[{"one_hot_encoding": {"field": "x", "hot_map": ["not", "a", "map"]}}])
+    with pytest.raises(BadRequestError) as refused:
+        await infer(es, "bad-encoder", {"x": 1})
+    assert refused.value.meta.status == 400 and "definition cannot be evaluated" in refused.value.body["error"]["reason"]
+    # more classes than labels: ES's server error, worded as it words it
+    tree = {"feature_names": ["x"], "target_type": "classification", "classification_labels": ["only"],
+            "tree_structure": [node(0, 0, 5, 1, 2), leaf(1, [1.0, 2.0]), leaf(2, [2.0, 1.0])]}
+    await put(es, "short-labels", {"tree": tree}, ["x"], task="classification")
+    with pytest.raises(ApiError) as broken:
+        await infer(es, "short-labels", {"x": 1})
+    assert (broken.value.meta.status, broken.value.body["error"]["type"], broken.value.body["error"]["reason"]) == (
+        500, "status_exception",
+        "model returned classification probabilities of size [2] which is not equal to classification labels size [1]")
