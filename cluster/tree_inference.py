@@ -16,13 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 from .definition_codec import decompress
-from .errors import MlError, illegal_argument, status_error
+from .errors import illegal_argument, status_error
 from .models import TrainedModel
 from .tree_nodes import is_inner, leaf_values, next_child
 from .tree_shap import tree_importance
 
 DEFAULT_RESULTS_FIELD = "predicted_value"
 DEFAULT_TOP_CLASSES_FIELD = "top_classes"
+AGGREGATORS = ("weighted_sum", "weighted_mode", "logistic_regression", "exponent")
 ALL_FIELDS_MISSING = "Model [{}] could not be inferred as all fields were missing"
 #: A string Java's Double.valueOf reads (decimal, optional f/d suffix, NaN, Infinity).
 _JAVA_DOUBLE = re.compile(r"[+-]?(NaN|Infinity|((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)[fFdD]?)")
@@ -43,7 +44,8 @@ def model_definition(model: TrainedModel) -> dict[str, Any] | None:
     return definition
 
 
-def infer(model_id: str, definition: dict[str, Any], field_names: list[str], settings: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+def infer(model_id: str, definition: dict[str, Any], field_names: list[str], settings: dict[str, Any],
+          doc: dict[str, Any]) -> dict[str, Any]:
     """One document's result: ES's regression or classification map, or its warning when
     none of the model's input fields is in the document.
 
@@ -156,8 +158,7 @@ def _preprocess(processor: dict[str, Any], fields: dict[str, Any]) -> None:
 
 
 def _ngrams(spec: dict[str, Any], text: str, fields: dict[str, Any]) -> None:
-    start, length = int(spec.get("start", 0)), int(spec.get("length", 50))
-    prefix = spec.get("feature_prefix") or f"ngram_{start}_{length}"
+    start, length, prefix = _ngram_layout(spec)
     if start > len(text) or len(text) + start < 0:
         return
     begin = len(text) + start if start < 0 else start
@@ -167,6 +168,12 @@ def _ngrams(spec: dict[str, Any], text: str, fields: dict[str, Any]) -> None:
             if begin + i + n > end:
                 break
             fields[f"{prefix}.{n}{i}"] = text[begin + i:begin + i + n]
+
+
+def _ngram_layout(spec: dict[str, Any]) -> tuple[int, int, str]:
+    """An n-gram encoder's `start`, `length` and feature prefix, with ES's defaults."""
+    start, length = int(spec.get("start", 0)), int(spec.get("length", 50))
+    return start, length, spec.get("feature_prefix") or f"ngram_{start}_{length}"
 
 
 def _decoded(importance: dict[str, list[float]], preprocessors: list[dict[str, Any]]) -> dict[str, list[float]]:
@@ -183,6 +190,10 @@ def _decoded(importance: dict[str, list[float]], preprocessors: list[dict[str, A
             origin.update({column: spec["field"] for column in (spec.get("hot_map") or {}).values()})
         elif kind in ("target_mean_encoding", "frequency_encoding"):
             origin[spec["feature_name"]] = spec["field"]
+        elif kind == "n_gram_encoding":
+            _, length, prefix = _ngram_layout(spec)
+            origin.update({f"{prefix}.{n}{i}": spec["field"] for n in spec.get("n_grams") or []
+                           for i in range(length - int(n) + 1)})
     decoded: dict[str, list[float]] = {}
     for feature, values in importance.items():
         name = origin.get(feature, feature)
@@ -294,7 +305,8 @@ class _Aggregator:
             raise illegal_argument(f"values contain entries larger than expected max of [{self.num_classes - 1}]")
         frequencies = [-math.inf] * self.num_classes
         for i, vote in enumerate(votes):
-            frequencies[vote] = self._weight(i) if frequencies[vote] == -math.inf else frequencies[vote] + self._weight(i)
+            seen = frequencies[vote] != -math.inf
+            frequencies[vote] = frequencies[vote] + self._weight(i) if seen else self._weight(i)
         return soft_max(frequencies)
 
     def aggregate(self, values: list[float]) -> float:
@@ -324,6 +336,8 @@ def _aggregator(ensemble: dict[str, Any]) -> _Aggregator:
     if isinstance(spec, list):
         spec = spec[0]
     (name, body), = spec.items()
+    if name not in AGGREGATORS:
+        raise ValueError(f"unknown aggregate_output [{name}]")
     return _Aggregator(name, body or {})
 
 
@@ -378,7 +392,8 @@ def _classification(probabilities: list[float], body: dict[str, Any], settings: 
     field_type = str(settings.get("prediction_field_type") or "string").strip().lower()
     names = [str(i) for i in range(len(probabilities))] if labels is None else [str(label) for label in labels]
     best = order[0]
-    result: dict[str, Any] = {settings.get("results_field") or DEFAULT_RESULTS_FIELD: _typed(best, names[best], field_type)}
+    field = settings.get("results_field") or DEFAULT_RESULTS_FIELD
+    result: dict[str, Any] = {field: _typed(best, names[best], field_type)}
     requested = int(settings.get("num_top_classes") or 0)
     if requested != 0:
         count = len(probabilities) if requested < 0 else min(requested, len(probabilities))

@@ -248,7 +248,8 @@ async def test_definitions_that_cannot_be_evaluated(es: AsyncElasticsearch) -> N
               preprocessors=[{"one_hot_encoding": {"field": "x", "hot_map": ["not", "a", "map"]}}])
     with pytest.raises(BadRequestError) as refused:
         await infer(es, "bad-encoder", {"x": 1})
-    assert refused.value.meta.status == 400 and "definition cannot be evaluated" in refused.value.body["error"]["reason"]
+    assert refused.value.meta.status == 400
+    assert "definition cannot be evaluated" in refused.value.body["error"]["reason"]
     # more classes than labels: ES's server error, worded as it words it
     tree = {"feature_names": ["x"], "target_type": "classification", "classification_labels": ["only"],
             "tree_structure": [node(0, 0, 5, 1, 2), leaf(1, [1.0, 2.0]), leaf(2, [2.0, 1.0])]}
@@ -258,3 +259,30 @@ async def test_definitions_that_cannot_be_evaluated(es: AsyncElasticsearch) -> N
     assert (broken.value.meta.status, broken.value.body["error"]["type"], broken.value.body["error"]["reason"]) == (
         500, "status_exception",
         "model returned classification probabilities of size [2] which is not equal to classification labels size [1]")
+
+
+async def test_importance_of_encoded_features_is_reported_on_the_source_field(es: AsyncElasticsearch) -> None:
+    tree = {"feature_names": ["is_tv", "price"], "tree_structure": [
+        node(0, 0, 0.5, 1, 2, number_samples=10), leaf(1, 1.0, number_samples=5), leaf(2, 3.0, number_samples=5)]}
+    await put(es, "tv-price", {"tree": tree}, ["product", "price"], config={"num_top_feature_importance_values": 5},
+              preprocessors=[{"one_hot_encoding": {"field": "product", "hot_map": {"TV": "is_tv"}}}])
+    (result,) = await infer(es, "tv-price", {"product": "TV", "price": 3})
+    # f = 3, E[f] = 2: all of the difference is the product's, none the (unused) price's
+    assert result["predicted_value"] == 3.0
+    assert result["feature_importance"] == [{"feature_name": "product", "importance": pytest.approx(1.0)},
+                                            {"feature_name": "price", "importance": 0.0}]
+
+
+async def test_binary_classification_importance_has_both_classes(es: AsyncElasticsearch) -> None:
+    trees = [{"tree": {"feature_names": ["x"], "tree_structure": [
+        node(0, 0, 5, 1, 2, number_samples=4), leaf(1, -1.0, number_samples=2), leaf(2, 1.0, number_samples=2)]}}]
+    await put(es, "binary-shap", {"ensemble": {
+        "trained_models": trees, "target_type": "classification", "classification_labels": ["no", "yes"],
+        "aggregate_output": {"logistic_regression": {}}}}, ["x"], task="classification",
+        config={"num_top_feature_importance_values": 1})
+    (result,) = await infer(es, "binary-shap", {"x": 9})
+    # the leaf (1) is 1 above the mean (0): pulled towards "yes" by 1, away from "no" by 1
+    assert result["feature_importance"] == [{"feature_name": "x", "classes": [
+        {"class_name": "no", "importance": pytest.approx(-1.0)}, {"class_name": "yes", "importance": pytest.approx(1.0)}]}]
+    assert result["predicted_value"] == "yes"
+    assert result["prediction_probability"] == pytest.approx(1 / (1 + math.exp(-1.0)))
