@@ -91,7 +91,7 @@ def dig(doc: Any, path: str) -> Any:
     (ES's MapHelper.dig); None when absent."""
     if not isinstance(doc, dict):
         return None
-    if path in doc:
+    if doc.get(path) is not None:
         return doc[path]
     parts = path.split(".")
     for i in range(len(parts) - 1, 0, -1):
@@ -108,7 +108,10 @@ def to_double(value: Any) -> float:
     if isinstance(value, bool):
         return math.nan
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond doubles: Java's BigInteger.doubleValue is infinite
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         text = value.strip()
         if _JAVA_DOUBLE.fullmatch(text):
