@@ -286,3 +286,60 @@ async def test_binary_classification_importance_has_both_classes(es: AsyncElasti
         {"class_name": "no", "importance": pytest.approx(-1.0)}, {"class_name": "yes", "importance": pytest.approx(1.0)}]}]
     assert result["predicted_value"] == "yes"
     assert result["prediction_probability"] == pytest.approx(1 / (1 + math.exp(-1.0)))
+
+
+def _it_tree(features: list[str], samples: tuple[int, int, int], leaves: tuple[float, float]) -> Doc:
+    return {"tree": {"feature_names": features, "target_type": "regression", "tree_structure": [
+        node(0, 0, 10.0, 1, 2, split_gain=12.0, decision_type="lte", default_left=True, number_samples=samples[0]),
+        leaf(1, leaves[0], number_samples=samples[1]), leaf(2, leaves[1], number_samples=samples[2])]}}
+
+
+IT_PREPROCESSORS = [
+    {"one_hot_encoding": {"field": "col1", "hot_map": {"male": "col1_male", "female": "col1_female"}}},
+    {"target_mean_encoding": {"field": "col2", "feature_name": "col2_encoded",
+                              "target_map": {"S": 5.0, "M": 10.0, "L": 20}, "default_value": 5.0}},
+    {"frequency_encoding": {"field": "col3", "feature_name": "col3_encoded",
+                            "frequency_map": {"none": 0.75, "true": 0.10, "false": 0.15}}},
+]
+IT_FEATURES = ["col1_male", "col1_female", "col2_encoded", "col3_encoded", "col4"]
+IT_FIELDS = ["col1", "col2", "col3", "col4"]
+
+
+async def test_es_inference_ingest_it_models_through_simulate(es: AsyncElasticsearch) -> None:
+    """ES's InferenceIngestIT.testSimulate: its regression model and InferenceDefinitionTests'
+    classification model (weighted_mode, `num_classes` given as a string) on one document."""
+    regression = {"ensemble": {
+        "feature_names": IT_FEATURES, "target_type": "regression",
+        "aggregate_output": {"weighted_sum": {"weights": [0.5, 0.5]}},
+        "trained_models": [_it_tree(["col1_male", "col1_female", "col4"], (300, 100, 200), (1, 2)),
+                           _it_tree(["col2_encoded", "col3_encoded", "col4"], (150, 50, 100), (1, 2))]}}
+    classification = {"ensemble": {
+        "feature_names": IT_FEATURES, "target_type": "classification", "classification_labels": ["first", "second"],
+        "aggregate_output": {"weighted_mode": {"num_classes": "2", "weights": [0.5, 0.5]}},
+        "trained_models": [_it_tree(["col1_male", "col1_female", "col4"], (100, 80, 20), (1, 0)),
+                           _it_tree(["col2_encoded", "col3_encoded", "col4"], (180, 10, 170), (1, 0))]}}
+    await put(es, "test_regression_simulate", regression, IT_FIELDS, preprocessors=IT_PREPROCESSORS)
+    await put(es, "test_classification_simulate", classification, IT_FIELDS, task="classification",
+              preprocessors=IT_PREPROCESSORS)
+    field_map = {name: name for name in IT_FIELDS}
+    simulated = await es.ingest.simulate(pipeline={"processors": [
+        {"inference": {"target_field": "ml.classification", "model_id": "test_classification_simulate",
+                       "inference_config": {"classification": {"num_top_classes": 0,
+                                                               "top_classes_results_field": "result_class_prob",
+                                                               "num_top_feature_importance_values": 2}},
+                       "field_map": field_map}},
+        {"inference": {"target_field": "ml.regression", "model_id": "test_regression_simulate",
+                       "inference_config": {"regression": {}}, "field_map": field_map}},
+    ]}, docs=[{"_source": {"col1": "female", "col2": "M", "col3": "none", "col4": 10}}])
+    ml = simulated["docs"][0]["doc"]["_source"]["ml"]
+    assert ml["regression"] == {"predicted_value": 1.0, "model_id": "test_regression_simulate"}
+    answer = ml["classification"]
+    assert (answer["predicted_value"], answer["prediction_probability"], answer["prediction_score"]) == (
+        "second", 1.0, 1.0)
+    importance = {f["feature_name"]: {c["class_name"]: c["importance"] for c in f["classes"]}
+                  for f in answer["feature_importance"]}
+    assert list(importance) == ["col2", "col1"]  # ES: 0.944 and 0.19999
+    assert importance["col2"] == {"first": pytest.approx(-17 / 18), "second": pytest.approx(17 / 18)}
+    assert importance["col1"] == {"first": pytest.approx(-0.2), "second": pytest.approx(0.2)}
+    assert str(importance["col2"]["second"]).startswith("0.944") and str(importance["col1"]["second"]).startswith(
+        "0.19999")
