@@ -10,6 +10,7 @@ Pure: dicts in, a result dict (or an MlError) out.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal
@@ -34,14 +35,20 @@ def model_definition(model: TrainedModel) -> dict[str, Any] | None:
     None when it has no tree / ensemble to evaluate."""
     definition = model.definition_doc
     if definition is None and model.compressed_definition is not None:
-        try:
-            definition = decompress(model.compressed_definition)
-        except ValueError:
-            return None
+        definition = _decompressed(model.compressed_definition)
     trained = definition.get("trained_model") if isinstance(definition, dict) else None
     if not isinstance(trained, dict) or not ({"tree", "ensemble"} & trained.keys()):
         return None
     return definition
+
+
+@functools.lru_cache(maxsize=32)
+def _decompressed(text: str) -> dict[str, Any] | None:
+    """A compressed definition, decoded once rather than per document (callers only read it)."""
+    try:
+        return decompress(text)
+    except ValueError:
+        return None
 
 
 def infer(model_id: str, definition: dict[str, Any], field_names: list[str], settings: dict[str, Any],
