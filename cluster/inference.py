@@ -152,7 +152,7 @@ def _in_place(model: TrainedModel, settings: dict[str, Any], doc: dict[str, Any]
         return {"warning": ALL_FIELDS_MISSING.format(model.model_id)}
     if model.model_type == LANG_IDENT:
         return language_result(settings, doc)
-    return analytics_result(model.task_type, settings, doc)
+    return analytics_result(model.task_type, settings, doc, model)
 
 
 def _has_path(doc: dict[str, Any], name: str) -> bool:

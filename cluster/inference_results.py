@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from . import tree_inference
+from .models import TrainedModel
 from .lang_ident import lang_ident_result
 
 DEFAULT_EMBEDDING_SIZE = 384
@@ -183,8 +185,14 @@ _NLP = {
 }
 
 
-def analytics_result(task_type: str, settings: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
-    """A regression value or a classification label for one document of feature values."""
+def analytics_result(
+    task_type: str, settings: dict[str, Any], doc: dict[str, Any], model: TrainedModel | None = None
+) -> dict[str, Any]:
+    """A regression value or a classification label for one document of feature values: a
+    tree / ensemble definition is evaluated (`tree_inference`), anything else is hashed."""
+    definition = tree_inference.model_definition(model) if model is not None else None
+    if definition is not None:
+        return tree_inference.infer(model.model_id, definition, model.field_names, settings, doc)
     field = settings.get("results_field") or DEFAULT_RESULTS_FIELD
     rng = _rng(task_type, sorted((k, str(v)) for k, v in doc.items()))
     if task_type in ("regression", "learning_to_rank"):  # a ranking model scores like a regression
