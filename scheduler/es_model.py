@@ -68,19 +68,19 @@ class Problem:
         self.node_index = {n.id: j for j, n in enumerate(self.nodes)}
         self.mem = np.array([n.memory for n in self.nodes], dtype=np.int64)
         self.cores = np.array([n.cores for n in self.nodes], dtype=np.int64)
-        ints = lambda f: np.array([f(d) for d in self.deployments], dtype=np.int64)  # noqa: E731
-        self.model_bytes = ints(lambda d: d.model_bytes)
-        self.allocations = ints(lambda d: d.allocations)
-        self.threads = ints(lambda d: d.threads)
-        self.floor = ints(lambda d: d.curve.floor)
-        self.base = ints(lambda d: d.curve.base)
-        self.slope = ints(lambda d: d.curve.slope)
-        self.step_cap = ints(lambda d: d.step_cap)
-        self.one_allocation = ints(lambda d: d.estimate(1))
-        self.max_assigned = ints(lambda d: d.max_assigned)
-        self.current_total = ints(lambda d: d.current_total)
-        self.has_current = np.array([bool(d.current) for d in self.deployments], dtype=bool)
-        self.low = np.array([d.low for d in self.deployments], dtype=bool)
+        # one pass over the records, one array per field (a pass builds several problems)
+        rows = [
+            (d.model_bytes, d.allocations, d.threads, d.curve.floor, d.curve.base, d.curve.slope, d.step_cap,
+             d.max_assigned, sum(d.current.values()), bool(d.current), d.low)
+            for d in self.deployments
+        ]
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), 11)
+        (self.model_bytes, self.allocations, self.threads, self.floor, self.base, self.slope, self.step_cap,
+         self.max_assigned, self.current_total) = (np.ascontiguousarray(table[:, k]) for k in range(9))
+        self.has_current = table[:, 9].astype(bool)
+        self.low = table[:, 10].astype(bool)
+        # `MemoryCurve.at(1)`
+        self.one_allocation = np.maximum(self.floor, self.base + self.slope)
 
     @property
     def shape(self) -> tuple[int, int]:
