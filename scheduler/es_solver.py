@@ -31,7 +31,10 @@ def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing
         d for d in deployments if (d.current or d.model_bytes <= max_node_memory) and d.threads <= max_cores
     ]
     p = Problem(nodes, kept)
-    if not kept or max_cores == 0:
+    if not kept or max_cores == 0 or not (p.allocations > 0).any():
+        # Nothing to place (a preserve pass of a satisfied cluster): the bin-pack takes no
+        # step, the LP can only answer 0 (or is infeasible) and the rounding then places
+        # nothing either, so every path ends in the empty plan.
         return Builder(p)
     # everything is normalised by the largest one-allocation estimate
     one = np.array([d.estimate(1) for d in kept], dtype=np.int64)
