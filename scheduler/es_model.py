@@ -68,19 +68,23 @@ class Problem:
         self.node_index = {n.id: j for j, n in enumerate(self.nodes)}
         self.mem = np.array([n.memory for n in self.nodes], dtype=np.int64)
         self.cores = np.array([n.cores for n in self.nodes], dtype=np.int64)
-        ints = lambda f: np.array([f(d) for d in self.deployments], dtype=np.int64)  # noqa: E731
-        self.model_bytes = ints(lambda d: d.model_bytes)
-        self.allocations = ints(lambda d: d.allocations)
-        self.threads = ints(lambda d: d.threads)
-        self.floor = ints(lambda d: d.curve.floor)
-        self.base = ints(lambda d: d.curve.base)
-        self.slope = ints(lambda d: d.curve.slope)
-        self.step_cap = ints(lambda d: d.step_cap)
-        self.one_allocation = ints(lambda d: d.estimate(1))
-        self.max_assigned = ints(lambda d: d.max_assigned)
-        self.current_total = ints(lambda d: d.current_total)
-        self.has_current = np.array([bool(d.current) for d in self.deployments], dtype=bool)
-        self.low = np.array([d.low for d in self.deployments], dtype=bool)
+        # one pass over the records, one array per field (a pass builds several problems)
+        rows = [
+            (d.model_bytes, d.allocations, d.threads, d.curve.floor, d.curve.base, d.curve.slope, d.step_cap,
+             d.max_assigned, sum(d.current.values()), bool(d.current), d.low)
+            for d in self.deployments
+        ]
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), 11)
+        (self.model_bytes, self.allocations, self.threads, self.floor, self.base, self.slope, self.step_cap,
+         self.max_assigned, self.current_total) = (np.ascontiguousarray(table[:, k]) for k in range(9))
+        self.has_current = table[:, 9].astype(bool)
+        self.low = table[:, 10].astype(bool)
+        # `MemoryCurve.at(1)`
+        self.one_allocation = np.maximum(self.floor, self.base + self.slope)
+        # the same as Python ints for the scalar paths (numpy scalar access costs more)
+        self.curves = [d.curve for d in self.deployments]
+        self.threads_of = self.threads.tolist()
+        self.low_of = self.low.tolist()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -99,8 +103,8 @@ class Problem:
 
     def estimate(self, i: int, allocations: np.ndarray | int) -> np.ndarray | int:
         """Memory of `allocations` of deployment `i` on one node (0 for none)."""
-        if np.ndim(allocations) == 0:
-            return 0 if allocations <= 0 else max(int(self.floor[i]), int(self.base[i]) + int(self.slope[i]) * int(allocations))
+        if isinstance(allocations, (int, np.integer)):
+            return self.curves[i].at(int(allocations))
         a = np.asarray(allocations)
         return np.where(a > 0, np.maximum(self.floor[i], self.base[i] + self.slope[i] * a), 0)
 
@@ -130,9 +134,7 @@ class Builder:
         return self.p.estimate(i, count)
 
     def can_assign(self, i: int, j: int, count: int, memory: int) -> bool:
-        return memory <= self.rem_mem[j] and (
-            bool(self.p.low[i]) or count * int(self.p.threads[i]) <= self.rem_cores[j]
-        )
+        return memory <= self.rem_mem[j] and (self.p.low_of[i] or count * self.p.threads_of[i] <= self.rem_cores[j])
 
     def assign(self, i: int, j: int, count: int, memory: int | None = None) -> None:
         """Add `count` allocations; one that does not fit is skipped and counted (ES throws,
@@ -146,8 +148,8 @@ class Builder:
             return
         self.alloc[i, j] += count
         self.rem_mem[j] -= memory
-        if not self.p.low[i]:
-            self.rem_cores[j] -= count * int(self.p.threads[i])
+        if not self.p.low_of[i]:
+            self.rem_cores[j] -= count * self.p.threads_of[i]
         self.rem_alloc[i] -= count
 
     def assign_entries(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -> None:

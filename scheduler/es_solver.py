@@ -9,9 +9,8 @@ a weight that falls a little with every step, every other pair a random one draw
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, vstack
 
+from .es_highs import minimise
 from .es_model import Builder, EsDeployment, EsNode, Problem
 from .es_rounding import round_solution
 from .java_random import JavaRandom
@@ -32,7 +31,10 @@ def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing
         d for d in deployments if (d.current or d.model_bytes <= max_node_memory) and d.threads <= max_cores
     ]
     p = Problem(nodes, kept)
-    if not kept or max_cores == 0:
+    if not kept or max_cores == 0 or not (p.allocations > 0).any():
+        # Nothing to place (a preserve pass of a satisfied cluster): the bin-pack takes no
+        # step, the LP can only answer 0 (or is infeasible) and the rounding then places
+        # nothing either, so every path ends in the empty plan.
         return Builder(p)
     # everything is normalised by the largest one-allocation estimate
     one = np.array([d.estimate(1) for d in kept], dtype=np.int64)
@@ -143,21 +145,26 @@ def _solve_lp(
     n_deps, n_nodes = p.shape
     too_big = (one[:, None] > p.mem[None, :]).astype(float) * 10
     objective = (1 + weights - too_big) - L1 * norm_fixed[:, None] / max_cores
-    var = np.arange(n_deps * n_nodes).reshape(n_deps, n_nodes)
-    dep_rows = coo_matrix((np.ones(var.size), (np.repeat(np.arange(n_deps), n_nodes), var.ravel())), shape=(n_deps, var.size))
-    core_rows = coo_matrix(
-        (np.repeat(p.threads.astype(float), n_nodes), (np.tile(np.arange(n_nodes), n_deps), var.ravel())),
-        shape=(n_nodes, var.size),
-    )
     # a node without cores takes nothing anyway (its core row); ES's coefficient there is 0/0
     cores = np.where(p.cores > 0, p.cores, 1).astype(float)
     per_alloc = (norm_fixed[:, None] / cores[None, :] + norm_per_alloc[:, None]) * p.threads[:, None]
     counted = ~p.hosts & (per_alloc != 0)
-    rows_i, cols_j = np.nonzero(counted)
-    mem_rows = coo_matrix((per_alloc[rows_i, cols_j], (cols_j, var[rows_i, cols_j])), shape=(n_nodes, var.size))
-    a_ub = vstack([dep_rows, -dep_rows, core_rows, mem_rows]).tocsc()
-    b_ub = np.concatenate([p.allocations, -p.current_total, p.cores, norm_node]).astype(float)
-    result = linprog(-objective.ravel(), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
-    if result.status != 0:
-        return None
-    return result.x.reshape(n_deps, n_nodes)
+    # A in CSC, one column per pair (deployment-major): rows at most, at least (negated),
+    # node cores, node memory where counted; row indices ascending within a column
+    dep = np.repeat(np.arange(n_deps), n_nodes)
+    node = np.tile(np.arange(n_nodes), n_deps)
+    counted_flat = counted.ravel()
+    per_col = 3 + counted_flat
+    indptr = np.zeros(dep.size + 1, dtype=np.int64)
+    np.cumsum(per_col, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int64)
+    data = np.empty(indices.size)
+    first = indptr[:-1]
+    indices[first], data[first] = dep, 1.0
+    indices[first + 1], data[first + 1] = n_deps + dep, -1.0
+    indices[first + 2], data[first + 2] = 2 * n_deps + node, p.threads.astype(float)[dep]
+    mem_at = first[counted_flat] + 3
+    indices[mem_at], data[mem_at] = 2 * n_deps + n_nodes + node[counted_flat], per_alloc.ravel()[counted_flat]
+    upper = np.concatenate([p.allocations, -p.current_total, p.cores, norm_node]).astype(float)
+    x = minimise(-objective.ravel(), indptr, indices, data, upper)
+    return None if x is None else x.reshape(n_deps, n_nodes)
