@@ -7,7 +7,15 @@ the answer is applied here too."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize._highspy import _core as highs  # scipy's own HiGHS build
+from scipy.optimize import linprog
+from scipy.sparse import csc_matrix
+
+try:  # scipy's own HiGHS build; a private module, so another scipy may lay it out otherwise
+    from scipy.optimize._highspy import _core as highs
+
+    _DIRECT = all(hasattr(highs, name) for name in ("HighsLp", "_Highs", "HighsOptions", "MatrixFormat"))
+except ImportError:
+    _DIRECT = False
 
 #: linprog's tolerance on the returned solution: sqrt(1e-9) * 10
 _TOLERANCE = float(np.sqrt(1e-9) * 10)
@@ -16,6 +24,8 @@ _TOLERANCE = float(np.sqrt(1e-9) * 10)
 def minimise(cost: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
     """argmin cost·x subject to A x ≤ upper, x ≥ 0 (A in CSC arrays), or None when HiGHS
     finds no optimum or linprog would reject the answer."""
+    if not _DIRECT:
+        return _through_linprog(cost, indptr, indices, data, upper)
     n_cols, n_rows = cost.size, upper.size
     lp = highs.HighsLp()
     lp.num_col_ = n_cols
@@ -53,3 +63,12 @@ def minimise(cost: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np
     if (x < -_TOLERANCE).any() or (slack < -_TOLERANCE).any():
         return None
     return x
+
+
+def _through_linprog(
+    cost: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, upper: np.ndarray
+) -> np.ndarray | None:
+    """The same LP through the public wrapper (same solver and options, slower)."""
+    matrix = csc_matrix((data, indices, indptr), shape=(upper.size, cost.size))
+    result = linprog(cost, A_ub=matrix, b_ub=upper, bounds=(0, None), method="highs")
+    return result.x if result.status == 0 else None

@@ -48,3 +48,17 @@ def test_nothing_to_place_gives_the_empty_plan() -> None:
     plan = solve_plan(nodes, deployments, bin_packing_only=False)
     assert plan.by_id() == {}
     assert plan.rem_mem.tolist() == [1000, 1000] and plan.rem_cores.tolist() == [4, 4]
+
+
+def test_without_the_private_module_linprog_gives_the_same_answer(monkeypatch) -> None:
+    import scheduler.es_highs as es_highs
+
+    rng = np.random.default_rng(11)
+    dense = sparse_random(12, 9, density=0.4, random_state=rng).toarray()
+    a = csc_matrix(np.vstack([dense, np.ones((1, 9))]))
+    upper = np.concatenate([rng.uniform(0, 5, size=12), [9.0]])
+    cost = -rng.uniform(0, 1, size=9)
+    direct = minimise(cost, a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data, upper)
+    monkeypatch.setattr(es_highs, "_DIRECT", False)
+    fallback = minimise(cost, a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data, upper)
+    assert direct is not None and np.array_equal(direct, fallback)
