@@ -156,7 +156,7 @@ def sample_deployments(cluster: Cluster) -> dict[str, DeploymentSample]:
             routes[route.routing_state] = routes.get(route.routing_state, 0) + 1
             queue = cluster.serving.queue(node_id, deployment_id)
             if queue is not None:
-                depth += queue.stats().number_of_pending_requests
+                depth += queue.pending()
         found[deployment_id] = DeploymentSample(
             assignment.params.number_of_allocations, assignment.allocation_status().allocation_count, routes, depth
         )

@@ -341,8 +341,8 @@ class InferenceQueue:
             return
         self._account(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES, until)
 
-    def _pending(self) -> int:
-        """Requests accepted and not yet gone at `now` (`_account` keeps only later leaves)."""
+    def pending(self) -> int:
+        """Requests accepted and not yet gone at `now` (the stats' pending requests, alone)."""
         leaves = self._leaves
         if not leaves.size:
             return 0
@@ -362,7 +362,7 @@ class InferenceQueue:
             inference_time_ms_sum=self._ms_sum,
             inference_time_ms_sum_excluding_cache_hits=self._ms_sum_misses,
             last_access=self._last_access,
-            number_of_pending_requests=self._pending(),
+            number_of_pending_requests=self.pending(),
             peak_throughput_per_minute=self._peak,
             throughput_last_minute=int(last[0]),
             average_inference_time_ms_last_minute=last[1] / last[0] if last[0] else None,
@@ -511,13 +511,16 @@ class InferenceQueue:
             t = np.concatenate((self._due_time, t))
             o = np.concatenate((self._due_outcome, o))
             ms = np.concatenate((self._due_ms, ms))
-        due = t <= until
-        if due.all():  # the common case: every answer falls in this window
+        t_max = float(t.max())
+        all_due = t_max <= until
+        if all_due:  # the common case: every answer falls in this window
             self._due_time, self._due_outcome, self._due_ms = _NO_TIMES, _NO_OUTCOMES, _NO_TIMES
         else:
+            due = t <= until
             later = ~due
             self._due_time, self._due_outcome, self._due_ms = t[later], o[later], ms[later]
             t, o, ms = t[due], o[due], ms[due]
+            t_max = float(t.max()) if t.size else -math.inf
         if o.any():
             self._counts += np.bincount(o, minlength=len(Outcome))
             inferred = o <= CACHE_HIT
@@ -531,8 +534,13 @@ class InferenceQueue:
             total = float(ms.sum())
             self._ms_sum += total
             self._ms_sum_misses += total
-            self._last_access = max(self._last_access or -math.inf, float(t.max()))
-            self._add_minutes(t, ms, None, total)
+            self._last_access = max(self._last_access or -math.inf, t_max)
+            self._add_minutes(t, ms, None, total, t_max)
+        if all_due and leaves is answered:  # every request of the batch has left by `until`
+            self._leaves = self._leaves[self._leaves > until] if self._leaves.size else self._leaves
+            self._now = until
+            self._roll_minutes()
+            return
         all_leaves = np.concatenate((self._leaves, leaves)) if self._leaves.size and leaves.size else (
             leaves if leaves.size else self._leaves
         )
@@ -543,13 +551,15 @@ class InferenceQueue:
     def _minute_index(self, t: float | np.ndarray):
         return np.floor_divide(np.subtract(t, self.start_time), MINUTE_SECONDS).astype(np.int64)
 
-    def _add_minutes(self, t: np.ndarray, ms: np.ndarray, hits: np.ndarray | None, total: float | None = None) -> None:
-        """Add answers (times, service ms, which were cache hits; `total` = ms.sum() if
-        known) to their minutes' [count, ms sum, hit count]."""
+    def _add_minutes(
+        self, t: np.ndarray, ms: np.ndarray, hits: np.ndarray | None, total: float | None = None, t_max: float | None = None
+    ) -> None:
+        """Add answers (times, service ms, which were cache hits; `total` = ms.sum() and
+        `t_max` = t.max() if known) to their minutes' [count, ms sum, hit count]."""
         if not t.size:
             return
         first = int((float(t.min()) - self.start_time) // MINUTE_SECONDS)  # = _minute_index, without numpy
-        last = int((float(t.max()) - self.start_time) // MINUTE_SECONDS)
+        last = int(((float(t.max()) if t_max is None else t_max) - self.start_time) // MINUTE_SECONDS)
         if first == last:  # one minute: no need to bin
             bucket = self._minutes.setdefault(first, [0, 0.0, 0])
             bucket[0] += t.size
