@@ -36,6 +36,13 @@ class RequestCounts:
 
     def add(self, outcome: np.ndarray, latency_ms: np.ndarray) -> None:
         self.offered += int(outcome.size)
+        if not outcome.any():  # every request completed (the common case): no tally by kind
+            self.completed += int(outcome.size)
+            if outcome.size:
+                self.latency_bins += np.bincount(
+                    np.searchsorted(LATENCY_EDGES_MS, latency_ms), minlength=self.latency_bins.size
+                )
+            return
         kinds = np.bincount(outcome.astype(np.int64), minlength=len(Outcome))
         self.completed += int(kinds[_OK] + kinds[_CACHE_HIT])
         self.rejected += int(kinds[_REJECTED])
@@ -99,7 +106,10 @@ class RequestTally:
         """Count what was served and refused since the last fold into both books."""
         for deployment_id, parts in sorted(self._pending.items()):
             counts = RequestCounts()
-            counts.add(np.concatenate([o for o, _ in parts]), np.concatenate([l for _, l in parts]))
+            if len(parts) == 1:
+                counts.add(*parts[0])
+            else:
+                counts.add(np.concatenate([o for o, _ in parts]), np.concatenate([l for _, l in parts]))
             self._book(deployment_id, counts)
         self._pending = {}
         for deployment_id, n in sorted(self._serving.unrouted.items()):
