@@ -8,7 +8,7 @@ cost a cumulative sum over a thousand counters and come out the same on every ma
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -36,6 +36,13 @@ class RequestCounts:
 
     def add(self, outcome: np.ndarray, latency_ms: np.ndarray) -> None:
         self.offered += int(outcome.size)
+        if not outcome.any():  # every request completed (the common case): no tally by kind
+            self.completed += int(outcome.size)
+            if outcome.size:
+                self.latency_bins += np.bincount(
+                    np.searchsorted(LATENCY_EDGES_MS, latency_ms), minlength=self.latency_bins.size
+                )
+            return
         kinds = np.bincount(outcome.astype(np.int64), minlength=len(Outcome))
         self.completed += int(kinds[_OK] + kinds[_CACHE_HIT])
         self.rejected += int(kinds[_REJECTED])
@@ -59,12 +66,19 @@ class RequestCounts:
     def percentile_ms(self, q: float) -> float | None:
         """The upper edge of the bin holding the q-th percentile of completed requests'
         latency (None when none completed)."""
-        total = int(self.latency_bins.sum())
+        return self.percentiles_ms((q,))[0]
+
+    def percentiles_ms(self, qs: Sequence[float]) -> list[float | None]:
+        """`percentile_ms` of each of `qs`, from one cumulative sum."""
+        if not self.completed:  # every completed request has a latency bin, and only those
+            return [None] * len(qs)
+        cumulative = np.cumsum(self.latency_bins)
+        total = int(cumulative[-1])
         if total == 0:
-            return None
-        rank = max(int(np.ceil(q / 100.0 * total)), 1)
-        index = int(np.searchsorted(np.cumsum(self.latency_bins), rank))
-        return float(LATENCY_EDGES_MS[min(index, LATENCY_EDGES_MS.size - 1)])
+            return [None] * len(qs)
+        ranks = [max(int(np.ceil(q / 100.0 * total)), 1) for q in qs]
+        found = np.searchsorted(cumulative, ranks).tolist()
+        return [float(LATENCY_EDGES_MS[min(index, LATENCY_EDGES_MS.size - 1)]) for index in found]
 
     @property
     def refused(self) -> int:
@@ -92,7 +106,10 @@ class RequestTally:
         """Count what was served and refused since the last fold into both books."""
         for deployment_id, parts in sorted(self._pending.items()):
             counts = RequestCounts()
-            counts.add(np.concatenate([o for o, _ in parts]), np.concatenate([l for _, l in parts]))
+            if len(parts) == 1:
+                counts.add(*parts[0])
+            else:
+                counts.add(np.concatenate([o for o, _ in parts]), np.concatenate([l for _, l in parts]))
             self._book(deployment_id, counts)
         self._pending = {}
         for deployment_id, n in sorted(self._serving.unrouted.items()):
@@ -104,8 +121,12 @@ class RequestTally:
                 self._unrouted_seen[deployment_id] = n
 
     def _book(self, deployment_id: str, counts: RequestCounts) -> None:
-        for book in (self.total, self.interval):
-            book.setdefault(deployment_id, RequestCounts()).merge(counts)
+        self.total.setdefault(deployment_id, RequestCounts()).merge(counts)
+        interval = self.interval.get(deployment_id)
+        if interval is None:  # the first counts of an interval are its counts: no copy to add to
+            self.interval[deployment_id] = counts
+        else:
+            interval.merge(counts)
 
     def take_interval(self) -> dict[str, RequestCounts]:
         """The counts since the previous call (call after `serving.sync()`)."""
@@ -145,7 +166,7 @@ def sample_deployments(cluster: Cluster) -> dict[str, DeploymentSample]:
             routes[route.routing_state] = routes.get(route.routing_state, 0) + 1
             queue = cluster.serving.queue(node_id, deployment_id)
             if queue is not None:
-                depth += queue.stats().number_of_pending_requests
+                depth += queue.pending()
         found[deployment_id] = DeploymentSample(
             assignment.params.number_of_allocations, assignment.allocation_status().allocation_count, routes, depth
         )

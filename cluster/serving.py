@@ -190,7 +190,13 @@ class Serving:
             self._tickets[deployment_id] = [t for t in waiting if t.arrival >= now]
             if not self._tickets[deployment_id]:
                 del self._tickets[deployment_id]
-        traffic = np.concatenate(parts) if parts else np.empty(0)
+        traffic = (np.asarray(parts[0], dtype=float) if len(parts) == 1 else np.concatenate(parts)) if parts else np.empty(0)
+        if not due:
+            if not traffic.size:
+                return []
+            targets = self._targets(deployment_id)
+            if not any(q.caches for q in targets.values()):
+                return self._traffic_batches(deployment_id, traffic, targets, now)
         times = np.concatenate((traffic, [t.arrival for t in due]))
         if not times.size:
             return []
@@ -224,6 +230,23 @@ class Serving:
             for j, i in enumerate(index.tolist()):
                 if i in ticket_at:
                     ticket_at[i].outcome, ticket_at[i].answered = Outcome(int(outcome[j])), float(answered[j])
+        return batches
+
+    def _traffic_batches(
+        self, deployment_id: str, traffic: np.ndarray, targets: dict[str, InferenceQueue], now: float
+    ) -> list[Batch]:
+        """`_serve_window`'s common case, in fewer steps (same draws, same batches): only
+        drawn traffic, no route caching."""
+        if len(self._traffic[deployment_id]) > 1:
+            traffic = traffic[np.argsort(traffic, kind="stable")]
+        if not targets:
+            self.unrouted[deployment_id] = self.unrouted.get(deployment_id, 0) + traffic.size
+            return []
+        split = split_by_allocations(traffic.size, {n: q.allocations for n, q in targets.items()}, self._rng)
+        batches = []
+        for node_id, index in sorted(split.items()):
+            queue = targets[node_id]
+            batches.append(Batch(queue, np.maximum(traffic[index], queue.now), max(now, queue.now)))
         return batches
 
     def _notify(self, deployment_id: str, arrivals: np.ndarray, outcome: np.ndarray, answered: np.ndarray) -> None:

@@ -56,6 +56,9 @@ _MIN_STREAK = 32
 _MAX_STREAK = 4096
 #: Largest stretch the numpy path examines at once.
 _MAX_CHUNK = 1 << 16
+#: Batches up to this size go straight through the loop: numpy's fixed cost per call is
+#: worth more than the loop's fraction of a microsecond per request (same start times).
+_LOOP_ONLY = 128
 #: Fewest requests in one `run_together` call for the block solver to pay for its
 #: fixed numpy cost (below, the per-request loop is faster; results are the same).
 JOINT_MIN_REQUESTS = 2048
@@ -338,10 +341,17 @@ class InferenceQueue:
             return
         self._account(_NO_TIMES, _NO_OUTCOMES, _NO_TIMES, _NO_TIMES, until)
 
+    def pending(self) -> int:
+        """Requests accepted and not yet gone at `now` (the stats' pending requests, alone)."""
+        leaves = self._leaves
+        if not leaves.size:
+            return 0
+        return int(np.count_nonzero(leaves > self._now))
+
     def stats(self) -> RouteStats:
         """Counters as of `now`."""
         k = self._counts
-        done = self._minute_index(self._now)
+        done = int((self._now - self.start_time) // MINUTE_SECONDS)  # = _minute_index, without numpy
         last = self._minutes.get(done - 1, [0, 0.0, 0])
         return RouteStats(
             inference_count=int(k[OK] + k[CACHE_HIT]),
@@ -352,7 +362,7 @@ class InferenceQueue:
             inference_time_ms_sum=self._ms_sum,
             inference_time_ms_sum_excluding_cache_hits=self._ms_sum_misses,
             last_access=self._last_access,
-            number_of_pending_requests=int(np.count_nonzero(self._leaves > self._now)),
+            number_of_pending_requests=self.pending(),
             peak_throughput_per_minute=self._peak,
             throughput_last_minute=int(last[0]),
             average_inference_time_ms_last_minute=last[1] / last[0] if last[0] else None,
@@ -366,7 +376,7 @@ class InferenceQueue:
             raise ValueError(f"[until] {until} is before the route's clock {self._now}")
         if a.ndim != 1:
             raise ValueError("arrivals must be a one-dimensional array")
-        if a.size and (a[0] < self._now or a[-1] >= until or np.any(np.diff(a) < 0)):
+        if a.size and (a[0] < self._now or a[-1] >= until or (a[1:] < a[:-1]).any()):
             raise ValueError("arrivals must be sorted and within [now, until)")
         if keys is not None and len(keys) != a.size:
             raise ValueError("[keys] must have one entry per arrival")
@@ -383,6 +393,8 @@ class InferenceQueue:
         kl = list(keys) if use_cache else None
         marks = _Marks()
         i, n = 0, a.size
+        if n <= _LOOP_ONLY:
+            i = self._loop(al, sl, kl, i, timeout, marks, math.inf)
         while i < n:
             if not use_cache:
                 chunk, before = 8 * self._streak, i
@@ -436,17 +448,19 @@ class InferenceQueue:
             self._free = free
         return k, not blocked.size
 
-    def _loop(self, al, sl, kl, i, timeout, marks: "_Marks") -> int:
+    def _loop(self, al, sl, kl, i, timeout, marks: "_Marks", exit_streak: float | None = None) -> int:
         """The FIFO recurrence one request at a time, from `i` until a long enough run of
         requests found a free worker (then numpy takes over) or the batch ends; returns
-        where it stopped and records what differs from "started on arrival, OK"."""
+        where it stopped and records what differs from "started on arrival, OK"
+        (`exit_streak`, if given, replaces the run that hands back to numpy)."""
         free, queued, cache = self._free, self._queued, self._cache
         cap, capacity = self._cache_entries, self.queue_capacity
         replace, enqueue, dequeue = heapq.heapreplace, queued.append, queued.popleft
         waited, waited_start = marks.waited.append, marks.waited_start.append
         rejected, timed_out, hit = marks.rejected.append, marks.timed_out.append, marks.hits.append
         caching = kl is not None
-        exit_streak = math.inf if caching else self._streak
+        if exit_streak is None:
+            exit_streak = math.inf if caching else self._streak
         keys = islice(kl, i, None) if caching else repeat(None)
         streak = 0
         for j, x, y, key in zip(count(i), islice(al, i, None), islice(sl, i, None), keys):
@@ -497,10 +511,16 @@ class InferenceQueue:
             t = np.concatenate((self._due_time, t))
             o = np.concatenate((self._due_outcome, o))
             ms = np.concatenate((self._due_ms, ms))
-        due = t <= until
-        later = ~due
-        self._due_time, self._due_outcome, self._due_ms = t[later], o[later], ms[later]
-        t, o, ms = t[due], o[due], ms[due]
+        t_max = float(t.max())
+        all_due = t_max <= until
+        if all_due:  # the common case: every answer falls in this window
+            self._due_time, self._due_outcome, self._due_ms = _NO_TIMES, _NO_OUTCOMES, _NO_TIMES
+        else:
+            due = t <= until
+            later = ~due
+            self._due_time, self._due_outcome, self._due_ms = t[later], o[later], ms[later]
+            t, o, ms = t[due], o[due], ms[due]
+            t_max = float(t.max()) if t.size else -math.inf
         if o.any():
             self._counts += np.bincount(o, minlength=len(Outcome))
             inferred = o <= CACHE_HIT
@@ -514,8 +534,13 @@ class InferenceQueue:
             total = float(ms.sum())
             self._ms_sum += total
             self._ms_sum_misses += total
-            self._last_access = max(self._last_access or -math.inf, float(t.max()))
-            self._add_minutes(t, ms, None, total)
+            self._last_access = max(self._last_access or -math.inf, t_max)
+            self._add_minutes(t, ms, None, total, t_max)
+        if all_due and leaves is answered:  # every request of the batch has left by `until`
+            self._leaves = self._leaves[self._leaves > until] if self._leaves.size else self._leaves
+            self._now = until
+            self._roll_minutes()
+            return
         all_leaves = np.concatenate((self._leaves, leaves)) if self._leaves.size and leaves.size else (
             leaves if leaves.size else self._leaves
         )
@@ -526,12 +551,15 @@ class InferenceQueue:
     def _minute_index(self, t: float | np.ndarray):
         return np.floor_divide(np.subtract(t, self.start_time), MINUTE_SECONDS).astype(np.int64)
 
-    def _add_minutes(self, t: np.ndarray, ms: np.ndarray, hits: np.ndarray | None, total: float | None = None) -> None:
-        """Add answers (times, service ms, which were cache hits; `total` = ms.sum() if
-        known) to their minutes' [count, ms sum, hit count]."""
+    def _add_minutes(
+        self, t: np.ndarray, ms: np.ndarray, hits: np.ndarray | None, total: float | None = None, t_max: float | None = None
+    ) -> None:
+        """Add answers (times, service ms, which were cache hits; `total` = ms.sum() and
+        `t_max` = t.max() if known) to their minutes' [count, ms sum, hit count]."""
         if not t.size:
             return
-        first, last = self._minute_index([t.min(), t.max()]).tolist()
+        first = int((float(t.min()) - self.start_time) // MINUTE_SECONDS)  # = _minute_index, without numpy
+        last = int(((float(t.max()) if t_max is None else t_max) - self.start_time) // MINUTE_SECONDS)
         if first == last:  # one minute: no need to bin
             bucket = self._minutes.setdefault(first, [0, 0.0, 0])
             bucket[0] += t.size

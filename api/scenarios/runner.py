@@ -191,7 +191,8 @@ class ScenarioRun:
         span = t - self._last_sample
         self._last_sample = t
         for deployment_id in sorted(set(deployments) | set(interval)):
-            counts = interval.get(deployment_id, RequestCounts())
+            counts = interval.get(deployment_id) or RequestCounts()
+            p50, p99 = counts.percentiles_ms((50, 99))
             sample = deployments.get(deployment_id)
             routes = sample.routes if sample else {}
             self.timeseries.append({
@@ -201,7 +202,7 @@ class ScenarioRun:
                 **{f"routes_{s}": routes.get(s, 0) for s in ("starting", "started", "stopping", "failed")},
                 "request_rate": round(counts.offered / span, 6) if span > 0 else 0.0,
                 "completed": counts.completed, "rejected": counts.rejected, "timed_out": counts.timed_out,
-                "unrouted": counts.unrouted, "p50_ms": counts.percentile_ms(50), "p99_ms": counts.percentile_ms(99),
+                "unrouted": counts.unrouted, "p50_ms": p50, "p99_ms": p99,
                 "queue_depth": sample.queue_depth if sample else 0,
             })
         if self._nodes_seq != self.cluster.log.next_seq:  # node usage changes only with logged events
