@@ -120,45 +120,44 @@ def cluster_node_id(cluster: Cluster, name: str) -> str:
 
 
 @dataclass(frozen=True)
-class CrashNodes:
+class _EachSelectedNode:
+    """An action on each node the selector names, one after another."""
+
+    selector: NodeSelector
+    FIELDS = NodeSelector.FIELDS
+
+    @classmethod
+    def parse(cls, fields: Mapping[str, Any], where: str, context: ParseContext) -> "_EachSelectedNode":
+        return cls(NodeSelector.parse(fields, where))
+
+    def apply(self, context: ActionContext) -> dict[str, Any]:
+        cluster = context.cluster
+        ids = self.selector.select(cluster)
+        names = [cluster.state.nodes[n].name for n in ids]
+        for node_id in ids:
+            self.act(cluster, node_id)
+        return {"nodes": names}
+
+    def act(self, cluster: Cluster, node_id: str) -> None:
+        raise NotImplementedError
+
+
+class CrashNodes(_EachSelectedNode):
     """The nodes vanish at once (their routes with them)."""
 
-    selector: NodeSelector
     DO = "crash_nodes"
-    FIELDS = NodeSelector.FIELDS
 
-    @classmethod
-    def parse(cls, fields: Mapping[str, Any], where: str, context: ParseContext) -> "CrashNodes":
-        return cls(NodeSelector.parse(fields, where))
-
-    def apply(self, context: ActionContext) -> dict[str, Any]:
-        cluster = context.cluster
-        ids = self.selector.select(cluster)
-        names = [cluster.state.nodes[n].name for n in ids]
-        for node_id in ids:
-            cluster.crash_node(node_id)
-        return {"nodes": names}
+    def act(self, cluster: Cluster, node_id: str) -> None:
+        cluster.crash_node(node_id)
 
 
-@dataclass(frozen=True)
-class RemoveNodes:
+class RemoveNodes(_EachSelectedNode):
     """Graceful shutdown: routes drain and stop, replacements are planned."""
 
-    selector: NodeSelector
     DO = "remove_nodes"
-    FIELDS = NodeSelector.FIELDS
 
-    @classmethod
-    def parse(cls, fields: Mapping[str, Any], where: str, context: ParseContext) -> "RemoveNodes":
-        return cls(NodeSelector.parse(fields, where))
-
-    def apply(self, context: ActionContext) -> dict[str, Any]:
-        cluster = context.cluster
-        ids = self.selector.select(cluster)
-        names = [cluster.state.nodes[n].name for n in ids]
-        for node_id in ids:
-            cluster.remove_node(node_id)
-        return {"nodes": names}
+    def act(self, cluster: Cluster, node_id: str) -> None:
+        cluster.remove_node(node_id)
 
 
 @dataclass(frozen=True)
