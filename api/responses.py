@@ -25,7 +25,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def compatible_version(request: web.Request) -> int | None:
     """The `compatible-with` version the client asked for (None for plain JSON)."""
     for header in ("Accept", "Content-Type"):
-        match = _COMPAT.search(request.headers.get(header, ""))
+        value = request.headers.get(header, "")
+        match = _COMPAT.search(value) if "compatible-with" in value else None
         if match:
             version = int(match.group(1))
             if version not in COMPATIBLE_VERSIONS:
