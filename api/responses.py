@@ -45,10 +45,15 @@ def content_type(request: web.Request) -> str:
     return f"application/vnd.elasticsearch+json;compatible-with={version}"
 
 
+#: Built once: `json.dumps` with these options builds an encoder per call.
+_PRETTY = json.JSONEncoder(indent=2, separators=(",", " : "), ensure_ascii=False)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(request: web.Request, body: Any) -> str:
     if request.query.get("pretty") in ("", "true"):
-        return json.dumps(body, indent=2, separators=(",", " : "), ensure_ascii=False) + "\n"
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        return _PRETTY.encode(body) + "\n"
+    return _COMPACT.encode(body)
 
 
 def utf8(text: str) -> bytes:
