@@ -25,7 +25,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def compatible_version(request: web.Request) -> int | None:
     """The `compatible-with` version the client asked for (None for plain JSON)."""
     for header in ("Accept", "Content-Type"):
-        match = _COMPAT.search(request.headers.get(header, ""))
+        value = request.headers.get(header, "")
+        match = _COMPAT.search(value) if "compatible-with" in value else None
         if match:
             version = int(match.group(1))
             if version not in COMPATIBLE_VERSIONS:
@@ -44,10 +45,15 @@ def content_type(request: web.Request) -> str:
     return f"application/vnd.elasticsearch+json;compatible-with={version}"
 
 
+#: Built once: `json.dumps` with these options builds an encoder per call.
+_PRETTY = json.JSONEncoder(indent=2, separators=(",", " : "), ensure_ascii=False)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(request: web.Request, body: Any) -> str:
     if request.query.get("pretty") in ("", "true"):
-        return json.dumps(body, indent=2, separators=(",", " : "), ensure_ascii=False) + "\n"
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        return _PRETTY.encode(body) + "\n"
+    return _COMPACT.encode(body)
 
 
 def utf8(text: str) -> bytes:

@@ -68,6 +68,9 @@ class Serving:
         self._next_key = 0
         #: The instant of the last full `sync`: nothing can be due again before time moves.
         self._synced_at = -math.inf
+        #: The arrival instant whose tickets' close event is pending, that event, and the
+        #: tickets of each request arriving then.
+        self._closing: tuple[float, simpy.Event, list[list[Ticket]]] | None = None
         #: Requests that found no started route, by deployment (traffic and tickets).
         self.unrouted: dict[str, int] = {}
         self.observers: list[ServedObserver] = []
@@ -134,18 +137,34 @@ class Serving:
 
     def submit(self, deployment_id: str, keys: Sequence[Hashable], timeout: float) -> list[Ticket]:
         """Queue one request per key at now; their window closes an instant later."""
-        tickets = [Ticket(deployment_id, self.env.now, key, timeout) for key in keys]
+        now = self.env.now
+        tickets = [Ticket(deployment_id, now, key, timeout) for key in keys]
         self._tickets.setdefault(deployment_id, []).extend(tickets)
-        self.env.timeout(TICKET_WINDOW_SECONDS).callbacks.append(lambda _: self._close_ticket_window(tickets))
+        closing = self._closing
+        if closing is None or closing[0] != now or closing[1].callbacks is None:
+            # One close event per arrival instant serves every request arriving then (a
+            # window is served once per instant anyway); it is done once processed.
+            event = self.env.timeout(TICKET_WINDOW_SECONDS)
+            groups: list[list[Ticket]] = []
+            event.callbacks.append(lambda _: self._close_ticket_window(groups))
+            closing = self._closing = (now, event, groups)
+        closing[2].append(tickets)
         return tickets
 
     def answered(self, tickets: Sequence[Ticket]) -> bool:
         return all(t.answered is not None and t.answered <= self.env.now for t in tickets)
 
-    def _close_ticket_window(self, tickets: list[Ticket]) -> None:
+    def _close_ticket_window(self, groups: list[list[Ticket]]) -> None:
+        """Serve the window, then put an event at each request's answer (its last
+        document's), for the clock to stop at; requests answered together share one."""
         self.sync()
-        last = max((t.answered for t in tickets if t.answered is not None), default=self.env.now)
-        self.env.timeout(max(last - self.env.now, 0.0))  # an event at the answer, for the clock
+        now = self.env.now
+        delays = {
+            max(max((t.answered for t in tickets if t.answered is not None), default=now) - now, 0.0)
+            for tickets in groups
+        }
+        for delay in sorted(delays):
+            self.env.timeout(delay)
 
     # -- windows --------------------------------------------------------------------
 
