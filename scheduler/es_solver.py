@@ -88,6 +88,7 @@ def _bin_pack(
         held = plan.alloc[i]
         held_cost = np.zeros(n_nodes, dtype=np.int64)
         host_i = not_host[i]
+        any_held = False
         while plan.rem_alloc[i] > 0:
             remaining = int(plan.rem_alloc[i])
             cores = plan.rem_cores
@@ -103,22 +104,25 @@ def _bin_pack(
                     count = np.maximum(np.minimum(count, rem_mem // step_cap), 0)
                 # estimate(held + count) - estimate(held); wherever count > 0 the first
                 # term is the curve itself (count <= free cores // t keeps count·t <= cores)
-                need = np.maximum(floor, base + slope * (held + count)) - held_cost
+                if any_held:
+                    need = np.maximum(floor, base + slope * (held + count)) - held_cost
+                else:
+                    need = np.maximum(floor, base + slope * count)
                 ok = (count > 0) & (need <= rem_mem)
-                if low:
-                    pass
-                elif t <= 0:
+                if not low and t <= 0:
                     ok &= count * t <= cores
-            if not ok.any():
-                break
             wanted = remaining * t
             key = (host_i + (cores < wanted)) + 0.01 * np.abs(cores - wanted) - memory_score
             # the first best usable node, as argmin over the usable ones in node order
-            j = int(np.argmin(np.where(ok, key, inf)))
+            key[~ok] = inf
+            j = int(np.argmin(key))
+            if key[j] == inf:  # no node usable
+                break
             count_j = min(int(cores[j]) // t, remaining) if flat else int(count[j])
             plan.assign(i, j, count_j, int(need[j]))
             if not flat:
                 held_cost[j] = curve.at(int(held[j]))
+                any_held = True
             weights[i, j] = w
             w -= dw
     if not need_weights:
