@@ -146,6 +146,10 @@ class Builder:
         if not self.can_assign(i, j, count, memory):
             self.skipped += 1
             return
+        self.add(i, j, count, memory)
+
+    def add(self, i: int, j: int, count: int, memory: int) -> None:
+        """`assign` once `can_assign` said yes (callers that just asked skip the second check)."""
         self.alloc[i, j] += count
         self.rem_mem[j] -= memory
         if not self.p.low_of[i]:

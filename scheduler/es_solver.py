@@ -119,7 +119,7 @@ def _bin_pack(
             if key[j] == inf:  # no node usable
                 break
             count_j = min(int(cores[j]) // t, remaining) if flat else int(count[j])
-            plan.assign(i, j, count_j, int(need[j]))
+            plan.add(i, j, count_j, int(need[j]))  # usable: it fits (count_j >= 1)
             if not flat:
                 held_cost[j] = curve.at(int(held[j]))
                 any_held = True
