@@ -84,6 +84,8 @@ class Problem:
         # the same as Python ints for the scalar paths (numpy scalar access costs more)
         self.curves = [d.curve for d in self.deployments]
         self.threads_of = self.threads.tolist()
+        self.mem_of = self.mem.tolist()
+        self.cores_of = self.cores.tolist()
         self.low_of = self.low.tolist()
 
     @property

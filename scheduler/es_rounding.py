@@ -153,7 +153,7 @@ class _Holder:
             gain = np.where(self.x > 0, (1 + p.hosts.astype(np.int64)) * self.x * p.threads[:, None], 0.0)
             quality = np.cumsum(gain, axis=0)[-1] if gain.shape[0] else np.zeros(len(cols))
             cols = sorted(cols, key=lambda j: quality[j])
-        mem, cores = p.mem.tolist(), p.cores.tolist()
+        mem, cores = p.mem_of, p.cores_of
         for j in cols:
             y = self.y[:, j]
             placed = np.flatnonzero(y > 0)
@@ -164,12 +164,11 @@ class _Holder:
             memory = int(p.one_allocation[placed].sum())
             threads = int((np.ceil(self.x[placed, j]).astype(np.int64) * p.threads[placed]).sum())
             if memory <= mem[j] and threads <= cores[j]:
-                # snapping one pair changes no other pair of the column
-                y_placed = y[placed]
-                snap = placed[y_placed < 1]
-                for i, v in zip(snap.tolist(), self.x[snap, j].tolist()):
-                    count = int(round(v)) if abs(v - round(v)) < EPS else math.ceil(v)
-                    self.assign_to_node(i, j, count)
+                for i in placed.tolist():
+                    if 0 < self.y[i, j] < 1:
+                        v = self.x[i, j]
+                        count = int(round(v)) if abs(v - round(v)) < EPS else math.ceil(v)
+                        self.assign_to_node(i, j, count)
                 self.assign_excess_cores(j)
 
     def assign_excess_cores(self, j: int) -> None:
