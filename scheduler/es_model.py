@@ -84,6 +84,8 @@ class Problem:
         # the same as Python ints for the scalar paths (numpy scalar access costs more)
         self.curves = [d.curve for d in self.deployments]
         self.threads_of = self.threads.tolist()
+        self.mem_of = self.mem.tolist()
+        self.cores_of = self.cores.tolist()
         self.low_of = self.low.tolist()
 
     @property
@@ -146,6 +148,10 @@ class Builder:
         if not self.can_assign(i, j, count, memory):
             self.skipped += 1
             return
+        self.add(i, j, count, memory)
+
+    def add(self, i: int, j: int, count: int, memory: int) -> None:
+        """`assign` once `can_assign` said yes (callers that just asked skip the second check)."""
         self.alloc[i, j] += count
         self.rem_mem[j] -= memory
         if not self.p.low_of[i]:

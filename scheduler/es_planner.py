@@ -62,7 +62,7 @@ def _preserving(nodes: list[EsNode], deployments: list[EsDeployment], keep_all: 
                 continue
             memory = merged.memory_requirement(i, j, count) if new else deployments[i].estimate(count)
             if merged.can_assign(i, j, count, memory):
-                merged.assign(i, j, count, memory)
+                merged.add(i, j, count, memory)
     return merged
 
 

@@ -153,11 +153,17 @@ class _Holder:
             gain = np.where(self.x > 0, (1 + p.hosts.astype(np.int64)) * self.x * p.threads[:, None], 0.0)
             quality = np.cumsum(gain, axis=0)[-1] if gain.shape[0] else np.zeros(len(cols))
             cols = sorted(cols, key=lambda j: quality[j])
+        mem, cores = p.mem_of, p.cores_of
         for j in cols:
-            placed = np.flatnonzero(self.y[:, j] > 0)
+            y = self.y[:, j]
+            placed = np.flatnonzero(y > 0)
+            if placed.size == 0:  # nothing to check or snap: only the spare cores
+                if 0 <= mem[j] and 0 <= cores[j]:
+                    self.assign_excess_cores(j)
+                continue
             memory = int(p.one_allocation[placed].sum())
             threads = int((np.ceil(self.x[placed, j]).astype(np.int64) * p.threads[placed]).sum())
-            if memory <= p.mem[j] and threads <= p.cores[j]:
+            if memory <= mem[j] and threads <= cores[j]:
                 for i in placed.tolist():
                     if 0 < self.y[i, j] < 1:
                         v = self.x[i, j]

@@ -74,31 +74,55 @@ def _bin_pack(
     size = (np.where(p.has_current, 2, 1) * -norm_one) * p.threads
     not_host = (~p.hosts).astype(np.int64)
     memory_score = 0.01 * norm_node
+    inf = np.inf
     for i in np.argsort(size, kind="stable").tolist():
-        t = int(p.threads[i])
-        flat = p.slope[i] == 0 and p.step_cap[i] == 0
-        one = p.estimate(i, 1)
+        if plan.rem_alloc[i] <= 0:
+            continue
+        curve = p.curves[i]
+        t, low, step_cap = p.threads_of[i], p.low_of[i], int(p.step_cap[i])
+        floor, base, slope = curve.floor, curve.base, curve.slope
+        flat = slope == 0 and step_cap == 0
+        one = curve.at(1)
+        # Each deployment is packed once on a fresh row, so what it holds (and what that
+        # costs) changes only on the nodes its own steps pick.
+        held = plan.alloc[i]
+        held_cost = np.zeros(n_nodes, dtype=np.int64)
+        host_i = not_host[i]
+        any_held = False
         while plan.rem_alloc[i] > 0:
             remaining = int(plan.rem_alloc[i])
             cores = plan.rem_cores
+            rem_mem = plan.rem_mem
             if flat:  # the estimate does not grow: a node holding some costs nothing more
-                need = np.where(plan.alloc[i] > 0, 0, one)
-                usable = np.flatnonzero((cores >= t) & (need <= plan.rem_mem))
+                need = np.where(held > 0, 0, one)
+                ok = (cores >= t) & (need <= rem_mem)
             else:
-                count = np.minimum(_java_div(cores, t), remaining)
-                if p.step_cap[i] > 0:
-                    count = np.maximum(np.minimum(count, (plan.rem_mem - p.estimate(i, 0)) // p.step_cap[i]), 0)
-                held = plan.alloc[i]
-                need = np.where(held > 0, p.estimate(i, held + count) - p.estimate(i, held), p.estimate(i, count))
-                usable = np.flatnonzero((count > 0) & (need <= plan.rem_mem) & (p.low[i] | (count * t <= cores)))
-            if usable.size == 0:
-                break
+                # Java's int division differs from floor division only below 0, where the
+                # count is not positive either way and the node is not usable
+                count = np.minimum(cores // t, remaining)
+                if step_cap > 0:
+                    count = np.maximum(np.minimum(count, rem_mem // step_cap), 0)
+                # estimate(held + count) - estimate(held); wherever count > 0 the first
+                # term is the curve itself (count <= free cores // t keeps count·t <= cores)
+                if any_held:
+                    need = np.maximum(floor, base + slope * (held + count)) - held_cost
+                else:
+                    need = np.maximum(floor, base + slope * count)
+                ok = (count > 0) & (need <= rem_mem)
+                if not low and t <= 0:
+                    ok &= count * t <= cores
             wanted = remaining * t
-            free = cores[usable]
-            key = (not_host[i, usable] + (free < wanted)) + 0.01 * np.abs(free - wanted) - memory_score[usable]
-            j = int(usable[np.argmin(key)])
+            key = (host_i + (cores < wanted)) + 0.01 * np.abs(cores - wanted) - memory_score
+            # the first best usable node, as argmin over the usable ones in node order
+            key[~ok] = inf
+            j = int(np.argmin(key))
+            if key[j] == inf:  # no node usable
+                break
             count_j = min(int(cores[j]) // t, remaining) if flat else int(count[j])
-            plan.assign(i, j, count_j, int(need[j]))
+            plan.add(i, j, count_j, int(need[j]))  # usable: it fits (count_j >= 1)
+            if not flat:
+                held_cost[j] = curve.at(int(held[j]))
+                any_held = True
             weights[i, j] = w
             w -= dw
     if not need_weights:

@@ -58,42 +58,31 @@ def explain(
     )
     reasons: dict[str, str] = {}
     for dep in short:
-        required = _required_memory(dep, assignments.get(dep.id, {}), col, len(nodes))
+        required, tails = _required_memory(dep, assignments.get(dep.id, {}), col, len(nodes))
         by_memory = required > free_mem
         by_cores = ~by_memory & (dep.priority != "low") & (dep.threads_per_allocation > free_cores)
         explained = np.flatnonzero(by_memory | by_cores)
         if explained.size:
-            # the tail of each part: the memory required (>= 0), or -1 for the processor reason
-            tails = np.where(by_memory, required, -1)[explained]
-            reasons[dep.id] = "|".join(
-                _joined(memory_head, cores_head, tails[start], explained[start:end], dep.threads_per_allocation)
-                for start, end in _runs(tails)
-            )
+            tails[~by_memory] = f"{dep.threads_per_allocation}]"
+            heads = np.where(by_memory, memory_head, cores_head)
+            reasons[dep.id] = "|".join((heads[explained] + tails[explained]).tolist())
     return reasons
 
 
-def _runs(values: np.ndarray) -> zip:
-    """(start, end) of the runs of equal consecutive values."""
-    starts = np.concatenate(([0], np.flatnonzero(values[1:] != values[:-1]) + 1))
-    return zip(starts.tolist(), np.append(starts[1:], values.size).tolist())
-
-
-def _joined(memory_head: np.ndarray, cores_head: np.ndarray, tail: int, cols: np.ndarray, threads: int) -> str:
-    """The parts of consecutive nodes that share one tail, as `head + tail` joined by `|`."""
-    if tail < 0:
-        heads, text = cores_head, f"{threads}]"
-    else:
-        heads, text = memory_head, f"{_bytes(int(tail))}]."
-    return (text + "|").join(heads[cols].tolist()) + text
-
-
-def _required_memory(dep: PlanDeployment, placed: dict[str, int], col: dict[str, int], n_nodes: int) -> np.ndarray:
-    """Memory one more allocation of `dep` needs on each node: the increase where it runs."""
+def _required_memory(
+    dep: PlanDeployment, placed: dict[str, int], col: dict[str, int], n_nodes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Memory one more allocation of `dep` needs on each node (the increase where it runs),
+    and the memory reason's tail for each node."""
     curve = dep.memory_curve()
-    required = np.full(n_nodes, curve.at(1), dtype=np.int64)
+    one = curve.at(1)
+    required = np.full(n_nodes, one, dtype=np.int64)
+    tails = np.full(n_nodes, f"{_bytes(one)}].", dtype=object)
     for node_id, count in placed.items():
-        required[col[node_id]] = curve.at(count + 1) - curve.at(count)
-    return required
+        more = curve.at(count + 1) - curve.at(count)
+        required[col[node_id]] = more
+        tails[col[node_id]] = f"{_bytes(more)}]."
+    return required, tails
 
 
 def _object_array(texts: Iterable[str]) -> np.ndarray:
