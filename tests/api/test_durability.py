@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -82,8 +81,12 @@ def start(servers: list[Server], *args: str, clock: str = "virtual") -> Server:
     return server
 
 
-def write_load(server: Server, acknowledged: list[tuple[str, Any]], stop: threading.Event, first: int) -> None:
-    """Writes of every kind, one after another; each answered 200 is `acknowledged`."""
+def write_load(
+    server: Server, acknowledged: list[tuple[str, Any]], stop: threading.Event, first: int,
+    kill_after: int = 0, reached: threading.Event | None = None,
+) -> None:
+    """Writes of every kind, one after another; each answered 200 is `acknowledged`.
+    `reached` is set once `kill_after` writes of this load are acknowledged (it goes on)."""
     i = first
     while not stop.is_set():
         kind = ("pipeline", "model", "group", "node", "clock", "setting")[i % 6]
@@ -112,6 +115,8 @@ def write_load(server: Server, acknowledged: list[tuple[str, Any]], stop: thread
         if status == 200:
             acknowledged.append((kind, value))
         i += 1
+        if reached is not None and i - first >= kill_after:
+            reached.set()
 
 
 def check_all_there(server: Server, acknowledged: list[tuple[str, Any]]) -> None:
@@ -145,10 +150,13 @@ def test_nothing_acknowledged_is_lost_when_the_server_is_killed_at_random_points
         server = start(servers, "--data", data, clock=clock)
         if round_:
             check_all_there(server, acknowledged)
-        stop = threading.Event()
-        writer = threading.Thread(target=write_load, args=(server, acknowledged, stop, 1000 * round_))
+        stop, reached = threading.Event(), threading.Event()
+        # a random point of the load: after a random number of its writes, mid-request
+        writer = threading.Thread(
+            target=write_load, args=(server, acknowledged, stop, 1000 * round_, rng.randint(6, 60), reached)
+        )
         writer.start()
-        time.sleep(rng.uniform(0.3, 1.0))  # a random point of the load, in wall time
+        assert reached.wait(60), "the write load stalled"
         server.proc.send_signal(signal.SIGKILL)
         writer.join(30)
         stop.set()

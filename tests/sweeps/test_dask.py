@@ -5,12 +5,11 @@ processes on loopback, no dashboard) write the same results.csv, byte for byte."
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -34,23 +33,24 @@ def _start(module: str, *args: str, cwd: Path) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def dask_address(tmp_path: Path) -> Iterator[str]:
     """A scheduler on a free loopback port and one `dask worker` of 2 single-thread
     processes (the project importable from this checkout); stopped after the test."""
-    scheduler_file = tmp_path / "scheduler.json"
-    processes = [_start("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                        "--scheduler-file", str(scheduler_file), cwd=tmp_path)]
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    processes = [_start("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                        "--no-dashboard", cwd=tmp_path)]
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not scheduler_file.exists():
-            assert processes[0].poll() is None, "the scheduler exited"
-            assert time.monotonic() < deadline, "the scheduler did not start in time"
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
         processes.append(_start("distributed.cli.dask_worker", address, "--nworkers", "2", "--nthreads", "1",
                                 "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(tmp_path / "worker"),
                                 "--death-timeout", str(STARTUP_SECONDS), cwd=ROOT))
+        # the client retries the connection until the scheduler listens (or the timeout)
         with distributed.Client(address, timeout=STARTUP_SECONDS) as client:
             client.wait_for_workers(2, timeout=STARTUP_SECONDS)
         yield address
