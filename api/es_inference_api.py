@@ -31,7 +31,11 @@ def _task_type(request: web.Request) -> str:
 # -- update (before the typed PUT, which `{id}/_update` would also match) ----------------
 
 
-async def _update(request: web.Request) -> web.Response:
+@routes.put(ID + "/_update")
+@routes.post(ID + "/_update")
+@routes.put(TYPED + "/_update")
+@routes.post(TYPED + "/_update")
+async def update(request: web.Request) -> web.Response:
     Query(request, ("timeout",))
     task_type = _task_type(request)
     body = await read_body(request, "inference_update", required=True)
@@ -41,22 +45,12 @@ async def _update(request: web.Request) -> web.Response:
     return render(request, endpoint.to_dict())
 
 
-@routes.put(ID + "/_update")
-@routes.post(ID + "/_update")
-async def update(request: web.Request) -> web.Response:
-    return await _update(request)
-
-
-@routes.put(TYPED + "/_update")
-@routes.post(TYPED + "/_update")
-async def update_typed(request: web.Request) -> web.Response:
-    return await _update(request)
-
-
 # -- create ---------------------------------------------------------------------------
 
 
-async def _put(request: web.Request) -> web.Response:
+@routes.put(ID)
+@routes.put(TYPED)
+async def put(request: web.Request) -> web.Response:
     timeout = Query(request, ("timeout",)).time("timeout", DEFAULT_TIMEOUT_SECONDS)
     task_type = _task_type(request)
     body = await read_body(request, "inference_endpoint", required=True)
@@ -65,16 +59,6 @@ async def _put(request: web.Request) -> web.Response:
     endpoint, warnings = endpoints.parse(request.match_info["inference_id"], task_type, body.data)
     created = await endpoints.create(endpoint, timeout)
     return render(request, created.to_dict(), warnings=warnings)
-
-
-@routes.put(ID)
-async def put(request: web.Request) -> web.Response:
-    return await _put(request)
-
-
-@routes.put(TYPED)
-async def put_typed(request: web.Request) -> web.Response:
-    return await _put(request)
 
 
 # -- get ------------------------------------------------------------------------------
@@ -108,7 +92,9 @@ async def get_typed(request: web.Request) -> web.Response:
 # -- infer ----------------------------------------------------------------------------
 
 
-async def _infer(request: web.Request) -> web.Response:
+@routes.post(ID)
+@routes.post(TYPED)
+async def infer(request: web.Request) -> web.Response:
     timeout = Query(request, ("timeout",)).time("timeout", DEFAULT_TIMEOUT_SECONDS)
     task_type = _task_type(request)
     body = await read_body(request, "inference_request", required=True)
@@ -131,20 +117,12 @@ async def _infer(request: web.Request) -> web.Response:
     return render(request, result)
 
 
-@routes.post(ID)
-async def infer(request: web.Request) -> web.Response:
-    return await _infer(request)
-
-
-@routes.post(TYPED)
-async def infer_typed(request: web.Request) -> web.Response:
-    return await _infer(request)
-
-
 # -- delete ---------------------------------------------------------------------------
 
 
-async def _delete(request: web.Request) -> web.Response:
+@routes.delete(ID)
+@routes.delete(TYPED)
+async def delete(request: web.Request) -> web.Response:
     query = Query(request, ("dry_run", "force"))
     task_type = _task_type(request)
     inference_id = request.match_info["inference_id"]
@@ -159,11 +137,3 @@ async def _delete(request: web.Request) -> web.Response:
     return render(request, {"acknowledged": True, "pipelines": [], "indexes": []})
 
 
-@routes.delete(ID)
-async def delete(request: web.Request) -> web.Response:
-    return await _delete(request)
-
-
-@routes.delete(TYPED)
-async def delete_typed(request: web.Request) -> web.Response:
-    return await _delete(request)
