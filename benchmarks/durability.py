@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ from api.durability.files import Journal, read_journal
 from api.durability.recorder import Recorder, install
 from api.durability.replay import replay
 from cluster.cluster import Cluster
+
+from benchmarks.output import write_json
 
 
 async def _writes(count: int, extensions: list, clients: int = 1) -> float:
@@ -91,8 +92,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for row in rows:
         print(f"| {row['case']} | {row['requests']} | {row['seconds']:.2f} | {row['ms_per_request']:.2f} |")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+    write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ from cluster.demo import FLIGHT_DELAY_MODELS, NER_MODEL, build_demo
 from cluster.opensearch.demo import CHAT_MODEL, EMBEDDING_MODEL, build_opensearch_demo
 from cluster.opensearch.documents import MODEL_INDEX, TASK_INDEX
 
+from benchmarks.output import write_json
+
 #: Wall seconds a request may take before it counts as unanswered.
 ANSWER_TIMEOUT = 60.0
 #: ml-commons answers these with 500 on purpose (a busy cluster, an interpolation loop).
@@ -423,9 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for failure in tally.failures[:20]:
         print(failure)
-    if args.json_path:
-        with open(args.json_path, "w", encoding="utf-8") as out:
-            json.dump({**asdict(tally), "wall_seconds": round(wall, 1), "seed": args.seed}, out, indent=2)
+    write_json(args.json_path, {**asdict(tally), "wall_seconds": round(wall, 1), "seed": args.seed})
     return 1 if tally.server_errors or tally.state_changed_after_error else 0
 
 

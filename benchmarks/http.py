@@ -38,6 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from benchmarks.rebalance import SEED, SETTLE_SECONDS, Server, cluster_file, create, layout, start
+from benchmarks.output import write_json
 
 REPO = Path(__file__).resolve().parent.parent
 NER_MODEL = "elastic__distilbert-base-uncased-finetuned-conll03-english"
@@ -449,10 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(rows))
     print(f"\nload generator: {generator}; load average before/after: "
           f"{' '.join(f'{x:.2f}' for x in load_before)} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    if args.json_path:
-        with open(args.json_path, "w", encoding="utf-8") as handle:
-            json.dump({"rows": rows, "generator": generator,
-                       "load_before": load_before, "load_after": os.getloadavg()}, handle, indent=1)
+    write_json(args.json_path, {"rows": rows, "generator": generator,
+                       "load_before": load_before, "load_after": os.getloadavg()})
     return 0
 
 

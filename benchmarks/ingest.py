@@ -20,6 +20,8 @@ from api.app import create_app
 from cluster.cluster import Cluster
 from nodes.resources import MiB
 
+from benchmarks.output import write_json
+
 SIZES = (100, 1_000, 5_000)
 QUICK_SIZES = (100, 1_000)
 
@@ -65,9 +67,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['docs']} | {r['wall_s']} | {r['docs_per_wall_s']} | {r['took_ms']} | {r['ingest_took_ms']} "
               f"| {r['failed']} |")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(rows, out, indent=2)
+    write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ from scheduler.arrays import build_arrays
 from scheduler.instance import parse_instance
 from scheduler.lp import fewest_moves_bound
 
+from benchmarks.output import write_json
+
 SIZES = (10, 50, 100, 200, 500, 1000)
 QUICK_SIZES = (10, 100)
 SEED = 20240611
@@ -211,9 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if slow_rows:
         print()
         print(table(slow_rows))
-    if args.json_path:
-        with open(args.json_path, "w", encoding="utf-8") as handle:
-            json.dump({"modes": rows, "against_elasticsearch": es_rows, "slow_optimal": slow_rows}, handle, indent=1)
+    write_json(args.json_path, {"modes": rows, "against_elasticsearch": es_rows, "slow_optimal": slow_rows})
     return 0
 
 

@@ -34,6 +34,8 @@ import scheduler
 from cluster.settings import MAX_TRAINED_MODEL_DEPLOYMENTS
 from nodes.timing import NodeTiming
 
+from benchmarks.output import write_json
+
 SEED = 20261202
 SIZES = (10, 100, 500, 1000)
 QUICK_SIZES = (10, 100)
@@ -416,9 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += run_size(nodes, mode, reference)
     rows.sort(key=lambda r: (TRIGGERS.index(r["trigger"]), r["nodes"], r["mode"]))
     print(table(rows))
-    if args.json_path:
-        with open(args.json_path, "w", encoding="utf-8") as handle:
-            json.dump(rows, handle, indent=1)
+    write_json(args.json_path, rows)
     return 0
 
 

@@ -9,7 +9,6 @@ join and a scale-up on the timeline, sampled every 10 s. Target: at most 60 s wa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from api.scenarios import run_scenario
+
+from benchmarks.output import write_json
 
 NODES = 20
 DEPLOYMENTS = 30
@@ -105,9 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quick:
         verdict = "met" if row["wall_seconds"] <= TARGET_WALL_SECONDS else "MISSED"
         print(f"target <= {TARGET_WALL_SECONDS:g} s wall: {verdict}")
-    if args.json_path:
-        with open(args.json_path, "w", encoding="utf-8") as handle:
-            json.dump(row, handle, indent=1)
+    write_json(args.json_path, row)
     return 0
 
 

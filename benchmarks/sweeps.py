@@ -11,7 +11,6 @@ machine may be shared: the 1-minute load average before and after each sweep is 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import tempfile
@@ -21,6 +20,8 @@ from typing import Any, Sequence
 
 from api.scenarios import load_scenario
 from api.sweeps import Backend, parse_axis, run_sweep
+
+from benchmarks.output import write_json
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "zone-loss-capacity.yaml"
 GRID = ("cluster.nodes.0.count=2..7", "traffic.0.rate=50,100,200,400")
@@ -73,9 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in rows:
         print(f"| {row['workers']} | {row['runs']} | {row['wall_seconds']} | {row['cpu_seconds']} | {row['runs_per_wall_second']} "
               f"| {row['cached_rerun_wall_seconds']} | {row['load_average_before']} | {row['load_average_after']} |")
-    if args.json_path:
-        with open(args.json_path, "w", encoding="utf-8") as handle:
-            json.dump(rows, handle, indent=1)
+    write_json(args.json_path, rows)
     return 0
 
 

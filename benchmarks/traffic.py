@@ -12,7 +12,6 @@ mean queue wait so the two models can be compared as well as timed.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -24,6 +23,8 @@ from cluster.routing import split_by_allocations
 from cluster.traffic import Poisson
 from nodes.inference_queue import DEFAULT_QUEUE_CAPACITY, Batch, InferenceQueue, Outcome, run_together
 from nodes.service_model import InferenceProfile
+
+from benchmarks.output import write_json
 
 SEED = 20240611
 NODES = 20
@@ -135,9 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {r['engine']} | {r['simulated_seconds']:g} | {r['requests']:,} | {r['wall_seconds']} "
               f"| {r['requests_per_wall_second']:,} | {r['mean_wait_ms']} |")
     print(f"speed-up: {ratio:.1f}x")
-    if args.json_path:
-        with open(args.json_path, "w", encoding="utf-8") as handle:
-            json.dump({"rows": rows, "speedup": round(ratio, 2)}, handle, indent=1)
+    write_json(args.json_path, {"rows": rows, "speedup": round(ratio, 2)})
     return 0
 
 
