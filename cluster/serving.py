@@ -168,6 +168,12 @@ class Serving:
 
     # -- windows --------------------------------------------------------------------
 
+    def up_to_date(self) -> bool:
+        """True when `sync()` now would change nothing: it already ran at this instant and
+        no stopped deployment's traffic is left to drop (so a read that syncs need not be
+        journaled)."""
+        return self._synced_at == self.env.now and all(d in self.state.assignments for d in self._traffic)
+
     def sync(self) -> None:
         """Serve every window up to now, then bring every queue to now.
 

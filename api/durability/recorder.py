@@ -26,7 +26,10 @@ from .files import Journal
 from .snapshot import document
 
 #: GETs whose handler serves traffic windows up to now (see `cluster.serving.Serving.sync`).
-STATEFUL_READS = frozenset({"/_ml/trained_models/_stats", "/_ml/trained_models/{model_id}/_stats", "/_sim/latency"})
+STATEFUL_READS = frozenset({
+    "/_ml/trained_models/_stats", "/_ml/trained_models/{model_id}/_stats", "/_sim/latency",
+    "/_nodes/stats", "/_nodes/stats/{metric}", "/_nodes/{node_id}/stats", "/_nodes/{node_id}/stats/{metric}",
+})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Headers that change how a request is read or answered.
 RECORDED_HEADERS = ("Content-Type", "Accept")
@@ -110,7 +113,7 @@ async def _close_journal(app: web.Application) -> None:
 @web.middleware
 async def record_requests(request: web.Request, handler) -> web.StreamResponse:
     recorder = request.app[RECORDER]
-    if not _changes_state(request):
+    if not _changes_state(request, recorder.cluster):
         return await handler(request)
     body = await request.read()
     recorder.append("request", **request_fields(request, body))
@@ -120,13 +123,14 @@ async def record_requests(request: web.Request, handler) -> web.StreamResponse:
         await recorder.commit()  # on disk before the answer, whatever the answer is
 
 
-def _changes_state(request: web.Request) -> bool:
+def _changes_state(request: web.Request, cluster: Cluster) -> bool:
     info = request.match_info
     if info.http_exception is not None or info.route.resource is None:
         return False  # no handler ran: nothing changed
     canonical = info.route.resource.canonical
     if request.method in READ_METHODS:
-        return request.method == "GET" and canonical in STATEFUL_READS
+        # a read at an instant already served changes nothing: polls add no entries
+        return request.method == "GET" and canonical in STATEFUL_READS and not cluster.serving.up_to_date()
     return True
 
 

@@ -19,10 +19,16 @@ from typing import Any, Iterator
 
 import pytest
 
+from aiohttp import ClientSession
+
 from api.durability.files import DataError, Journal, read_journal
+from api.durability.recorder import Recorder, install
+from api.durability.replay import replay
 from api.durability.startup import compact
-from cluster.demo import NER_MODEL
+from cluster.cluster import Cluster
+from cluster.demo import NER_MODEL, build_demo
 from tests.api.test_serve import REPO, STARTUP_SECONDS
+from tests.conftest import served
 
 BANNER = re.compile(r"mlsim listening on (http://127\.0\.0\.1:\d+) ")
 
@@ -204,6 +210,42 @@ def test_a_snapshot_restores_on_another_server_with_the_same_ids(tmp_path: Path,
     second.kill()
     third = start(servers, "--restore", str(path))
     assert third.call("POST", "/_plugins/_ml/model_groups/_register", {"name": "next"})[1]["model_group_id"] == next_group
+
+
+async def test_reads_that_serve_traffic_replay_alike_and_repeated_polls_are_not_journaled() -> None:
+    """`_nodes/stats` and `_stats` serve the traffic up to now, which cuts the windows later
+    draws depend on: a replay must cut them at the same instants to count the same. A poll
+    at an instant already served changes nothing, so it adds no entry."""
+    recorded = Cluster(clock="virtual")
+    build_demo(recorded)
+    recorder = Recorder(recorded, {}, [])
+    async with served(recorded, [lambda app: install(app, recorder)]) as port, ClientSession(f"http://127.0.0.1:{port}") as http:
+        async def call(method: str, path: str, body: Any = None) -> Any:
+            async with http.request(method, path, json=body) as answer:
+                assert answer.status == 200, await answer.text()
+                return await answer.json()
+
+        await call("POST", f"/_sim/traffic/{NER_MODEL}", {"kind": "poisson", "rate": 50})
+        for seconds in (3, 4, 5):
+            await call("POST", "/_sim/clock/_advance", {"seconds": seconds})
+            await call("GET", "/_nodes/stats")
+        await call("POST", "/_sim/clock/_advance", {"seconds": 2})
+        stats = await call("GET", "/_ml/trained_models/_stats")
+        entries = len(recorder.entries)
+        for _ in range(3):
+            assert await call("GET", "/_ml/trained_models/_stats") == stats
+            await call("GET", "/_nodes/stats")
+        assert len(recorder.entries) == entries
+
+    replayed = Cluster(clock="virtual")
+    build_demo(replayed)
+    await replay(replayed, recorder.entries)
+    assert replayed.now == recorded.now
+    async with served(replayed) as port, ClientSession(f"http://127.0.0.1:{port}") as http:
+        async with http.get("/_ml/trained_models/_stats") as answer:
+            assert await answer.json() == stats
+    ner = next(s for s in stats["trained_model_stats"] if s["model_id"] == NER_MODEL)
+    assert ner["deployment_stats"]["nodes"][0]["inference_count"] > 100
 
 
 def test_bad_data_and_snapshot_files_exit_2_with_one_line(tmp_path: Path) -> None:
