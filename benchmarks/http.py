@@ -47,6 +47,9 @@ MODEL = "flight-delay-prediction-1574775339910"
 UPDATE_NODES = 100
 #: Deployments the `_update` rows cycle through.
 UPDATE_DEPLOYMENTS = 8
+#: Untimed load each server gets before a row's timed load (first connections, warm caches);
+#: at most the row's own duration.
+WARM_UP_SECONDS = 1.0
 #: Simulated seconds between two updates (new routes load well within it).
 UPDATE_SETTLE_SECONDS = 120
 MODES = ("elasticsearch", "optimal")
@@ -190,7 +193,8 @@ def wrk(port: int, case: Case, seconds: float) -> Load:
         handle.write(script)
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{case.connections}", f"-d{seconds}s", "--latency", "-s", handle.name,
+            # wrk reads whole seconds only ("1.5s" is a usage error)
+            ["wrk", "-t1", f"-c{case.connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", handle.name,
              f"http://127.0.0.1:{port}/"],
             capture_output=True, text=True, check=True,
         ).stdout
@@ -372,6 +376,8 @@ def compare(mlsim: subprocess.Popen, mlsim_port: int, case: Case, seconds: float
     answers = {(m, p): call(mlsim_port, m, p, b) for m, p, b in case.requests}
     bare, bare_port = start_bare(answers)
     try:
+        for port in (mlsim_port, bare_port):  # neither server is timed cold
+            run_load(port, case, min(WARM_UP_SECONDS, seconds), generator)
         before = cpu_seconds(mlsim.pid)
         mlsim_load = run_load(mlsim_port, case, seconds, generator)
         mlsim_cpu = cpu_ms_per_request(before, cpu_seconds(mlsim.pid), mlsim_load.requests)
