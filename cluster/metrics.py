@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nodes.inference_queue import Outcome
+from nodes.inference_queue import BatchResult, InferenceQueue, Outcome
 
 from .cluster import Cluster
 
@@ -99,8 +99,8 @@ class RequestTally:
         self.interval: dict[str, RequestCounts] = {}
         cluster.serving.observers.append(self._served)
 
-    def _served(self, deployment_id: str, arrivals: np.ndarray, outcome: np.ndarray, answered: np.ndarray) -> None:
-        self._pending.setdefault(deployment_id, []).append((outcome, (answered - arrivals) * 1000.0))
+    def _served(self, deployment_id: str, queue: InferenceQueue, result: BatchResult) -> None:
+        self._pending.setdefault(deployment_id, []).append((result.outcome, (result.answered - result.arrivals) * 1000.0))
 
     def _fold(self) -> None:
         """Count what was served and refused since the last fold into both books."""
