@@ -35,24 +35,23 @@ class RequestCounts:
     latency_bins: np.ndarray = field(default_factory=lambda: np.zeros(LATENCY_EDGES_MS.size + 1, dtype=np.int64))
 
     def add(self, outcome: np.ndarray, latency_ms: np.ndarray) -> None:
+        done = latency_ms if not outcome.any() else latency_ms[outcome <= _CACHE_HIT]
+        self.add_binned(outcome, np.searchsorted(LATENCY_EDGES_MS, done))
+
+    def add_binned(self, outcome: np.ndarray, bins: np.ndarray) -> None:
+        """`add` with the completed requests' latency bins (indices into
+        `LATENCY_EDGES_MS` by `searchsorted`) already found."""
         self.offered += int(outcome.size)
         if not outcome.any():  # every request completed (the common case): no tally by kind
             self.completed += int(outcome.size)
-            if outcome.size:
-                self.latency_bins += np.bincount(
-                    np.searchsorted(LATENCY_EDGES_MS, latency_ms), minlength=self.latency_bins.size
-                )
-            return
-        kinds = np.bincount(outcome.astype(np.int64), minlength=len(Outcome))
-        self.completed += int(kinds[_OK] + kinds[_CACHE_HIT])
-        self.rejected += int(kinds[_REJECTED])
-        self.timed_out += int(kinds[_TIMEOUT])
-        self.errors += int(kinds[_ERROR])
-        done = latency_ms[outcome <= _CACHE_HIT]
-        if done.size:
-            self.latency_bins += np.bincount(
-                np.searchsorted(LATENCY_EDGES_MS, done), minlength=self.latency_bins.size
-            )
+        else:
+            kinds = np.bincount(outcome.astype(np.int64), minlength=len(Outcome))
+            self.completed += int(kinds[_OK] + kinds[_CACHE_HIT])
+            self.rejected += int(kinds[_REJECTED])
+            self.timed_out += int(kinds[_TIMEOUT])
+            self.errors += int(kinds[_ERROR])
+        if bins.size:
+            self.latency_bins += np.bincount(bins, minlength=self.latency_bins.size)
 
     def add_unrouted(self, n: int) -> None:
         self.offered += n
@@ -144,7 +143,8 @@ class DeploymentSample:
     target_allocations: int
     started_allocations: int
     routes: dict[str, int]
-    queue_depth: int
+    #: The queues of its routes now, whose requests make its queue depth.
+    queues: tuple[InferenceQueue, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,19 +156,20 @@ class NodeSample:
 
 
 def sample_deployments(cluster: Cluster) -> dict[str, DeploymentSample]:
-    """Each deployment's allocations, routes by state and requests in its routes now."""
+    """Each deployment's allocations, routes by state and its routes' queues now."""
     state = cluster.state
     found = {}
     for deployment_id, assignment in sorted(state.assignments.items()):
         routes = dict.fromkeys(ROUTE_STATES, 0)
-        depth = 0
+        queues = []
         for node_id, route in assignment.routes.items():
             routes[route.routing_state] = routes.get(route.routing_state, 0) + 1
             queue = cluster.serving.queue(node_id, deployment_id)
             if queue is not None:
-                depth += queue.pending()
+                queues.append(queue)
         found[deployment_id] = DeploymentSample(
-            assignment.params.number_of_allocations, assignment.allocation_status().allocation_count, routes, depth
+            assignment.params.number_of_allocations, assignment.allocation_status().allocation_count, routes,
+            tuple(queues),
         )
     return found
 

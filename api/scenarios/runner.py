@@ -10,6 +10,11 @@ zero; the event log keeps the cluster's own clock, which also counts the warm-up
 
 Simulated time moves in `Cluster.run_until` steps with the recorder as its predicate, so
 whatever a step changes is seen at the simulated instant it happened.
+
+Traffic is served in windows of up to `SERVING_WINDOW_SECONDS` (and at every control
+event), not at every sample: a sample records the cluster's state at its instant, and its
+request counts, latencies and queue depth are filled in from the requests' arrival and
+leave times once serving has passed it (`cluster.interval_series`).
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections import deque
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TextIO
 
 from cluster.adaptive import TICK_SECONDS
 from cluster.cluster import Cluster
 from cluster.errors import MlError
-from cluster.metrics import RequestCounts, RequestTally, describe_counts, sample_deployments, sample_nodes
+from cluster.interval_series import Interval, IntervalSeries
+from cluster.metrics import DeploymentSample, RequestCounts, describe_counts, sample_deployments, sample_nodes
 from cluster.serving import PROFILE_METADATA_KEY
 from cluster.traffic import profile_from_json
 
@@ -37,6 +44,9 @@ from .schema import Scenario, load_scenario
 from .summary import Summary
 
 WARM_UP_LIMIT_SECONDS = 600.0
+#: Longest stretch of traffic served in one window when nothing needs the queues sooner:
+#: the fixed cost of serving a route's batch is paid this much less often than per tick.
+SERVING_WINDOW_SECONDS = 300.0
 
 
 def run_scenario(
@@ -67,7 +77,10 @@ class ScenarioRun:
         self.out_dir = out_dir
         self.progress = Progress(scenario.duration, enabled=not quiet)
         self.cluster = Cluster(scenario.settings, seed=self.seed, clock="experiment")
-        self.tally = RequestTally(self.cluster)
+        self.cluster.serving.window_seconds = SERVING_WINDOW_SECONDS
+        self.series = IntervalSeries(self.cluster.serving)
+        #: Samples whose requests are not all served yet: (time, span, deployments then).
+        self._open: deque[tuple[float, float, dict[str, DeploymentSample]]] = deque()
         self._client: InProcessClient | None = None
         self.outcomes: list[dict[str, Any]] = []
         self.start_errors: dict[str, str] = {}
@@ -185,26 +198,15 @@ class ScenarioRun:
     # -- sampling -----------------------------------------------------------------------
 
     def _sample(self, t: float) -> None:
-        self.cluster.serving.sync()
-        interval = self.tally.take_interval()
+        serving = self.cluster.serving
         deployments = sample_deployments(self.cluster)
-        span = t - self._last_sample
+        self._open.append((t, t - self._last_sample, deployments))
         self._last_sample = t
-        for deployment_id in sorted(set(deployments) | set(interval)):
-            counts = interval.get(deployment_id) or RequestCounts()
-            p50, p99 = counts.percentiles_ms((50, 99))
-            sample = deployments.get(deployment_id)
-            routes = sample.routes if sample else {}
-            self.timeseries.append({
-                "time_s": round(t, 6), "deployment_id": deployment_id,
-                "target_allocations": sample.target_allocations if sample else 0,
-                "started_allocations": sample.started_allocations if sample else 0,
-                **{f"routes_{s}": routes.get(s, 0) for s in ("starting", "started", "stopping", "failed")},
-                "request_rate": round(counts.offered / span, 6) if span > 0 else 0.0,
-                "completed": counts.completed, "rejected": counts.rejected, "timed_out": counts.timed_out,
-                "unrouted": counts.unrouted, "p50_ms": p50, "p99_ms": p99,
-                "queue_depth": sample.queue_depth if sample else 0,
-            })
+        self.series.mark(self.cluster.now, {d: sample.queues for d, sample in deployments.items()})
+        if t >= self.scenario.duration or serving.window_due():
+            serving.sync()
+        for _, intervals in self.series.close(serving.synced_at):
+            self._add_rows(*self._open.popleft(), intervals)
         if self._nodes_seq != self.cluster.log.next_seq:  # node usage changes only with logged events
             self._nodes_seq = self.cluster.log.next_seq
             self._nodes = sample_nodes(self.cluster)
@@ -214,11 +216,29 @@ class ScenarioRun:
                 "memory_limit_bytes": node.memory_limit, "cores_used": node.cores_used, "cores": node.cores,
             })
 
+    def _add_rows(
+        self, t: float, span: float, deployments: dict[str, DeploymentSample], intervals: dict[str, Interval]
+    ) -> None:
+        time_s = round(t, 6)
+        for deployment_id, counts in intervals.items():
+            sample = deployments.get(deployment_id)
+            routes = sample.routes if sample else {}
+            self.timeseries.append({
+                "time_s": time_s, "deployment_id": deployment_id,
+                "target_allocations": sample.target_allocations if sample else 0,
+                "started_allocations": sample.started_allocations if sample else 0,
+                **{f"routes_{s}": routes.get(s, 0) for s in ("starting", "started", "stopping", "failed")},
+                "request_rate": round(counts.offered / span, 6) if span > 0 else 0.0,
+                "completed": counts.completed, "rejected": counts.rejected, "timed_out": counts.timed_out,
+                "unrouted": counts.unrouted, "p50_ms": counts.p50_ms, "p99_ms": counts.p99_ms,
+                "queue_depth": counts.queue_depth,
+            })
+
     # -- the summary --------------------------------------------------------------------
 
     def _summary(self) -> Summary:
         scenario, recorder = self.scenario, self.recorder
-        totals = self.tally.totals()
+        totals = self.series.totals
         ids = list(dict.fromkeys([*scenario.deployment_ids(), *sorted(recorder.zero_allocation_s), *sorted(totals)]))
         deployments: dict[str, Any] = {}
         for deployment_id in ids:
