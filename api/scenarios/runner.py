@@ -33,6 +33,7 @@ from cluster.interval_series import Interval, IntervalSeries
 from cluster.metrics import DeploymentSample, RequestCounts, describe_counts, sample_deployments, sample_nodes
 from cluster.serving import PROFILE_METADATA_KEY
 from cluster.traffic import profile_from_json
+from nodes.inference_queue import InferenceQueue
 
 from . import slo
 from .actions import ActionContext
@@ -88,7 +89,13 @@ class ScenarioRun:
         self.node_series: list[dict[str, Any]] = []
         self._last_sample = 0.0
         self.autoscaling = AutoscalingTracker()
-        self._nodes_seq = -1
+        #: The event log's next sequence number when the state below was read: deployments'
+        #: allocations, routes and queues and nodes' usage change only with logged events.
+        self._state_seq = -1
+        self._deployments: dict[str, DeploymentSample] = {}
+        self._queues: dict[str, tuple[InferenceQueue, ...]] = {}
+        #: Per deployment, its row's columns that come from `_deployments`.
+        self._columns: dict[str, dict[str, int]] = {}
         self._nodes: dict[str, Any] = {}
         #: The cluster's time at the scenario's time zero (after the warm-up).
         self.origin = 0.0
@@ -198,36 +205,32 @@ class ScenarioRun:
     # -- sampling -----------------------------------------------------------------------
 
     def _sample(self, t: float) -> None:
-        serving = self.cluster.serving
-        deployments = sample_deployments(self.cluster)
-        self._open.append((t, t - self._last_sample, deployments))
+        cluster, serving = self.cluster, self.cluster.serving
+        if self._state_seq != cluster.log.next_seq:
+            self._state_seq = cluster.log.next_seq
+            self._deployments = sample_deployments(cluster)
+            self._queues = {d: sample.queues for d, sample in self._deployments.items()}
+            self._columns = {d: _state_columns(sample) for d, sample in self._deployments.items()}
+            self._nodes = sample_nodes(cluster)
+        self._open.append((t, t - self._last_sample, self._columns))
         self._last_sample = t
-        self.series.mark(self.cluster.now, {d: sample.queues for d, sample in deployments.items()})
+        self.series.mark(cluster.now, self._queues)
         if t >= self.scenario.duration or serving.window_due():
             serving.sync()
         for _, intervals in self.series.close(serving.synced_at):
             self._add_rows(*self._open.popleft(), intervals)
-        if self._nodes_seq != self.cluster.log.next_seq:  # node usage changes only with logged events
-            self._nodes_seq = self.cluster.log.next_seq
-            self._nodes = sample_nodes(self.cluster)
+        time_s = round(t, 6)
         for name, node in self._nodes.items():
             self.node_series.append({
-                "time_s": round(t, 6), "node": name, "memory_used_bytes": node.memory_used,
+                "time_s": time_s, "node": name, "memory_used_bytes": node.memory_used,
                 "memory_limit_bytes": node.memory_limit, "cores_used": node.cores_used, "cores": node.cores,
             })
 
-    def _add_rows(
-        self, t: float, span: float, deployments: dict[str, DeploymentSample], intervals: dict[str, Interval]
-    ) -> None:
+    def _add_rows(self, t: float, span: float, columns: dict[str, dict[str, int]], intervals: dict[str, Interval]) -> None:
         time_s = round(t, 6)
         for deployment_id, counts in intervals.items():
-            sample = deployments.get(deployment_id)
-            routes = sample.routes if sample else {}
             self.timeseries.append({
-                "time_s": time_s, "deployment_id": deployment_id,
-                "target_allocations": sample.target_allocations if sample else 0,
-                "started_allocations": sample.started_allocations if sample else 0,
-                **{f"routes_{s}": routes.get(s, 0) for s in ("starting", "started", "stopping", "failed")},
+                "time_s": time_s, "deployment_id": deployment_id, **(columns.get(deployment_id) or _NO_STATE),
                 "request_rate": round(counts.offered / span, 6) if span > 0 else 0.0,
                 "completed": counts.completed, "rejected": counts.rejected, "timed_out": counts.timed_out,
                 "unrouted": counts.unrouted, "p50_ms": counts.p50_ms, "p99_ms": counts.p99_ms,
@@ -270,6 +273,21 @@ class ScenarioRun:
         marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline if e.at <= scenario.duration]
         marks += self.autoscaling.marks
         return Summary(data, self.timeseries, self.node_series, marks)
+
+
+_ROUTE_COLUMNS = tuple((f"routes_{s}", s) for s in ("starting", "started", "stopping", "failed"))
+
+
+def _state_columns(sample: DeploymentSample) -> dict[str, int]:
+    """A time series row's allocation and route columns."""
+    return {
+        "target_allocations": sample.target_allocations, "started_allocations": sample.started_allocations,
+        **{column: sample.routes.get(state, 0) for column, state in _ROUTE_COLUMNS},
+    }
+
+
+#: The columns of a deployment that has requests in an interval but is gone at its end.
+_NO_STATE = {"target_allocations": 0, "started_allocations": 0, **{column: 0 for column, _ in _ROUTE_COLUMNS}}
 
 
 def settled(cluster: Cluster) -> bool:
