@@ -88,20 +88,29 @@ class IntervalSeries:
         instants = np.array([at for at, _ in marks])
         counts = self._bin(instants)
         depths = self._depths(instants)
-        closed = []
-        for k, (at, queues) in enumerate(marks):
-            found: dict[str, Interval] = {}
-            for deployment_id in sorted({*queues, *(d for d, c in counts.items() if c[0][k])}):
-                depth = sum(int(depths[q][k]) for q in queues.get(deployment_id, ()) if q in depths)
-                c = counts.get(deployment_id)
-                if c is None:
-                    found[deployment_id] = Interval(0, 0, 0, 0, 0, None, None, depth) if depth else _IDLE
-                    continue
-                offered, completed, rejected, timed_out, unrouted, p50, p99 = (column[k] for column in c)
-                found[deployment_id] = Interval(
-                    int(offered), int(completed), int(rejected), int(timed_out), int(unrouted), p50, p99, depth
-                )
-            closed.append((at, found))
+        closed: list[tuple[float, dict[str, Interval]]] = []
+        k = 0
+        while k < m:  # a run of instants marked with the same queues (a caller re-reads them after a change)
+            queues = marks[k][1]
+            end = k + 1
+            while end < m and marks[end][1] is queues:
+                end += 1
+            named = sorted(queues)
+            depth = {d: _sum_depths(depths, qs, k, end) for d, qs in queues.items()}
+            others = [d for d in counts if d not in queues]
+            for j in range(k, end):
+                found: dict[str, Interval] = {}
+                for deployment_id in named if not others else sorted([*named, *(d for d in others if counts[d][0][j])]):
+                    c = counts.get(deployment_id)
+                    queued = depth[deployment_id][j - k] if deployment_id in depth else 0
+                    if c is None:
+                        found[deployment_id] = Interval(0, 0, 0, 0, 0, None, None, queued) if queued else _IDLE
+                    else:
+                        found[deployment_id] = Interval(
+                            c[0][j], c[1][j], c[2][j], c[3][j], c[4][j], c[5][j], c[6][j], queued
+                        )
+                closed.append((marks[j][0], found))
+            k = end
         return closed
 
     def _bin(self, instants: np.ndarray) -> dict[str, tuple[list, ...]]:
@@ -173,6 +182,14 @@ class IntervalSeries:
             else:
                 del self._held[queue]
         return found
+
+
+def _sum_depths(depths: dict[InferenceQueue, np.ndarray], queues: Sequence[InferenceQueue], k: int, end: int) -> list[int]:
+    """Instants k to end of the depths of `queues` summed (queues without any are empty)."""
+    found = [depths[q][k:end] for q in queues if q in depths]
+    if not found:
+        return [0] * (end - k)
+    return (found[0] if len(found) == 1 else np.sum(found, axis=0)).tolist()
 
 
 def _percentiles(
