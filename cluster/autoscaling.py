@@ -63,13 +63,13 @@ class Autoscaler:
         self._ticking = False
 
     def tick(self) -> None:
-        assignments = self.state.assignments
-        if self.serving.window_due() or any(_enabled(a) for a in assignments.values()):
+        adaptive = [a for _, a in sorted(self.state.assignments.items()) if _enabled(a)]
+        if adaptive or self.serving.window_due():
             self.serving.sync()
         now = self.env.now
-        for deployment_id, assignment in sorted(self.state.assignments.items()):
+        for assignment in adaptive:
             # like ES, which scales from node stats: no route, nothing to scale (from zero: `wake`)
-            if _enabled(assignment) and assignment.state == "started" and assignment.routes:
+            if assignment.state == "started" and assignment.routes:
                 self._scale(assignment, now)
         for gone in [d for d in self._scalers if not _enabled(self.state.assignments.get(d))]:
             del self._scalers[gone]

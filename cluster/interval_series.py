@@ -18,7 +18,7 @@ import numpy as np
 
 from nodes.inference_queue import BatchResult, InferenceQueue, Outcome
 
-from .metrics import LATENCY_EDGES_MS, RequestCounts
+from .metrics import LATENCY_EDGES_MS, RequestCounts, latency_bins
 from .serving import Serving
 
 _OK, _CACHE_HIT, _ERROR, _REJECTED, _TIMEOUT = (int(o) for o in Outcome)
@@ -143,7 +143,7 @@ class IntervalSeries:
                     index, latency = index[done], latency[done]
                 else:
                     completed += offered
-                bins = np.searchsorted(LATENCY_EDGES_MS, latency)
+                bins = latency_bins(latency)
                 total.add_binned(o, bins)
                 p50, p99 = _percentiles(index, bins, completed, (50, 99))
             unrouted = np.zeros(m, dtype=np.int64)

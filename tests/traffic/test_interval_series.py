@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from api.scenarios import ScenarioRun, load_scenario, runner
 from cluster.cluster import Cluster
 from cluster.interval_series import IntervalSeries
-from cluster.metrics import RequestTally, sample_deployments
+from cluster.metrics import LATENCY_EDGES_MS, RequestTally, latency_bins, sample_deployments
 from cluster.settings import ClusterSettings
 from cluster.traffic import Poisson
 from nodes.service_model import InferenceProfile
@@ -102,3 +103,12 @@ def test_long_windows_fill_in_the_same_samples_as_serving_every_tick(monkeypatch
     assert max(row["queue_depth"] for row in rows) > 20
     # 42 ticks with traffic before the crash; the long windows: 300 s, the crash, the end
     assert (len(served_every_tick), len(served_long)) == (42, 2)
+
+
+def test_latency_bins_are_searchsorted_in_the_edges_to_the_bit() -> None:
+    rng = np.random.default_rng(2)
+    edges = LATENCY_EDGES_MS
+    latencies = np.concatenate([
+        rng.lognormal(3.0, 2.0, 100_000), [0.0, 1e-9, 1e12], edges, np.nextafter(edges, 0), np.nextafter(edges, np.inf),
+    ])
+    assert (latency_bins(latencies) == np.searchsorted(edges, latencies)).all()
