@@ -47,7 +47,7 @@ from .summary import Summary
 WARM_UP_LIMIT_SECONDS = 600.0
 #: Longest stretch of traffic served in one window when nothing needs the queues sooner:
 #: the fixed cost of serving a route's batch is paid this much less often than per tick.
-SERVING_WINDOW_SECONDS = 300.0
+SERVING_WINDOW_SECONDS = 1200.0
 
 
 def run_scenario(

@@ -93,7 +93,7 @@ def deterministic_run(monkeypatch: pytest.MonkeyPatch, window: float) -> tuple[S
 
 
 def test_long_windows_fill_in_the_same_samples_as_serving_every_tick(monkeypatch: pytest.MonkeyPatch) -> None:
-    long, served_long = deterministic_run(monkeypatch, runner.SERVING_WINDOW_SECONDS)
+    long, served_long = deterministic_run(monkeypatch, 300.0)
     every_tick, served_every_tick = deterministic_run(monkeypatch, 0.0)
     assert long.summary.timeseries == every_tick.summary.timeseries
     assert long.summary.data == every_tick.summary.data
