@@ -11,6 +11,7 @@ Observed without changing anything; memory holds only what is not yet closed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -56,6 +57,7 @@ class IntervalSeries:
         #: Per queue: (arrivals, leaves) of requests that may still be pending at an open instant.
         self._held: dict[InferenceQueue, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._marks: list[tuple[float, Mapping[str, Sequence[InferenceQueue]]]] = []
+        self._last_mark = -math.inf
         serving.observers.append(self._on_served)
         serving.unrouted_observers.append(self._on_unrouted)
 
@@ -70,10 +72,12 @@ class IntervalSeries:
             self._unrouted.setdefault(deployment_id, []).append(arrivals)
 
     def mark(self, at: float, queues: Mapping[str, Sequence[InferenceQueue]]) -> None:
-        """A sample instant (after the previous one) and each deployment's queues at it;
-        every deployment named gets an interval."""
-        if self._marks and at <= self._marks[-1][0]:
-            raise ValueError("sample instants must increase")
+        """A sample instant (not before the previous one: a request action that waits can
+        leave two samples at one instant, the second then gets no requests) and each
+        deployment's queues at it; every deployment named gets an interval."""
+        if at < self._last_mark:
+            raise ValueError("sample instants must not go back")
+        self._last_mark = at
         self._marks.append((at, queues))
 
     def close(self, served_until: float) -> list[tuple[float, dict[str, Interval]]]:

@@ -112,3 +112,21 @@ def test_latency_bins_are_searchsorted_in_the_edges_to_the_bit() -> None:
         rng.lognormal(3.0, 2.0, 100_000), [0.0, 1e-9, 1e12], edges, np.nextafter(edges, 0), np.nextafter(edges, np.inf),
     ])
     assert (latency_bins(latencies) == np.searchsorted(edges, latencies)).all()
+
+
+def test_two_samples_at_one_instant_the_second_gets_no_requests() -> None:
+    """A request action that waits moves the clock past sample times: those samples all
+    fall at the instant it returned."""
+    cluster = overloaded_cluster()
+    series = IntervalSeries(cluster.serving)
+    cluster.advance(60.0)
+    queues = {d: s.queues for d, s in sample_deployments(cluster).items()}
+    series.mark(cluster.now, queues)
+    series.mark(cluster.now, queues)
+    cluster.serving.sync()
+    (_, first), (_, second) = series.close(cluster.serving.synced_at)
+    assert first["long"].offered > 0 and first["long"].queue_depth > 0
+    assert [i.offered for i in second.values()] == [0, 0]
+    assert [i.queue_depth for i in second.values()] == [i.queue_depth for i in first.values()]
+    with pytest.raises(ValueError):
+        series.mark(cluster.now - 1.0, queues)
