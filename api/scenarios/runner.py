@@ -80,8 +80,8 @@ class ScenarioRun:
         self.cluster = Cluster(scenario.settings, seed=self.seed, clock="experiment")
         self.cluster.serving.window_seconds = SERVING_WINDOW_SECONDS
         self.series = IntervalSeries(self.cluster.serving)
-        #: Samples whose requests are not all served yet: (time, span, deployments then).
-        self._open: deque[tuple[float, float, dict[str, DeploymentSample]]] = deque()
+        #: Samples whose requests are not all served yet: (time, span, `_columns` then).
+        self._open: deque[tuple[float, float, dict[str, dict[str, int]]]] = deque()
         self._client: InProcessClient | None = None
         self.outcomes: list[dict[str, Any]] = []
         self.start_errors: dict[str, str] = {}
@@ -92,9 +92,8 @@ class ScenarioRun:
         #: The event log's next sequence number when the state below was read: deployments'
         #: allocations, routes and queues and nodes' usage change only with logged events.
         self._state_seq = -1
-        self._deployments: dict[str, DeploymentSample] = {}
         self._queues: dict[str, tuple[InferenceQueue, ...]] = {}
-        #: Per deployment, its row's columns that come from `_deployments`.
+        #: Per deployment, its row's allocation and route columns.
         self._columns: dict[str, dict[str, int]] = {}
         self._nodes: dict[str, Any] = {}
         #: The cluster's time at the scenario's time zero (after the warm-up).
@@ -208,9 +207,9 @@ class ScenarioRun:
         cluster, serving = self.cluster, self.cluster.serving
         if self._state_seq != cluster.log.next_seq:
             self._state_seq = cluster.log.next_seq
-            self._deployments = sample_deployments(cluster)
-            self._queues = {d: sample.queues for d, sample in self._deployments.items()}
-            self._columns = {d: _state_columns(sample) for d, sample in self._deployments.items()}
+            deployments = sample_deployments(cluster)
+            self._queues = {d: sample.queues for d, sample in deployments.items()}
+            self._columns = {d: _state_columns(sample) for d, sample in deployments.items()}
             self._nodes = sample_nodes(cluster)
         self._open.append((t, t - self._last_sample, self._columns))
         self._last_sample = t
