@@ -1,5 +1,7 @@
 """The 10 s tick: serves the traffic window, then runs adaptive allocations for each started
 deployment that has them enabled, applying decisions through the deployment update path.
+With `Serving.window_seconds` set and no adaptive deployment, the tick serves only when
+`Serving.window_due` (nothing reads the queues between its syncs).
 
 The tick runs only while something needs it (traffic or an adaptive deployment), so a
 cluster without either keeps an empty event queue and `run_until` behaves as before.
@@ -61,11 +63,13 @@ class Autoscaler:
         self._ticking = False
 
     def tick(self) -> None:
-        self.serving.sync()
+        adaptive = [a for _, a in sorted(self.state.assignments.items()) if _enabled(a)]
+        if adaptive or self.serving.window_due():
+            self.serving.sync()
         now = self.env.now
-        for deployment_id, assignment in sorted(self.state.assignments.items()):
+        for assignment in adaptive:
             # like ES, which scales from node stats: no route, nothing to scale (from zero: `wake`)
-            if _enabled(assignment) and assignment.state == "started" and assignment.routes:
+            if assignment.state == "started" and assignment.routes:
                 self._scale(assignment, now)
         for gone in [d for d in self._scalers if not _enabled(self.state.assignments.get(d))]:
             del self._scalers[gone]

@@ -12,14 +12,34 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nodes.inference_queue import Outcome
+from nodes.inference_queue import BatchResult, InferenceQueue, Outcome
 
 from .cluster import Cluster
 
 #: Upper edges of the latency bins in milliseconds: 1 µs to about 3 hours, 2 % apart.
 LATENCY_EDGES_MS = np.geomspace(1e-3, 1e7, int(np.log(1e10) / np.log(1.02)) + 1)
 ROUTE_STATES = ("starting", "started", "stopping", "failed")
+#: Bins per decade of `LATENCY_EDGES_MS` (evenly spaced in the logarithm), and the edges
+#: between -inf and inf, so `latency_bins` can look one step either way from any bin.
+_BINS_PER_DECADE = (LATENCY_EDGES_MS.size - 1) / np.log10(LATENCY_EDGES_MS[-1] / LATENCY_EDGES_MS[0])
+_PADDED_EDGES = np.concatenate(([-np.inf], LATENCY_EDGES_MS, [np.inf]))
 _OK, _CACHE_HIT, _ERROR, _REJECTED, _TIMEOUT = (int(o) for o in Outcome)
+
+
+def latency_bins(latency_ms: np.ndarray) -> np.ndarray:
+    """The bin of each (finite) latency: `np.searchsorted(LATENCY_EDGES_MS, latency_ms)`,
+    to the bit, at a tenth of its cost on this many edges. The logarithm puts a latency
+    in its bin or, within rounding of an edge, next to it; one step either way fixes that."""
+    with np.errstate(divide="ignore"):  # a 0 ms cache hit: -inf, the first bin
+        guess = np.log10(latency_ms)
+    guess -= np.log10(LATENCY_EDGES_MS[0])
+    guess *= _BINS_PER_DECADE
+    np.clip(guess, 0, LATENCY_EDGES_MS.size, out=guess)
+    index = np.ceil(guess).astype(np.intp)
+    # searchsorted's bin i holds edges[i - 1] < x <= edges[i], i.e. padded[i] < x <= padded[i + 1]
+    index -= _PADDED_EDGES[index] >= latency_ms
+    index += _PADDED_EDGES[index + 1] < latency_ms
+    return index
 
 
 @dataclass(slots=True)
@@ -35,24 +55,22 @@ class RequestCounts:
     latency_bins: np.ndarray = field(default_factory=lambda: np.zeros(LATENCY_EDGES_MS.size + 1, dtype=np.int64))
 
     def add(self, outcome: np.ndarray, latency_ms: np.ndarray) -> None:
+        done = latency_ms if not outcome.any() else latency_ms[outcome <= _CACHE_HIT]
+        self.add_binned(outcome, latency_bins(done))
+
+    def add_binned(self, outcome: np.ndarray, bins: np.ndarray) -> None:
+        """`add` with the completed requests' `latency_bins` already found."""
         self.offered += int(outcome.size)
         if not outcome.any():  # every request completed (the common case): no tally by kind
             self.completed += int(outcome.size)
-            if outcome.size:
-                self.latency_bins += np.bincount(
-                    np.searchsorted(LATENCY_EDGES_MS, latency_ms), minlength=self.latency_bins.size
-                )
-            return
-        kinds = np.bincount(outcome.astype(np.int64), minlength=len(Outcome))
-        self.completed += int(kinds[_OK] + kinds[_CACHE_HIT])
-        self.rejected += int(kinds[_REJECTED])
-        self.timed_out += int(kinds[_TIMEOUT])
-        self.errors += int(kinds[_ERROR])
-        done = latency_ms[outcome <= _CACHE_HIT]
-        if done.size:
-            self.latency_bins += np.bincount(
-                np.searchsorted(LATENCY_EDGES_MS, done), minlength=self.latency_bins.size
-            )
+        else:
+            kinds = np.bincount(outcome.astype(np.int64), minlength=len(Outcome))
+            self.completed += int(kinds[_OK] + kinds[_CACHE_HIT])
+            self.rejected += int(kinds[_REJECTED])
+            self.timed_out += int(kinds[_TIMEOUT])
+            self.errors += int(kinds[_ERROR])
+        if bins.size:
+            self.latency_bins += np.bincount(bins, minlength=self.latency_bins.size)
 
     def add_unrouted(self, n: int) -> None:
         self.offered += n
@@ -99,8 +117,8 @@ class RequestTally:
         self.interval: dict[str, RequestCounts] = {}
         cluster.serving.observers.append(self._served)
 
-    def _served(self, deployment_id: str, arrivals: np.ndarray, outcome: np.ndarray, answered: np.ndarray) -> None:
-        self._pending.setdefault(deployment_id, []).append((outcome, (answered - arrivals) * 1000.0))
+    def _served(self, deployment_id: str, queue: InferenceQueue, result: BatchResult) -> None:
+        self._pending.setdefault(deployment_id, []).append((result.outcome, (result.answered - result.arrivals) * 1000.0))
 
     def _fold(self) -> None:
         """Count what was served and refused since the last fold into both books."""
@@ -144,7 +162,8 @@ class DeploymentSample:
     target_allocations: int
     started_allocations: int
     routes: dict[str, int]
-    queue_depth: int
+    #: The queues of its routes now, whose requests make its queue depth.
+    queues: tuple[InferenceQueue, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,19 +175,20 @@ class NodeSample:
 
 
 def sample_deployments(cluster: Cluster) -> dict[str, DeploymentSample]:
-    """Each deployment's allocations, routes by state and requests in its routes now."""
+    """Each deployment's allocations, routes by state and its routes' queues now."""
     state = cluster.state
     found = {}
     for deployment_id, assignment in sorted(state.assignments.items()):
         routes = dict.fromkeys(ROUTE_STATES, 0)
-        depth = 0
+        queues = []
         for node_id, route in assignment.routes.items():
             routes[route.routing_state] = routes.get(route.routing_state, 0) + 1
             queue = cluster.serving.queue(node_id, deployment_id)
             if queue is not None:
-                depth += queue.pending()
+                queues.append(queue)
         found[deployment_id] = DeploymentSample(
-            assignment.params.number_of_allocations, assignment.allocation_status().allocation_count, routes, depth
+            assignment.params.number_of_allocations, assignment.allocation_status().allocation_count, routes,
+            tuple(queues),
         )
     return found
 

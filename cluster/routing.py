@@ -24,6 +24,8 @@ def split_by_allocations(
         raise ValueError("no started route has allocations")
     weights = np.array([allocations[node] for node in routes], dtype=float)
     choice = rng.choice(len(routes), size=count, p=weights / weights.sum())
-    order = np.argsort(choice, kind="stable")
+    # the smallest integer type that holds the route numbers: numpy's stable sort of 8- and
+    # 16-bit keys is a radix sort, about twice as fast here as on int64 (same order)
+    order = np.argsort(choice.astype(np.min_scalar_type(len(routes))), kind="stable")
     bounds = np.cumsum(np.bincount(choice, minlength=len(routes)))[:-1]
     return dict(zip(routes, np.split(order, bounds)))

@@ -18,7 +18,7 @@ from typing import Callable, Hashable, Sequence
 import numpy as np
 import simpy
 
-from nodes.inference_queue import REJECTED_REASON, Batch, InferenceQueue, Outcome, run_together
+from nodes.inference_queue import REJECTED_REASON, Batch, BatchResult, InferenceQueue, Outcome, run_together
 from nodes.service_model import InferenceProfile
 
 from .errors import MlError, status_error
@@ -27,7 +27,7 @@ from .inference import not_allocated
 from .routing import split_by_allocations
 from .state import ClusterState
 from .timevalue import format_time_value
-from .traffic import TrafficProfile, check_peak_rate
+from .traffic import MAX_RATE, TrafficProfile, check_peak_rate
 
 #: How long after its arrival an `_infer` request's window closes (1 µs).
 TICKET_WINDOW_SECONDS = 1e-6
@@ -36,9 +36,15 @@ CACHE_ENTRY_BYTES = 4096
 #: Model metadata key holding `InferenceProfile` fields for that model.
 PROFILE_METADATA_KEY = "mlsim_inference_profile"
 
-#: Hears every served request: (deployment id, arrivals, outcomes, answer times), arrays
-#: of one route's share of a window (what metrics read; nothing the simulation needs).
-ServedObserver = Callable[[str, np.ndarray, np.ndarray, np.ndarray], None]
+#: Most requests the traffic's peak rates may draw in one window that `window_due` lets
+#: grow past a tick: what a 10 s window draws at `traffic.MAX_RATE`.
+MAX_WINDOW_REQUESTS = 10 * MAX_RATE
+
+#: Hears every served request: (deployment id, the route's queue, what one route's share of
+#: a window got), for metrics; nothing the simulation needs.
+ServedObserver = Callable[[str, InferenceQueue, BatchResult], None]
+#: Hears the requests that found no route: (deployment id, their arrival times).
+UnroutedObserver = Callable[[str, np.ndarray], None]
 
 
 @dataclass(slots=True)
@@ -74,6 +80,12 @@ class Serving:
         #: Requests that found no started route, by deployment (traffic and tickets).
         self.unrouted: dict[str, int] = {}
         self.observers: list[ServedObserver] = []
+        self.unrouted_observers: list[UnroutedObserver] = []
+        #: How long the tick may leave traffic unserved when nothing else needs the queues
+        #: at now (see `window_due`): 0 serves every tick, which stats readers and adaptive
+        #: allocations need; a scenario run, which fills its samples in from arrival and
+        #: leave times, sets more, so each route pays its per-batch cost less often.
+        self.window_seconds = 0.0
 
     # -- queues (called by nodes) ---------------------------------------------------
 
@@ -135,6 +147,20 @@ class Serving:
     def has_traffic(self) -> bool:
         return bool(self._traffic)
 
+    @property
+    def synced_at(self) -> float:
+        """The instant every window was last served up to (-inf before the first)."""
+        return self._synced_at
+
+    def window_due(self) -> bool:
+        """Whether the tick must serve now: `window_seconds` have passed since the last
+        sync, or the traffic could have drawn `MAX_WINDOW_REQUESTS` since."""
+        elapsed = self.env.now - self._synced_at
+        if elapsed >= self.window_seconds:
+            return True
+        peak = sum(p.peak_rate for profiles in self._traffic.values() for p in profiles)
+        return elapsed * peak >= MAX_WINDOW_REQUESTS
+
     def submit(self, deployment_id: str, keys: Sequence[Hashable], timeout: float) -> list[Ticket]:
         """Queue one request per key at now; their window closes an instant later."""
         now = self.env.now
@@ -193,8 +219,8 @@ class Serving:
                 batches += served
                 owners += [deployment_id] * len(served)
             results = run_together(batches)
-            for deployment_id, result in zip(owners, results):
-                self._notify(deployment_id, result.arrivals, result.outcome, result.answered)
+            for deployment_id, batch, result in zip(owners, batches, results):
+                self._notify(deployment_id, batch.queue, result)
             for node_id in sorted(self.state.nodes):
                 for queue in self.state.nodes[node_id].queues.values():
                     if queue.now < now:
@@ -238,7 +264,7 @@ class Serving:
         position[order] = np.arange(order.size)
         ticket_at = {int(position[traffic.size + i]): t for i, t in enumerate(due)}
         if not targets:
-            self.unrouted[deployment_id] = self.unrouted.get(deployment_id, 0) + times.size
+            self._unrouted(deployment_id, times)
             for ticket in due:
                 ticket.answered = ticket.arrival
             return []
@@ -250,8 +276,9 @@ class Serving:
                 arrivals = np.maximum(times[index], queue.now)
                 batches.append(Batch(queue, arrivals, max(now, queue.now), list(keys[index]) if queue.caches else None))
                 continue
-            outcome, answered = _serve(queue, times[index], keys[index], timeouts[index], now)
-            self._notify(deployment_id, times[index], outcome, answered)
+            result = _serve(queue, times[index], keys[index], timeouts[index], now)
+            self._notify(deployment_id, queue, result)
+            outcome, answered = result.outcome, result.answered
             for j, i in enumerate(index.tolist()):
                 if i in ticket_at:
                     ticket_at[i].outcome, ticket_at[i].answered = Outcome(int(outcome[j])), float(answered[j])
@@ -265,7 +292,7 @@ class Serving:
         if len(self._traffic[deployment_id]) > 1:
             traffic = traffic[np.argsort(traffic, kind="stable")]
         if not targets:
-            self.unrouted[deployment_id] = self.unrouted.get(deployment_id, 0) + traffic.size
+            self._unrouted(deployment_id, traffic)
             return []
         split = split_by_allocations(traffic.size, {n: q.allocations for n, q in targets.items()}, self._rng)
         batches = []
@@ -274,9 +301,14 @@ class Serving:
             batches.append(Batch(queue, np.maximum(traffic[index], queue.now), max(now, queue.now)))
         return batches
 
-    def _notify(self, deployment_id: str, arrivals: np.ndarray, outcome: np.ndarray, answered: np.ndarray) -> None:
+    def _notify(self, deployment_id: str, queue: InferenceQueue, result: BatchResult) -> None:
         for observer in self.observers:
-            observer(deployment_id, arrivals, outcome, answered)
+            observer(deployment_id, queue, result)
+
+    def _unrouted(self, deployment_id: str, arrivals: np.ndarray) -> None:
+        self.unrouted[deployment_id] = self.unrouted.get(deployment_id, 0) + arrivals.size
+        for observer in self.unrouted_observers:
+            observer(deployment_id, arrivals)
 
     def _targets(self, deployment_id: str) -> dict[str, InferenceQueue]:
         """Queues of started routes with allocations; else of draining ones (ES serves
@@ -297,25 +329,28 @@ class Serving:
         return {}
 
 
-def _serve(queue: InferenceQueue, times: np.ndarray, keys: np.ndarray, timeouts: np.ndarray, until: float):
+def _serve(queue: InferenceQueue, times: np.ndarray, keys: np.ndarray, timeouts: np.ndarray, until: float) -> BatchResult:
     """Run one route's share of a window; each ticket (a finite timeout) runs in a batch
-    of its own instant so its timeout applies to it alone. Returns outcomes and answers."""
+    of its own instant so its timeout applies to it alone."""
+    arrivals = times
     times = np.maximum(times, queue.now)
     outcome = np.empty(times.size, dtype=np.int8)
+    started = np.empty(times.size)
     answered = np.empty(times.size)
+    out = (outcome, started, answered)
     start = 0
     for at in sorted(set(times[~np.isnan(timeouts)].tolist())):
         lo, hi = np.searchsorted(times, at, "left"), np.searchsorted(times, at, "right")
-        _run(queue, times, keys, start, lo, at, None, outcome, answered)
-        _run(queue, times, keys, lo, hi, float(np.nextafter(at, math.inf)), float(np.nanmin(timeouts[lo:hi])), outcome, answered)
+        _run(queue, times, keys, start, lo, at, None, out)
+        _run(queue, times, keys, lo, hi, float(np.nextafter(at, math.inf)), float(np.nanmin(timeouts[lo:hi])), out)
         start = hi
-    _run(queue, times, keys, start, times.size, max(until, queue.now), None, outcome, answered)
-    return outcome, answered
+    _run(queue, times, keys, start, times.size, max(until, queue.now), None, out)
+    return BatchResult(arrivals, outcome, started, answered)
 
 
-def _run(queue, times, keys, lo: int, hi: int, until: float, timeout: float | None, outcome, answered) -> None:
+def _run(queue, times, keys, lo: int, hi: int, until: float, timeout: float | None, out) -> None:
     result = queue.run(times[lo:hi], until, keys=list(keys[lo:hi]), timeout_seconds=timeout)
-    outcome[lo:hi], answered[lo:hi] = result.outcome, result.answered
+    out[0][lo:hi], out[1][lo:hi], out[2][lo:hi] = result.outcome, result.started, result.answered
 
 
 def ticket_error(tickets: Sequence[Ticket], timeout: float) -> MlError | None:

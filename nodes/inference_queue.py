@@ -108,6 +108,12 @@ class BatchResult:
     def waits(self) -> np.ndarray:
         return self.started - self.arrivals
 
+    @property
+    def leaves(self) -> np.ndarray:
+        """When each request stopped counting as pending: its answer, or for a timeout the
+        moment a worker reached it and skipped it (a rejected one never entered: its arrival)."""
+        return np.where(self.outcome == TIMEOUT, self.started, self.answered)
+
 
 @dataclass(frozen=True, slots=True)
 class Batch:

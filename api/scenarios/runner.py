@@ -10,6 +10,11 @@ zero; the event log keeps the cluster's own clock, which also counts the warm-up
 
 Simulated time moves in `Cluster.run_until` steps with the recorder as its predicate, so
 whatever a step changes is seen at the simulated instant it happened.
+
+Traffic is served in windows of up to `SERVING_WINDOW_SECONDS` (and at every control
+event), not at every sample: a sample records the cluster's state at its instant, and its
+request counts, latencies and queue depth are filled in from the requests' arrival and
+leave times once serving has passed it (`cluster.interval_series`).
 """
 
 from __future__ import annotations
@@ -17,15 +22,18 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections import deque
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TextIO
 
 from cluster.adaptive import TICK_SECONDS
 from cluster.cluster import Cluster
 from cluster.errors import MlError
-from cluster.metrics import RequestCounts, RequestTally, describe_counts, sample_deployments, sample_nodes
+from cluster.interval_series import Interval, IntervalSeries
+from cluster.metrics import DeploymentSample, RequestCounts, describe_counts, sample_deployments, sample_nodes
 from cluster.serving import PROFILE_METADATA_KEY
 from cluster.traffic import profile_from_json
+from nodes.inference_queue import InferenceQueue
 
 from . import slo
 from .actions import ActionContext
@@ -37,6 +45,9 @@ from .schema import Scenario, load_scenario
 from .summary import Summary
 
 WARM_UP_LIMIT_SECONDS = 600.0
+#: Longest stretch of traffic served in one window when nothing needs the queues sooner:
+#: the fixed cost of serving a route's batch is paid this much less often than per tick.
+SERVING_WINDOW_SECONDS = 1200.0
 
 
 def run_scenario(
@@ -67,7 +78,10 @@ class ScenarioRun:
         self.out_dir = out_dir
         self.progress = Progress(scenario.duration, enabled=not quiet)
         self.cluster = Cluster(scenario.settings, seed=self.seed, clock="experiment")
-        self.tally = RequestTally(self.cluster)
+        self.cluster.serving.window_seconds = SERVING_WINDOW_SECONDS
+        self.series = IntervalSeries(self.cluster.serving)
+        #: Samples whose requests are not all served yet: (time, span, `_columns` then).
+        self._open: deque[tuple[float, float, dict[str, dict[str, int]]]] = deque()
         self._client: InProcessClient | None = None
         self.outcomes: list[dict[str, Any]] = []
         self.start_errors: dict[str, str] = {}
@@ -75,7 +89,12 @@ class ScenarioRun:
         self.node_series: list[dict[str, Any]] = []
         self._last_sample = 0.0
         self.autoscaling = AutoscalingTracker()
-        self._nodes_seq = -1
+        #: The event log's next sequence number when the state below was read: deployments'
+        #: allocations, routes and queues and nodes' usage change only with logged events.
+        self._state_seq = -1
+        self._queues: dict[str, tuple[InferenceQueue, ...]] = {}
+        #: Per deployment, its row's allocation and route columns.
+        self._columns: dict[str, dict[str, int]] = {}
         self._nodes: dict[str, Any] = {}
         #: The cluster's time at the scenario's time zero (after the warm-up).
         self.origin = 0.0
@@ -185,40 +204,43 @@ class ScenarioRun:
     # -- sampling -----------------------------------------------------------------------
 
     def _sample(self, t: float) -> None:
-        self.cluster.serving.sync()
-        interval = self.tally.take_interval()
-        deployments = sample_deployments(self.cluster)
-        span = t - self._last_sample
+        cluster, serving = self.cluster, self.cluster.serving
+        if self._state_seq != cluster.log.next_seq:
+            self._state_seq = cluster.log.next_seq
+            deployments = sample_deployments(cluster)
+            self._queues = {d: sample.queues for d, sample in deployments.items()}
+            self._columns = {d: _state_columns(sample) for d, sample in deployments.items()}
+            self._nodes = sample_nodes(cluster)
+        self._open.append((t, t - self._last_sample, self._columns))
         self._last_sample = t
-        for deployment_id in sorted(set(deployments) | set(interval)):
-            counts = interval.get(deployment_id) or RequestCounts()
-            p50, p99 = counts.percentiles_ms((50, 99))
-            sample = deployments.get(deployment_id)
-            routes = sample.routes if sample else {}
-            self.timeseries.append({
-                "time_s": round(t, 6), "deployment_id": deployment_id,
-                "target_allocations": sample.target_allocations if sample else 0,
-                "started_allocations": sample.started_allocations if sample else 0,
-                **{f"routes_{s}": routes.get(s, 0) for s in ("starting", "started", "stopping", "failed")},
-                "request_rate": round(counts.offered / span, 6) if span > 0 else 0.0,
-                "completed": counts.completed, "rejected": counts.rejected, "timed_out": counts.timed_out,
-                "unrouted": counts.unrouted, "p50_ms": p50, "p99_ms": p99,
-                "queue_depth": sample.queue_depth if sample else 0,
-            })
-        if self._nodes_seq != self.cluster.log.next_seq:  # node usage changes only with logged events
-            self._nodes_seq = self.cluster.log.next_seq
-            self._nodes = sample_nodes(self.cluster)
+        self.series.mark(cluster.now, self._queues)
+        if t >= self.scenario.duration or serving.window_due():
+            serving.sync()
+        for _, intervals in self.series.close(serving.synced_at):
+            self._add_rows(*self._open.popleft(), intervals)
+        time_s = round(t, 6)
         for name, node in self._nodes.items():
             self.node_series.append({
-                "time_s": round(t, 6), "node": name, "memory_used_bytes": node.memory_used,
+                "time_s": time_s, "node": name, "memory_used_bytes": node.memory_used,
                 "memory_limit_bytes": node.memory_limit, "cores_used": node.cores_used, "cores": node.cores,
+            })
+
+    def _add_rows(self, t: float, span: float, columns: dict[str, dict[str, int]], intervals: dict[str, Interval]) -> None:
+        time_s = round(t, 6)
+        for deployment_id, counts in intervals.items():
+            self.timeseries.append({
+                "time_s": time_s, "deployment_id": deployment_id, **(columns.get(deployment_id) or _NO_STATE),
+                "request_rate": round(counts.offered / span, 6) if span > 0 else 0.0,
+                "completed": counts.completed, "rejected": counts.rejected, "timed_out": counts.timed_out,
+                "unrouted": counts.unrouted, "p50_ms": counts.p50_ms, "p99_ms": counts.p99_ms,
+                "queue_depth": counts.queue_depth,
             })
 
     # -- the summary --------------------------------------------------------------------
 
     def _summary(self) -> Summary:
         scenario, recorder = self.scenario, self.recorder
-        totals = self.tally.totals()
+        totals = self.series.totals
         ids = list(dict.fromkeys([*scenario.deployment_ids(), *sorted(recorder.zero_allocation_s), *sorted(totals)]))
         deployments: dict[str, Any] = {}
         for deployment_id in ids:
@@ -250,6 +272,21 @@ class ScenarioRun:
         marks = [(e.at, f"{e.index}: {e.do}") for e in scenario.timeline if e.at <= scenario.duration]
         marks += self.autoscaling.marks
         return Summary(data, self.timeseries, self.node_series, marks)
+
+
+_ROUTE_COLUMNS = tuple((f"routes_{s}", s) for s in ("starting", "started", "stopping", "failed"))
+
+
+def _state_columns(sample: DeploymentSample) -> dict[str, int]:
+    """A time series row's allocation and route columns."""
+    return {
+        "target_allocations": sample.target_allocations, "started_allocations": sample.started_allocations,
+        **{column: sample.routes.get(state, 0) for column, state in _ROUTE_COLUMNS},
+    }
+
+
+#: The columns of a deployment that has requests in an interval but is gone at its end.
+_NO_STATE = {"target_allocations": 0, "started_allocations": 0, **{column: 0 for column, _ in _ROUTE_COLUMNS}}
 
 
 def settled(cluster: Cluster) -> bool:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from cluster.cluster import Cluster
 from cluster.metrics import RequestCounts, describe_counts
+from nodes.inference_queue import BatchResult, InferenceQueue
 
 from ..context import cluster_of
 from ..responses import render
@@ -39,8 +40,9 @@ class LatencyWatch:
         self.recent: dict[str, dict[int, RequestCounts]] = {}
         cluster.serving.observers.append(self._served)
 
-    def _served(self, deployment_id: str, arrivals: np.ndarray, outcome: np.ndarray, answered: np.ndarray) -> None:
-        latency_ms = (answered - arrivals) * 1000.0
+    def _served(self, deployment_id: str, queue: InferenceQueue, result: BatchResult) -> None:
+        outcome, answered = result.outcome, result.answered
+        latency_ms = (answered - result.arrivals) * 1000.0
         self.total.setdefault(deployment_id, RequestCounts()).add(outcome, latency_ms)
         buckets = (answered // BUCKET_SECONDS).astype(np.int64)
         recent = self.recent.setdefault(deployment_id, {})
