@@ -87,6 +87,7 @@ class Problem:
         self.mem_of = self.mem.tolist()
         self.cores_of = self.cores.tolist()
         self.low_of = self.low.tolist()
+        self.step_cap_of = self.step_cap.tolist()
 
     @property
     def shape(self) -> tuple[int, int]:

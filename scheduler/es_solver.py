@@ -70,62 +70,15 @@ def _bin_pack(
     n_deps, n_nodes = p.shape
     w = INITIAL_W
     dw = w / n_nodes / n_deps
-    weights = np.full(p.shape, np.nan)
+    weights = np.full(p.shape, np.nan) if need_weights else None
     size = (np.where(p.has_current, 2, 1) * -norm_one) * p.threads
-    not_host = (~p.hosts).astype(np.int64)
-    memory_score = 0.01 * norm_node
-    inf = np.inf
+    order = _NodeOrder(p, norm_node)
     for i in np.argsort(size, kind="stable").tolist():
-        if plan.rem_alloc[i] <= 0:
-            continue
-        curve = p.curves[i]
-        t, low, step_cap = p.threads_of[i], p.low_of[i], int(p.step_cap[i])
-        floor, base, slope = curve.floor, curve.base, curve.slope
-        flat = slope == 0 and step_cap == 0
-        one = curve.at(1)
-        # Each deployment is packed once on a fresh row, so what it holds (and what that
-        # costs) changes only on the nodes its own steps pick.
-        held = plan.alloc[i]
-        held_cost = np.zeros(n_nodes, dtype=np.int64)
-        host_i = not_host[i]
-        any_held = False
-        while plan.rem_alloc[i] > 0:
-            remaining = int(plan.rem_alloc[i])
-            cores = plan.rem_cores
-            rem_mem = plan.rem_mem
-            if flat:  # the estimate does not grow: a node holding some costs nothing more
-                need = np.where(held > 0, 0, one)
-                ok = (cores >= t) & (need <= rem_mem)
-            else:
-                # Java's int division differs from floor division only below 0, where the
-                # count is not positive either way and the node is not usable
-                count = np.minimum(cores // t, remaining)
-                if step_cap > 0:
-                    count = np.maximum(np.minimum(count, rem_mem // step_cap), 0)
-                # estimate(held + count) - estimate(held); wherever count > 0 the first
-                # term is the curve itself (count <= free cores // t keeps count·t <= cores)
-                if any_held:
-                    need = np.maximum(floor, base + slope * (held + count)) - held_cost
-                else:
-                    need = np.maximum(floor, base + slope * count)
-                ok = (count > 0) & (need <= rem_mem)
-                if not low and t <= 0:
-                    ok &= count * t <= cores
-            wanted = remaining * t
-            key = (host_i + (cores < wanted)) + 0.01 * np.abs(cores - wanted) - memory_score
-            # the first best usable node, as argmin over the usable ones in node order
-            key[~ok] = inf
-            j = int(np.argmin(key))
-            if key[j] == inf:  # no node usable
-                break
-            count_j = min(int(cores[j]) // t, remaining) if flat else int(count[j])
-            plan.add(i, j, count_j, int(need[j]))  # usable: it fits (count_j >= 1)
-            if not flat:
-                held_cost[j] = curve.at(int(held[j]))
-                any_held = True
-            weights[i, j] = w
+        for j in _pack(plan, i, order):
+            if weights is not None:
+                weights[i, j] = w
             w -= dw
-    if not need_weights:
+    if weights is None:
         return plan, None
     # every other pair, deployment by deployment, node by node: a random weight, in [w/2, w)
     # on a node in the deployment's current map, [0, w/2) elsewhere
@@ -135,6 +88,104 @@ def _bin_pack(
     return plan, weights
 
 
+class _NodeOrder:
+    """ES's node order for a bin-pack step of `threads` per allocation wanting `wanted`
+    cores: ascending `((not in the current map) + [free cores < wanted]) + 0.01·|free cores −
+    wanted| − 0.01·memory/largest estimate`, the first lowest node winning.
+
+    All but the memory term depend on the node only through its free cores, a small
+    integer, so they are tabulated once per (threads, wanted) over every core count the
+    pass can see — the same float expression, so the same keys — with +inf below `threads`
+    (no allocation fits). A step's keys are then one lookup and one subtraction instead of a
+    dozen numpy calls on node-long arrays (per-call overhead was most of a step)."""
+
+    def __init__(self, p: Problem, norm_node: np.ndarray) -> None:
+        self.memory_score = 0.01 * norm_node
+        self.memory_score_of = self.memory_score.tolist()
+        # free cores only fall during a pass; below 0 reads as 0 (never usable)
+        self.core_counts = np.arange(max(int(p.cores.max(initial=0)), 0) + 1)
+        self.tables: dict[tuple[int, int, int], np.ndarray] = {}
+        rows, cols = np.nonzero(p.hosts)
+        self.hosts: dict[int, list[int]] = {}
+        for i, j in zip(rows.tolist(), cols.tolist()):
+            self.hosts.setdefault(i, []).append(j)
+
+    def _table(self, not_host: int, threads: int, wanted: int) -> np.ndarray:
+        table = self.tables.get((not_host, threads, wanted))
+        if table is None:
+            c = self.core_counts
+            table = (not_host + (c < wanted)) + 0.01 * np.abs(c - wanted)
+            table[c < threads] = np.inf
+            self.tables[not_host, threads, wanted] = table
+        return table
+
+    def keys(self, i: int, threads: int, wanted: int, cores: np.ndarray) -> np.ndarray:
+        """Every node's key for deployment `i`'s step, +inf where fewer than `threads`
+        cores are free."""
+        keys = self._table(1, threads, wanted).take(cores, mode="clip") - self.memory_score
+        for j in self.hosts.get(i, ()):
+            keys[j] = self.key(i, j, threads, wanted, int(cores[j]))
+        return keys
+
+    def key(self, i: int, j: int, threads: int, wanted: int, cores: int) -> float:
+        """One node's key (as in `keys`)."""
+        not_host = 0 if j in self.hosts.get(i, ()) else 1
+        return self._table(not_host, threads, wanted)[max(cores, 0)] - self.memory_score_of[j]
+
+
+def _pack(plan: Builder, i: int, order: _NodeOrder) -> list[int]:
+    """Deployment `i`'s steps, each on the first best usable node by `order`: as many
+    allocations as its free cores allow (threads >= 1, validated on input), if memory
+    allows; the chosen nodes in step order."""
+    p = plan.p
+    remaining = int(plan.rem_alloc[i])
+    t, curve, step_cap = p.threads_of[i], p.curves[i], p.step_cap_of[i]
+    flat = curve.slope == 0 and step_cap == 0
+    one = curve.at(1)
+    # The deployment is packed once on a fresh row, so what it holds (and what that costs)
+    # changes only on the nodes its own steps pick.
+    held: list[int] = []
+    held_cost = np.zeros(len(p.nodes), dtype=np.int64) if not flat else None
+    steps = []
+    while remaining > 0:
+        cores, rem_mem = plan.rem_cores, plan.rem_mem
+        wanted = remaining * t
+        key = order.keys(i, t, wanted, cores)
+        if flat:  # the estimate does not grow: a node holding some costs nothing more
+            key[rem_mem < one] = np.inf
+            for j in held:
+                c = int(cores[j])
+                key[j] = order.key(i, j, t, wanted, c) if c >= t and rem_mem[j] >= 0 else np.inf
+        else:
+            # Java's int division differs from floor division only below 0, where the count
+            # is not positive either way and the node is not usable
+            count = np.minimum(cores // t, remaining)
+            if step_cap > 0:
+                count = np.maximum(np.minimum(count, rem_mem // step_cap), 0)
+            # estimate(held + count) - estimate(held); wherever count > 0 the first term is
+            # the curve itself (count <= free cores // t keeps count·t <= cores)
+            if held:
+                need = np.maximum(curve.floor, curve.base + curve.slope * (plan.alloc[i] + count)) - held_cost
+            else:
+                need = np.maximum(curve.floor, curve.base + curve.slope * count)
+            key[(count <= 0) | (need > rem_mem)] = np.inf
+        j = int(key.argmin())
+        if key[j] == np.inf:  # no node usable
+            break
+        if flat:
+            count_j, need_j = min(int(cores[j]) // t, remaining), 0 if j in held else one
+        else:
+            count_j, need_j = int(count[j]), int(need[j])
+        plan.add(i, j, count_j, need_j)  # usable: it fits (count_j >= 1)
+        remaining -= count_j
+        if j not in held:
+            held.append(j)
+        if held_cost is not None:
+            held_cost[j] = curve.at(int(plan.alloc[i, j]))
+        steps.append(j)
+    return steps
+
+
 def _surely_infeasible(p: Problem) -> bool:
     """Infeasibility the LP would find, seen without it: a deployment that must keep more
     than it asks for (a zone's preserve pass counts current allocations in every zone), or
@@ -142,11 +193,6 @@ def _surely_infeasible(p: Problem) -> bool:
     if np.any(p.current_total > p.allocations):
         return True
     return int((p.current_total * p.threads).sum()) > int(np.maximum(p.cores, 0).sum())
-
-
-def _java_div(a: np.ndarray, b: int) -> np.ndarray:
-    """Java's int division (truncates toward zero)."""
-    return np.where(a >= 0, a // b, -((-a) // b))
 
 
 def _solve_lp(
