@@ -8,6 +8,8 @@ a weight that falls a little with every step, every other pair a random one draw
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .es_highs import minimise
@@ -103,26 +105,16 @@ class _NodeOrder:
         self.memory_score = 0.01 * norm_node
         self.memory_score_of = self.memory_score.tolist()
         # free cores only fall during a pass; below 0 reads as 0 (never usable)
-        self.core_counts = np.arange(max(int(p.cores.max(initial=0)), 0) + 1)
-        self.tables: dict[tuple[int, int, int], np.ndarray] = {}
+        self.max_cores = max(int(p.cores.max(initial=0)), 0)
         rows, cols = np.nonzero(p.hosts)
         self.hosts: dict[int, list[int]] = {}
         for i, j in zip(rows.tolist(), cols.tolist()):
             self.hosts.setdefault(i, []).append(j)
 
-    def _table(self, not_host: int, threads: int, wanted: int) -> np.ndarray:
-        table = self.tables.get((not_host, threads, wanted))
-        if table is None:
-            c = self.core_counts
-            table = (not_host + (c < wanted)) + 0.01 * np.abs(c - wanted)
-            table[c < threads] = np.inf
-            self.tables[not_host, threads, wanted] = table
-        return table
-
     def keys(self, i: int, threads: int, wanted: int, cores: np.ndarray) -> np.ndarray:
         """Every node's key for deployment `i`'s step, +inf where fewer than `threads`
         cores are free."""
-        keys = self._table(1, threads, wanted).take(cores, mode="clip") - self.memory_score
+        keys = _core_table(1, threads, wanted, self.max_cores).take(cores, mode="clip") - self.memory_score
         for j in self.hosts.get(i, ()):
             keys[j] = self.key(i, j, threads, wanted, int(cores[j]))
         return keys
@@ -130,7 +122,18 @@ class _NodeOrder:
     def key(self, i: int, j: int, threads: int, wanted: int, cores: int) -> float:
         """One node's key (as in `keys`)."""
         not_host = 0 if j in self.hosts.get(i, ()) else 1
-        return self._table(not_host, threads, wanted)[max(cores, 0)] - self.memory_score_of[j]
+        return _core_table(not_host, threads, wanted, self.max_cores)[max(cores, 0)] - self.memory_score_of[j]
+
+
+@lru_cache(maxsize=4096)
+def _core_table(not_host: int, threads: int, wanted: int, max_cores: int) -> np.ndarray:
+    """`_NodeOrder`'s key without the memory term for free cores 0..max_cores (+inf below
+    `threads`); cached across passes, which mostly ask for the same few (read-only)."""
+    c = np.arange(max_cores + 1)
+    table = (not_host + (c < wanted)) + 0.01 * np.abs(c - wanted)
+    table[c < threads] = np.inf
+    table.flags.writeable = False
+    return table
 
 
 def _pack(plan: Builder, i: int, order: _NodeOrder) -> list[int]:
