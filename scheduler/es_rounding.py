@@ -64,10 +64,11 @@ class _Tracker:
         self.rem_mem = p.mem.copy()
         self.rem_cores = p.cores.copy()
         self.rem_alloc = p.allocations.copy()
+        self.changes = 0  # assignments so far: what is left per deployment changes only with one
 
     def copy(self) -> "_Tracker":
         c = object.__new__(_Tracker)
-        c.p = self.p
+        c.p, c.changes = self.p, self.changes
         c.assigned, c.rem_mem, c.rem_cores, c.rem_alloc = (
             self.assigned.copy(), self.rem_mem.copy(), self.rem_cores.copy(), self.rem_alloc.copy()
         )
@@ -82,8 +83,10 @@ class _Tracker:
         self.rem_mem -= (new * self.p.one_allocation[:, None]).sum(axis=0)
         self.rem_cores -= (counts * self.p.threads[:, None]).sum(axis=0)
         self.rem_alloc -= counts.sum(axis=1)
+        self.changes += 1
 
     def assign(self, i: int, j: int, allocations: int) -> None:
+        self.changes += 1
         if not self.assigned[i, j]:
             self.assigned[i, j] = True
             self.rem_mem[j] -= self.p.one_allocation[i]
@@ -98,13 +101,14 @@ class _Holder:
         self.x = np.zeros(p.shape)
         self.tracker = _Tracker(p)
         self.zeroed = np.zeros(p.shape[0], dtype=bool)  # satisfied rows already cleared
+        self.zeroed_at = -1  # the tracker's `changes` when they were last looked for
         # (current map empty ? 1 : 2) * -memory: bigger models first, current ones doubled
         self.model_order = np.where(p.has_current, 2, 1) * -p.one_allocation
 
     def copy(self) -> "_Holder":
         c = object.__new__(_Holder)
         c.p, c.model_order = self.p, self.model_order
-        c.y, c.x, c.zeroed = self.y.copy(), self.x.copy(), self.zeroed.copy()
+        c.y, c.x, c.zeroed, c.zeroed_at = self.y.copy(), self.x.copy(), self.zeroed.copy(), self.zeroed_at
         c.tracker = self.tracker.copy()
         return c
 
@@ -118,7 +122,7 @@ class _Holder:
         for i, j in zip(*np.nonzero(decided)):
             self.tracker.assign(int(i), int(j), int(np.rint(x[i, j])))
 
-    def _soft(self, rows: np.ndarray | slice, j: int) -> np.ndarray:
+    def _soft(self, rows: np.ndarray | slice, j: int | list[int]) -> np.ndarray:
         y, x = self.y[rows, j], self.x[rows, j]
         return ((y > 0) & (y < 1)) | ~_is_integer(x)
 
@@ -153,11 +157,18 @@ class _Holder:
             gain = np.where(self.x > 0, (1 + p.hosts.astype(np.int64)) * self.x * p.threads[:, None], 0.0)
             quality = np.cumsum(gain, axis=0)[-1] if gain.shape[0] else np.zeros(len(cols))
             cols = sorted(cols, key=lambda j: quality[j])
+        # Visiting a node assigns only on that node and zeroes fractional pairs, so a column
+        # without positive pairs stays so, and one without fractional pairs too.
+        placed_in = (self.y[:, cols] > 0).any(axis=0).tolist()
+        soft_in = self._soft(slice(None), cols).any(axis=0).tolist()
         mem, cores = p.mem_of, p.cores_of
-        for j in cols:
-            y = self.y[:, j]
-            placed = np.flatnonzero(y > 0)
-            if placed.size == 0:  # nothing to check or snap: only the spare cores
+        for j, any_placed, any_soft in zip(cols, placed_in, soft_in):
+            if not any_placed:  # nothing to check or snap: only the spare cores
+                if 0 <= mem[j] and 0 <= cores[j]:
+                    self.assign_excess_cores(j, empty=True, soft=any_soft)
+                continue
+            placed = np.flatnonzero(self.y[:, j] > 0)
+            if placed.size == 0:
                 if 0 <= mem[j] and 0 <= cores[j]:
                     self.assign_excess_cores(j)
                 continue
@@ -171,22 +182,29 @@ class _Holder:
                         self.assign_to_node(i, j, count)
                 self.assign_excess_cores(j)
 
-    def assign_excess_cores(self, j: int) -> None:
-        """A node without fractional pairs gives its spare cores to its decided deployments."""
+    def assign_excess_cores(self, j: int, empty: bool = False, soft: bool = True) -> None:
+        """A node without fractional pairs gives its spare cores to its decided deployments.
+        `empty`: the node has no positive pair, so none is decided; `soft` False: it was seen
+        to have no fractional pair (and cannot gain one)."""
         t = self.tracker
-        if t.rem_cores[j] == 0 or self._soft(slice(None), j).any():
+        if t.rem_cores[j] == 0 or (soft and self._soft(slice(None), j).any()):
             return
-        rows = np.flatnonzero((self.y[:, j] == 1) & (t.rem_alloc > 0))
-        for i in rows[np.argsort(self.model_order[rows], kind="stable")].tolist():
-            if t.rem_cores[j] <= 0:
-                break
-            extra = min(_java_div(int(t.rem_cores[j]), int(self.p.threads[i])), int(t.rem_alloc[i]))
-            self.x[i, j] += extra
-            t.assign(i, j, extra)
+        if not empty:
+            rows = np.flatnonzero((self.y[:, j] == 1) & (t.rem_alloc > 0))
+            for i in rows[np.argsort(self.model_order[rows], kind="stable")].tolist():
+                if t.rem_cores[j] <= 0:
+                    break
+                extra = min(_java_div(int(t.rem_cores[j]), int(self.p.threads[i])), int(t.rem_alloc[i]))
+                self.x[i, j] += extra
+                t.assign(i, j, extra)
         self._zero_soft_of_satisfied()
 
     def _zero_soft_of_satisfied(self) -> None:
-        # Pairs only ever stop being fractional, so a satisfied row cleared once stays clear.
+        # Pairs only ever stop being fractional, so a satisfied row cleared once stays clear;
+        # and no row can become satisfied without an assignment since the last look.
+        if self.zeroed_at == self.tracker.changes:
+            return
+        self.zeroed_at = self.tracker.changes
         rows = np.flatnonzero((self.tracker.rem_alloc <= 0) & ~self.zeroed)
         if rows.size:
             y, x = self.y[rows], self.x[rows]
