@@ -157,10 +157,13 @@ class _Holder:
             gain = np.where(self.x > 0, (1 + p.hosts.astype(np.int64)) * self.x * p.threads[:, None], 0.0)
             quality = np.cumsum(gain, axis=0)[-1] if gain.shape[0] else np.zeros(len(cols))
             cols = sorted(cols, key=lambda j: quality[j])
-        # Visiting a node assigns only on that node and zeroes fractional pairs, so a column
-        # without positive pairs stays so, and one without fractional pairs too.
-        placed_in = (self.y[:, cols] > 0).any(axis=0).tolist()
-        soft_in = self._soft(slice(None), cols).any(axis=0).tolist()
+        if len(cols) > 1:
+            # Visiting a node assigns only on that node and zeroes fractional pairs, so a
+            # column without positive pairs stays so, and one without fractional pairs too.
+            placed_in = (self.y[:, cols] > 0).any(axis=0).tolist()
+            soft_in = self._soft(slice(None), cols).any(axis=0).tolist()
+        else:  # one node (a rounding step): looked at below
+            placed_in = soft_in = [True] * len(cols)
         mem, cores = p.mem_of, p.cores_of
         for j, any_placed, any_soft in zip(cols, placed_in, soft_in):
             if not any_placed:  # nothing to check or snap: only the spare cores
