@@ -130,6 +130,20 @@ class Builder:
         self.rem_alloc = p.allocations.copy()
         self.skipped = 0
 
+    @classmethod
+    def holding(cls, p: Problem, alloc: Mapping[tuple[int, int], int], rem_mem: list[int], rem_cores: list[int]) -> "Builder":
+        """A builder already holding `alloc` ((deployment, node) -> allocations), with what
+        is left on each node as accounted by whoever built it."""
+        plan = cls(p)
+        if alloc:
+            rows, cols = np.array(list(alloc), dtype=np.int64).T
+            counts = np.fromiter(alloc.values(), dtype=np.int64, count=len(alloc))
+            plan.alloc[rows, cols] = counts
+            plan.rem_alloc -= np.bincount(rows, weights=counts, minlength=len(p.deployments)).astype(np.int64)
+        plan.rem_mem = np.array(rem_mem, dtype=np.int64)
+        plan.rem_cores = np.array(rem_cores, dtype=np.int64)
+        return plan
+
     def memory_requirement(self, i: int, j: int, count: int) -> int:
         held = int(self.alloc[i, j])
         if held > 0:
@@ -203,6 +217,11 @@ class Builder:
         weighted = 10 * int(a.sum()) + int(a[self.p.hosts].sum())
         memory = -int((self.p.model_bytes[:, None] * (a > 0)).sum())
         return self.satisfies_current(), weighted, memory
+
+    def entries(self) -> list[tuple[int, int, int]]:
+        """(deployment row, node column, allocations) for every entry, row by row."""
+        rows, cols = np.nonzero(self.alloc)
+        return list(zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist()))
 
     def by_id(self) -> dict[tuple[str, str], int]:
         """(deployment id, node id) -> allocations, for passes that map plans across records."""

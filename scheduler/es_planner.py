@@ -22,10 +22,11 @@ from .es_model import Builder, EsDeployment, EsNode, Problem
 from .es_solver import solve_plan
 
 
-def _preserving(nodes: list[EsNode], deployments: list[EsDeployment], keep_all: bool) -> Builder:
-    """`PreserveAllAllocations` / `PreserveOneAllocation`: set the preserved allocations
-    aside (memory for *all* current allocations, cores for the preserved ones), solve the
-    rest, merge back node by node on the real nodes."""
+def _preserving(p: Problem, keep_all: bool) -> Builder:
+    """`PreserveAllAllocations` / `PreserveOneAllocation` on `p`'s nodes and deployments: set
+    the preserved allocations aside (memory for *all* current allocations, cores for the
+    preserved ones), solve the rest, merge back node by node on the real nodes."""
+    nodes, deployments = p.nodes, p.deployments
     used_mem = {n.id: 0 for n in nodes}
     used_cores = {n.id: 0 for n in nodes}
     for d in deployments:
@@ -43,38 +44,52 @@ def _preserving(nodes: list[EsNode], deployments: list[EsDeployment], keep_all: 
         )
         for d in deployments
     ]
-    planned = solve_plan(plan_nodes, plan_deployments, bin_packing_only=False).by_id()
-    # Node by node: the preserved allocations, then the new ones, each in deployment order
-    # and only if it still fits. Only the few (deployment, node) entries are visited.
-    merged = Builder(Problem(nodes, deployments))
-    col = merged.p.node_index
+    return _merge(p, solve_plan(plan_nodes, plan_deployments, bin_packing_only=False), keep_all)
+
+
+def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:
+    """Node by node: the preserved allocations, then the planned new ones, each in
+    deployment order and only if it still fits. `planned` has `p`'s nodes in the same order
+    and some of its deployments. Only the few (deployment, node) entries are visited, in
+    plain Python (numpy scalar access per entry cost more than the rest of the merge)."""
+    col = p.node_index
     offers: dict[int, list[tuple[int, int, int]]] = {}
-    for i, d in enumerate(deployments):
+    for i, d in enumerate(p.deployments):
         for node_id, count in d.current.items():
-            if node_id in col:
-                offers.setdefault(col[node_id], []).append((0, i, count if keep_all else 1))
-    row = {d.id: i for i, d in enumerate(deployments)}
-    for (dep_id, node_id), count in planned.items():
-        offers.setdefault(col[node_id], []).append((1, row[dep_id], count))
+            j = col.get(node_id)
+            if j is not None:
+                offers.setdefault(j, []).append((0, i, count if keep_all else 1))
+    row = {d.id: i for i, d in enumerate(p.deployments)}
+    planned_rows = [row[d.id] for d in planned.p.deployments]
+    for r, j, count in planned.entries():
+        offers.setdefault(j, []).append((1, planned_rows[r], count))
+    mem, cores = list(p.mem_of), list(p.cores_of)
+    alloc: dict[tuple[int, int], int] = {}
     for j in sorted(offers):
-        for new, i, count in sorted(offers[j]):
+        for _, i, count in sorted(offers[j]):
             if count <= 0:
                 continue
-            memory = merged.memory_requirement(i, j, count) if new else deployments[i].estimate(count)
-            if merged.can_assign(i, j, count, memory):
-                merged.add(i, j, count, memory)
-    return merged
+            # a preserved entry comes first on its node, so holds nothing yet: the full estimate
+            curve, held, low = p.curves[i], alloc.get((i, j), 0), p.low_of[i]
+            memory = curve.at(held + count) - curve.at(held)
+            if memory <= mem[j] and (low or count * p.threads_of[i] <= cores[j]):
+                alloc[i, j] = held + count
+                mem[j] -= memory
+                if not low:
+                    cores[j] -= count * p.threads_of[i]
+    return Builder.holding(p, alloc, mem, cores)
 
 
 def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try_previously_assigned: bool = True) -> Builder:
     """`AssignmentPlanner.computePlan`: rows and columns in id order."""
     nodes = sorted(nodes, key=lambda n: n.id)
     deployments = sorted(deployments, key=lambda d: d.id)
-    one = _preserving(nodes, deployments, keep_all=False)
+    p = Problem(nodes, deployments)
+    one = _preserving(p, keep_all=False)
     if not one.satisfies_current():
-        best = _preserving(nodes, deployments, keep_all=True)
+        best = _preserving(p, keep_all=True)
     elif not one.satisfies_all():
-        every = _preserving(nodes, deployments, keep_all=True)
+        every = _preserving(p, keep_all=True)
         best = every if every.quality() >= one.quality() else one
     else:
         best = one
@@ -137,7 +152,7 @@ def _plan_zone_by_zone(
     # one pass over all nodes (zone order, no id sort) keeping every zone allocation
     all_nodes = [n for name in names for n in zones[name]]
     accounting = [d.but(current=placed[d.id]) for d in deployments]
-    merged = _preserving(all_nodes, accounting, keep_all=True)
+    merged = _preserving(Problem(all_nodes, accounting), keep_all=True)
     final = Builder(Problem(all_nodes, deployments))
     row = {d.id: i for i, d in enumerate(deployments)}
     entries = merged.by_id()
