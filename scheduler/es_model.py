@@ -88,6 +88,7 @@ class Problem:
         self.cores_of = self.cores.tolist()
         self.low_of = self.low.tolist()
         self.step_cap_of = self.step_cap.tolist()
+        self.one_allocation_of = self.one_allocation.tolist()
 
     @property
     def shape(self) -> tuple[int, int]:

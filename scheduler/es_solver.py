@@ -75,7 +75,10 @@ def _bin_pack(
     weights = np.full(p.shape, np.nan) if need_weights else None
     size = (np.where(p.has_current, 2, 1) * -norm_one) * p.threads
     order = _NodeOrder(p, norm_node)
+    allocations = p.allocations.tolist()
     for i in np.argsort(size, kind="stable").tolist():
+        if allocations[i] <= 0:
+            continue
         for j in _pack(plan, i, order):
             if weights is not None:
                 weights[i, j] = w
@@ -106,6 +109,8 @@ class _NodeOrder:
         self.memory_score_of = self.memory_score.tolist()
         # free cores only fall during a pass; below 0 reads as 0 (never usable)
         self.max_cores = max(int(p.cores.max(initial=0)), 0)
+        # the most free cores on any node now: a step needing more has no usable node
+        self.most_free = int(p.cores.max(initial=0))
         rows, cols = np.nonzero(p.hosts)
         self.hosts: dict[int, list[int]] = {}
         for i, j in zip(rows.tolist(), cols.tolist()):
@@ -118,6 +123,11 @@ class _NodeOrder:
         for j in self.hosts.get(i, ()):
             keys[j] = self.key(i, j, threads, wanted, int(cores[j]))
         return keys
+
+    def cores_taken(self, before: int, cores: np.ndarray) -> None:
+        """A step took cores from a node that had `before` free (`cores`: all nodes now)."""
+        if before == self.most_free:
+            self.most_free = int(cores.max())
 
     def key(self, i: int, j: int, threads: int, wanted: int, cores: int) -> float:
         """One node's key (as in `keys`)."""
@@ -144,13 +154,13 @@ def _pack(plan: Builder, i: int, order: _NodeOrder) -> list[int]:
     remaining = int(plan.rem_alloc[i])
     t, curve, step_cap = p.threads_of[i], p.curves[i], p.step_cap_of[i]
     flat = curve.slope == 0 and step_cap == 0
-    one = curve.at(1)
+    one = p.one_allocation_of[i]
     # The deployment is packed once on a fresh row, so what it holds (and what that costs)
     # changes only on the nodes its own steps pick.
     held: list[int] = []
     held_cost = np.zeros(len(p.nodes), dtype=np.int64) if not flat else None
     steps = []
-    while remaining > 0:
+    while remaining > 0 and t <= order.most_free:  # else no node has a step's cores free
         cores, rem_mem = plan.rem_cores, plan.rem_mem
         wanted = remaining * t
         key = order.keys(i, t, wanted, cores)
@@ -175,11 +185,13 @@ def _pack(plan: Builder, i: int, order: _NodeOrder) -> list[int]:
         j = int(key.argmin())
         if key[j] == np.inf:  # no node usable
             break
+        free = int(cores[j])
         if flat:
-            count_j, need_j = min(int(cores[j]) // t, remaining), 0 if j in held else one
+            count_j, need_j = min(free // t, remaining), 0 if j in held else one
         else:
             count_j, need_j = int(count[j]), int(need[j])
         plan.add(i, j, count_j, need_j)  # usable: it fits (count_j >= 1)
+        order.cores_taken(free, cores)
         remaining -= count_j
         if j not in held:
             held.append(j)
