@@ -9,6 +9,7 @@ builds its own; `Problem` turns a list of them into the arrays the hot loops nee
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping, Sequence
@@ -60,7 +61,18 @@ class EsDeployment:
 
 
 class Problem:
-    """Nodes and deployments in the order a pass gives them, as arrays (rows deployments)."""
+    """Nodes and deployments in the order a pass gives them, as arrays (rows deployments).
+
+    A preserve pass hands its solver this problem with the preserved allocations taken off
+    (`preserving`) and the solver drops the deployments it cannot place (`rows`); those
+    derived problems keep the records for what they name (ids, memory curves, the keys of
+    current maps), while their numbers are only in the arrays."""
+
+    #: the per-deployment arrays, one row per deployment
+    ROW_ARRAYS = (
+        "model_bytes", "allocations", "threads", "floor", "base", "slope", "step_cap", "max_assigned",
+        "current_total", "per_allocation_bytes", "has_current", "low", "one_allocation",
+    )
 
     def __init__(self, nodes: Sequence[EsNode], deployments: Sequence[EsDeployment]) -> None:
         self.nodes = list(nodes)
@@ -71,17 +83,22 @@ class Problem:
         # one pass over the records, one array per field (a pass builds several problems)
         rows = [
             (d.model_bytes, d.allocations, d.threads, d.curve.floor, d.curve.base, d.curve.slope, d.step_cap,
-             d.max_assigned, sum(d.current.values()), bool(d.current), d.low)
+             d.max_assigned, sum(d.current.values()), d.per_allocation_bytes, bool(d.current), d.low)
             for d in self.deployments
         ]
-        table = np.array(rows, dtype=np.int64).reshape(len(rows), 11)
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), 12)
         (self.model_bytes, self.allocations, self.threads, self.floor, self.base, self.slope, self.step_cap,
-         self.max_assigned, self.current_total) = (np.ascontiguousarray(table[:, k]) for k in range(9))
-        self.has_current = table[:, 9].astype(bool)
-        self.low = table[:, 10].astype(bool)
+         self.max_assigned, self.current_total, self.per_allocation_bytes) = (
+            np.ascontiguousarray(table[:, k]) for k in range(10)
+        )
+        self.has_current = table[:, 10].astype(bool)
+        self.low = table[:, 11].astype(bool)
         # `MemoryCurve.at(1)`
         self.one_allocation = np.maximum(self.floor, self.base + self.slope)
-        # the same as Python ints for the scalar paths (numpy scalar access costs more)
+        self._lists()
+
+    def _lists(self) -> None:
+        """The arrays the scalar paths read as Python ints (numpy scalar access costs more)."""
         self.curves = [d.curve for d in self.deployments]
         self.threads_of = self.threads.tolist()
         self.mem_of = self.mem.tolist()
@@ -89,6 +106,31 @@ class Problem:
         self.low_of = self.low.tolist()
         self.step_cap_of = self.step_cap.tolist()
         self.one_allocation_of = self.one_allocation.tolist()
+
+    def preserving(
+        self, used_mem: Sequence[int], used_cores: Sequence[int], preserved: Sequence[int], current_total: Sequence[int]
+    ) -> "Problem":
+        """What a preserve pass gives its solver: `used_mem`/`used_cores` taken off each node,
+        `preserved` off each deployment's ask, `current_total` what its current map (same
+        keys, so the same hosts) now adds up to."""
+        q = copy.copy(self)
+        q.mem = self.mem - np.array(used_mem, dtype=np.int64)
+        q.cores = self.cores - np.array(used_cores, dtype=np.int64)
+        q.allocations = self.allocations - np.array(preserved, dtype=np.int64)
+        q.current_total = np.array(current_total, dtype=np.int64)
+        q.mem_of, q.cores_of = q.mem.tolist(), q.cores.tolist()
+        return q
+
+    def rows(self, keep: np.ndarray) -> "Problem":
+        """Only the deployments where `keep` (bool per row) is set."""
+        q = copy.copy(self)
+        q.deployments = [d for d, k in zip(self.deployments, keep.tolist()) if k]
+        for name in self.ROW_ARRAYS:
+            setattr(q, name, getattr(self, name)[keep])
+        if "hosts" in self.__dict__:
+            q.hosts = self.hosts[keep]
+        q._lists()
+        return q
 
     @property
     def shape(self) -> tuple[int, int]:

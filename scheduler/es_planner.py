@@ -19,32 +19,32 @@ from typing import Sequence
 import numpy as np
 
 from .es_model import Builder, EsDeployment, EsNode, Problem
-from .es_solver import solve_plan
+from .es_solver import solve, solve_plan
 
 
 def _preserving(p: Problem, keep_all: bool) -> Builder:
     """`PreserveAllAllocations` / `PreserveOneAllocation` on `p`'s nodes and deployments: set
     the preserved allocations aside (memory for *all* current allocations, cores for the
     preserved ones), solve the rest, merge back node by node on the real nodes."""
-    nodes, deployments = p.nodes, p.deployments
-    used_mem = {n.id: 0 for n in nodes}
-    used_cores = {n.id: 0 for n in nodes}
-    for d in deployments:
+    col = p.node_index
+    used_mem, used_cores = [0] * len(p.nodes), [0] * len(p.nodes)
+    preserved, current_left = [], []
+    for d, total in zip(p.deployments, p.current_total.tolist()):
         for node_id, count in d.current.items():
-            if node_id in used_mem:
-                used_mem[node_id] += d.estimate(count)
-                used_cores[node_id] += count * d.threads if keep_all else d.threads
-    plan_nodes = [EsNode(n.id, n.memory - used_mem[n.id], n.cores - used_cores[n.id]) for n in nodes]
-    plan_deployments = [
-        d
-        if not d.current
-        else d.but(
-            allocations=d.allocations - (d.current_total if keep_all else sum(1 for v in d.current.values() if v > 0)),
-            current={k: 0 if keep_all else v - 1 for k, v in d.current.items()},
-        )
-        for d in deployments
-    ]
-    return _merge(p, solve_plan(plan_nodes, plan_deployments, bin_packing_only=False), keep_all)
+            j = col.get(node_id)
+            if j is not None:
+                used_mem[j] += d.estimate(count)
+                used_cores[j] += count * d.threads if keep_all else d.threads
+        # the solver's record keeps the current map's keys with 0 (all) or one less (one)
+        # allocation each, and asks for what is not preserved (counted over the whole map)
+        if keep_all:
+            preserved.append(total)
+            current_left.append(0)
+        else:
+            preserved.append(sum(1 for v in d.current.values() if v > 0))
+            current_left.append(total - len(d.current))
+    solver_problem = p.preserving(used_mem, used_cores, preserved, current_left)
+    return _merge(p, solve(solver_problem, bin_packing_only=False), keep_all)
 
 
 def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:

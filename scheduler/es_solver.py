@@ -25,26 +25,31 @@ LP_SIZE_LIMIT = 10_000_000
 
 
 def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing_only: bool) -> Builder:
-    """The solver's plan for `nodes` and `deployments` (both in the caller's order); its rows
-    are only the deployments the solver keeps (`Builder.p.deployments`)."""
-    max_cores = max((n.cores for n in nodes), default=0)
-    max_node_memory = max((n.memory for n in nodes), default=0)
-    kept = [
-        d for d in deployments if (d.current or d.model_bytes <= max_node_memory) and d.threads <= max_cores
-    ]
-    p = Problem(nodes, kept)
-    if not kept or max_cores == 0 or not (p.allocations > 0).any():
+    """The solver's plan for `nodes` and `deployments` (both in the caller's order)."""
+    return solve(Problem(nodes, deployments), bin_packing_only)
+
+
+def solve(p: Problem, bin_packing_only: bool) -> Builder:
+    """The solver's plan for `p`; its rows are only the deployments the solver keeps
+    (`Builder.p.deployments`): those that fit some node (by model size) or run somewhere,
+    and need no more threads than the biggest node has."""
+    max_cores = int(p.cores.max()) if p.nodes else 0
+    max_node_memory = int(p.mem.max()) if p.nodes else 0
+    keep = (p.has_current | (p.model_bytes <= max_node_memory)) & (p.threads <= max_cores)
+    if not keep.all():
+        p = p.rows(keep)
+    if not p.deployments or max_cores == 0 or not (p.allocations > 0).any():
         # Nothing to place (a preserve pass of a satisfied cluster): the bin-pack takes no
         # step, the LP can only answer 0 (or is infeasible) and the rounding then places
         # nothing either, so every path ends in the empty plan.
         return Builder(p)
     # everything is normalised by the largest one-allocation estimate
-    one = np.array([d.estimate(1) for d in kept], dtype=np.int64)
+    one = p.one_allocation
     largest = float(one.max())
     norm_node = p.mem / largest
     norm_one = one / largest
-    norm_fixed = np.array([d.estimate(0) for d in kept], dtype=np.int64) / largest  # est(0) is 0 in ES
-    norm_per_alloc = np.array([d.per_allocation_bytes for d in kept], dtype=np.int64) / largest
+    norm_fixed = np.zeros(len(one))  # est(0), which ES's estimate (and ours) makes 0
+    norm_per_alloc = p.per_allocation_bytes / largest
     n_deps, n_nodes = p.shape
     # The LP runs unless only the bin-pack is asked for, the problem is too big, or it is
     # surely infeasible; without it the weights (this solver's own draws) are never used.
