@@ -218,21 +218,29 @@ class Builder:
 
     def assign_entries(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -> None:
         """`assign` for distinct (deployment, node) entries this builder holds nothing of yet,
-        in the order given. When every node can take all of its entries together, no
-        single one can be refused (each check sees at most that total), so they go in at once."""
+        in the order given."""
+        if not self.add_all(rows, cols, counts):
+            for i, j, count in zip(rows.tolist(), cols.tolist(), counts.tolist()):
+                self.assign(i, j, count)
+
+    def add_all(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -> bool:
+        """Add distinct (deployment, node) entries of positive counts this builder holds
+        nothing of yet, all at once, if every node can take all of its entries together:
+        then no `assign` of them, in any order, could be refused (each check sees at most
+        that total, as memory and cores only grow with allocations). False, and nothing
+        added, otherwise."""
         p = self.p
         memory = np.maximum(p.floor[rows], p.base[rows] + p.slope[rows] * counts)
         threads = np.where(p.low[rows], 0, counts * p.threads[rows])
         need_mem = np.bincount(cols, weights=memory, minlength=len(p.nodes))
         need_cores = np.bincount(cols, weights=threads, minlength=len(p.nodes))
-        if np.all(need_mem <= self.rem_mem) and np.all(need_cores <= self.rem_cores) and not self.alloc[rows, cols].any():
-            self.alloc[rows, cols] += counts
-            self.rem_mem -= need_mem.astype(np.int64)
-            self.rem_cores -= need_cores.astype(np.int64)
-            np.subtract.at(self.rem_alloc, rows, counts)
-            return
-        for i, j, count in zip(rows.tolist(), cols.tolist(), counts.tolist()):
-            self.assign(i, j, count)
+        if not (np.all(need_mem <= self.rem_mem) and np.all(need_cores <= self.rem_cores)) or self.alloc[rows, cols].any():
+            return False
+        self.alloc[rows, cols] += counts
+        self.rem_mem -= need_mem.astype(np.int64)
+        self.rem_cores -= need_cores.astype(np.int64)
+        np.subtract.at(self.rem_alloc, rows, counts)
+        return True
 
     # -- the plan's questions (AssignmentPlan) --
 

@@ -50,34 +50,48 @@ def _preserving(p: Problem, keep_all: bool) -> Builder:
 def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:
     """Node by node: the preserved allocations, then the planned new ones, each in
     deployment order and only if it still fits. `planned` has `p`'s nodes in the same order
-    and some of its deployments. Only the few (deployment, node) entries are visited, in
-    plain Python (numpy scalar access per entry cost more than the rest of the merge)."""
+    and some of its deployments. Usually every node takes all its offers: then the order
+    cannot matter and they go in at once; otherwise offer by offer, in plain Python (numpy
+    scalar access per offer cost more than the rest of the merge)."""
+    offers = _offers(p, planned, keep_all)
+    merged = Builder(p)
+    if not offers:
+        return merged
+    cols, _, rows, counts = np.array(offers, dtype=np.int64).T
+    n_nodes = len(p.nodes)
+    # a deployment's preserved and new allocations on one node are one entry
+    total = np.bincount(rows * n_nodes + cols, weights=counts, minlength=p.shape[0] * n_nodes).astype(np.int64)
+    entries = np.flatnonzero(total)
+    if merged.add_all(entries // n_nodes, entries % n_nodes, total[entries]):
+        return merged
+    mem, cores = list(p.mem_of), list(p.cores_of)
+    alloc: dict[tuple[int, int], int] = {}
+    for j, _, i, count in sorted(offers):
+        # a preserved entry comes first on its node, so holds nothing yet: the full estimate
+        curve, held, low = p.curves[i], alloc.get((i, j), 0), p.low_of[i]
+        memory = curve.at(held + count) - curve.at(held)
+        if memory <= mem[j] and (low or count * p.threads_of[i] <= cores[j]):
+            alloc[i, j] = held + count
+            mem[j] -= memory
+            if not low:
+                cores[j] -= count * p.threads_of[i]
+    return Builder.holding(p, alloc, mem, cores)
+
+
+def _offers(p: Problem, planned: Builder, keep_all: bool) -> list[tuple[int, int, int, int]]:
+    """(node, 0 preserved / 1 new, deployment, allocations) for every offer of a positive
+    count: the preserved allocations (all, or one per current node) and the planned ones."""
     col = p.node_index
-    offers: dict[int, list[tuple[int, int, int]]] = {}
+    offers = []
     for i, d in enumerate(p.deployments):
         for node_id, count in d.current.items():
             j = col.get(node_id)
-            if j is not None:
-                offers.setdefault(j, []).append((0, i, count if keep_all else 1))
+            if j is not None and (count > 0 or not keep_all):
+                offers.append((j, 0, i, count if keep_all else 1))
     row = {d.id: i for i, d in enumerate(p.deployments)}
     planned_rows = [row[d.id] for d in planned.p.deployments]
-    for r, j, count in planned.entries():
-        offers.setdefault(j, []).append((1, planned_rows[r], count))
-    mem, cores = list(p.mem_of), list(p.cores_of)
-    alloc: dict[tuple[int, int], int] = {}
-    for j in sorted(offers):
-        for _, i, count in sorted(offers[j]):
-            if count <= 0:
-                continue
-            # a preserved entry comes first on its node, so holds nothing yet: the full estimate
-            curve, held, low = p.curves[i], alloc.get((i, j), 0), p.low_of[i]
-            memory = curve.at(held + count) - curve.at(held)
-            if memory <= mem[j] and (low or count * p.threads_of[i] <= cores[j]):
-                alloc[i, j] = held + count
-                mem[j] -= memory
-                if not low:
-                    cores[j] -= count * p.threads_of[i]
-    return Builder.holding(p, alloc, mem, cores)
+    offers.extend((j, 1, planned_rows[r], count) for r, j, count in planned.entries())
+    return offers
 
 
 def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try_previously_assigned: bool = True) -> Builder:
