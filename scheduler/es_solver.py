@@ -114,8 +114,12 @@ class _NodeOrder:
         self.memory_score_of = self.memory_score.tolist()
         # free cores only fall during a pass; below 0 reads as 0 (never usable)
         self.max_cores = max(int(p.cores.max(initial=0)), 0)
-        # the most free cores on any node now: a step needing more has no usable node
-        self.most_free = int(p.cores.max(initial=0))
+        # how many nodes have each count of free cores (below 0 as 0) and the most any has
+        # now: a step needing more has no usable node
+        self.nodes_with = [0] * (self.max_cores + 1)
+        for c in p.cores_of:
+            self.nodes_with[max(c, 0)] += 1
+        self.most_free = self.max_cores
         rows, cols = np.nonzero(p.hosts)
         self.hosts: dict[int, list[int]] = {}
         for i, j in zip(rows.tolist(), cols.tolist()):
@@ -129,10 +133,12 @@ class _NodeOrder:
             keys[j] = self.key(i, j, threads, wanted, int(cores[j]))
         return keys
 
-    def cores_taken(self, before: int, cores: np.ndarray) -> None:
-        """A step took cores from a node that had `before` free (`cores`: all nodes now)."""
-        if before == self.most_free:
-            self.most_free = int(cores.max())
+    def cores_taken(self, before: int, after: int) -> None:
+        """A step left a node with `after` free cores instead of `before`."""
+        self.nodes_with[before] -= 1
+        self.nodes_with[after] += 1
+        while self.most_free > 0 and not self.nodes_with[self.most_free]:
+            self.most_free -= 1
 
     def key(self, i: int, j: int, threads: int, wanted: int, cores: int) -> float:
         """One node's key (as in `keys`)."""
@@ -170,7 +176,7 @@ def _pack(plan: Builder, i: int, order: _NodeOrder) -> list[int]:
         wanted = remaining * t
         key = order.keys(i, t, wanted, cores)
         if flat:  # the estimate does not grow: a node holding some costs nothing more
-            key[rem_mem < one] = np.inf
+            np.putmask(key, rem_mem < one, np.inf)
             for j in held:
                 c = int(cores[j])
                 key[j] = order.key(i, j, t, wanted, c) if c >= t and rem_mem[j] >= 0 else np.inf
@@ -186,7 +192,7 @@ def _pack(plan: Builder, i: int, order: _NodeOrder) -> list[int]:
                 need = np.maximum(curve.floor, curve.base + curve.slope * (plan.alloc[i] + count)) - held_cost
             else:
                 need = np.maximum(curve.floor, curve.base + curve.slope * count)
-            key[(count <= 0) | (need > rem_mem)] = np.inf
+            np.putmask(key, (count <= 0) | (need > rem_mem), np.inf)
         j = int(key.argmin())
         if key[j] == np.inf:  # no node usable
             break
@@ -196,7 +202,7 @@ def _pack(plan: Builder, i: int, order: _NodeOrder) -> list[int]:
         else:
             count_j, need_j = int(count[j]), int(need[j])
         plan.add(i, j, count_j, need_j)  # usable: it fits (count_j >= 1)
-        order.cores_taken(free, cores)
+        order.cores_taken(free, int(cores[j]))
         remaining -= count_j
         if j not in held:
             held.append(j)
