@@ -13,10 +13,17 @@ from scipy.sparse import csc_matrix
 try:  # scipy's own HiGHS build; a private module, so another scipy may lay it out otherwise
     from scipy.optimize._highspy import _core as highs
 
-    _DIRECT = all(hasattr(highs, name) for name in ("_Highs", "HighsOptions", "MatrixFormat", "ObjSense"))
+    _DIRECT = all(hasattr(highs, name) for name in ("_Highs", "MatrixFormat", "ObjSense"))
 except ImportError:
     _DIRECT = False
 
+_OPTIONS = (
+    ("presolve", "on"),
+    ("highs_debug_level", 0),  # kHighsDebugLevelNone
+    ("log_to_console", False),
+    ("output_flag", False),
+    ("simplex_strategy", 1),  # kSimplexStrategyDual
+)
 #: linprog's tolerance on the returned solution: sqrt(1e-9) * 10
 _TOLERANCE = float(np.sqrt(1e-9) * 10)
 
@@ -28,15 +35,11 @@ def minimise(cost: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np
         return _through_linprog(cost, indptr, indices, data, upper)
     n_cols, n_rows = cost.size, upper.size
     solver = highs._Highs()
-    options = highs.HighsOptions()
-    # linprog's non-default options for method="highs"
-    options.presolve = "on"
-    options.highs_debug_level = highs.HighsDebugLevel.kHighsDebugLevelNone
-    options.log_to_console = False
-    options.output_flag = False
-    options.simplex_strategy = highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual
-    if solver.passOptions(options) == highs.HighsStatus.kError:
-        return None
+    # linprog's non-default options for method="highs" (one by one: cheaper than passing a
+    # whole options object, and every option ends up the same)
+    for name, value in _OPTIONS:
+        if solver.setOptionValue(name, value) == highs.HighsStatus.kError:
+            return None
     # The model as arrays (HiGHS copies them as they are; a `HighsLp` would convert its
     # vectors element by element); all columns continuous, so HiGHS solves it as an LP.
     passed = solver.passModel(

@@ -17,6 +17,7 @@ fit of the estimate, show the estimate.)
 from __future__ import annotations
 
 import math
+from typing import Iterator
 
 import numpy as np
 
@@ -29,22 +30,28 @@ EPS = 1e-6
 
 def round_solution(p: Problem, x: np.ndarray, random: JavaRandom) -> Builder:
     best = _Holder(p).to_plan()
+    best_quality = best.quality()
     holder = _Holder(p)
     holder.initialize(x)
     holder.assign_under_subscribed(range(p.shape[1]), sort=True)
-    queue = holder.soft_queue()
-    if queue:
-        for _ in range(ROUNDS):
-            trial = holder.copy()
-            trial.randomized_rounding(queue, random)
-            plan = trial.to_plan()
-            if plan.quality() > best.quality():
-                best = plan
-    else:
-        plan = holder.to_plan()
-        if plan.quality() > best.quality():
-            best = plan
+    for plan in _rounded(holder, random):
+        quality = plan.quality()
+        if quality > best_quality:  # ties keep the earlier plan
+            best, best_quality = plan, quality
     return best
+
+
+def _rounded(holder: "_Holder", random: JavaRandom) -> Iterator[Builder]:
+    """The rounding's candidate plans from `holder`'s start: one per randomized round, or
+    the start itself when no pair is left fractional."""
+    queue = holder.soft_queue()
+    if not queue:
+        yield holder.to_plan()
+        return
+    for _ in range(ROUNDS):
+        trial = holder.copy()
+        trial.randomized_rounding(queue, random)
+        yield trial.to_plan()
 
 
 def _is_integer(v: np.ndarray) -> np.ndarray:
