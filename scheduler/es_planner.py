@@ -99,6 +99,8 @@ def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try
     nodes = sorted(nodes, key=lambda n: n.id)
     deployments = sorted(deployments, key=lambda d: d.id)
     p = Problem(nodes, deployments)
+    if _one_falls_short(p):  # preserve-one would be computed only to be discarded
+        return _previously_assigned(nodes, deployments, _preserving(p, keep_all=True), try_previously_assigned)
     one = _preserving(p, keep_all=False)
     if not one.satisfies_current():
         best = _preserving(p, keep_all=True)
@@ -107,6 +109,14 @@ def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try
         best = every if every.quality() >= one.quality() else one
     else:
         best = one
+    return _previously_assigned(nodes, deployments, best, try_previously_assigned)
+
+
+def _previously_assigned(
+    nodes: list[EsNode], deployments: list[EsDeployment], best: Builder, try_previously_assigned: bool
+) -> Builder:
+    """`best`, or the plan seeded with one allocation of each deployment that ever had
+    some, when `best` drops such a deployment and the seeded plan keeps more of them."""
     if try_previously_assigned and not best.all_previously_assigned_kept():
         seeded = _plan_seeded(nodes, deployments)
         if seeded.all_previously_assigned_kept():
@@ -114,6 +124,24 @@ def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try
         elif seeded.previously_assigned_kept() > best.previously_assigned_kept():
             best = seeded
     return best
+
+
+def _one_falls_short(p: Problem) -> bool:
+    """Whether the preserve-one plan surely keeps less than some deployment's current total
+    (so `plan_nodes` takes preserve-all without looking at it).
+
+    That plan gives a deployment at most one allocation per current node among `p`'s nodes
+    plus what its solver places, and the solver never places more than it is asked for:
+    the ask less one per positive entry of the whole current map (a zone's pass sees the
+    other zones' entries too), or nothing. Zone passes are usually short this way."""
+    col = p.node_index
+    for d, current_total in zip(p.deployments, p.current_total.tolist()):
+        if d.current:
+            here = sum(1 for node_id in d.current if node_id in col)
+            positive = sum(1 for v in d.current.values() if v > 0)
+            if here + max(0, d.allocations - positive) < current_total:
+                return True
+    return False
 
 
 def _plan_seeded(nodes: list[EsNode], deployments: list[EsDeployment]) -> Builder:
