@@ -17,6 +17,7 @@ fit of the estimate, show the estimate.)
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
@@ -52,6 +53,16 @@ def _rounded(holder: "_Holder", random: JavaRandom) -> Iterator[Builder]:
         trial = holder.copy()
         trial.randomized_rounding(queue, random)
         yield trial.to_plan()
+
+
+@lru_cache(maxsize=4096)
+def _fill_table(not_host: int, wanted: int, max_cores: int) -> np.ndarray:
+    """`_Holder._fill_order`'s key without the memory term for free cores 0..max_cores
+    (cached across plans; read-only)."""
+    c = np.arange(max_cores + 1)
+    table = (not_host + np.where(c <= wanted, 0.0, 0.5)) + 0.01 * np.abs(c - wanted)
+    table.flags.writeable = False
+    return table
 
 
 def _is_integer(v: np.ndarray) -> np.ndarray:
@@ -111,10 +122,15 @@ class _Holder:
         self.zeroed_at = -1  # the tracker's `changes` when they were last looked for
         # (current map empty ? 1 : 2) * -memory: bigger models first, current ones doubled
         self.model_order = np.where(p.has_current, 2, 1) * -p.one_allocation
+        self.max_cores = max(int(p.cores.max(initial=0)), 0)
+        rows, cols = np.nonzero(p.hosts)
+        self.hosts_of: dict[int, list[int]] = {}
+        for i, j in zip(rows.tolist(), cols.tolist()):
+            self.hosts_of.setdefault(i, []).append(j)
 
     def copy(self) -> "_Holder":
         c = object.__new__(_Holder)
-        c.p, c.model_order = self.p, self.model_order
+        c.p, c.model_order, c.max_cores, c.hosts_of = self.p, self.model_order, self.max_cores, self.hosts_of
         c.y, c.x, c.zeroed, c.zeroed_at = self.y.copy(), self.x.copy(), self.zeroed.copy(), self.zeroed_at
         c.tracker = self.tracker.copy()
         return c
@@ -251,6 +267,21 @@ class _Holder:
                 self.unassign_oversized(j)
                 self.assign_excess_cores(j)
 
+    def _fill_order(self, i: int, wanted: int, t: _Tracker, fits: np.ndarray) -> np.ndarray:
+        """All nodes in the order `to_plan` tries them for deployment `i`, the ones in
+        `fits` first: ascending `((not in the current map) + (0 if free cores <= wanted else
+        0.5)) + 0.01·|free cores − wanted| + 0.01·free memory`, ties in node order.
+
+        All but the memory term depend on the node only through its free cores, so they
+        come from a table over core counts (the same float expression, so the same keys)."""
+        key = _fill_table(1, wanted, self.max_cores).take(t.rem_cores, mode="clip") + 0.01 * t.rem_mem
+        if self.hosts_of.get(i):
+            host_table = _fill_table(0, wanted, self.max_cores)
+            for j in self.hosts_of[i]:
+                key[j] = host_table[max(int(t.rem_cores[j]), 0)] + 0.01 * t.rem_mem[j]
+        np.putmask(key, ~fits, np.inf)
+        return np.argsort(key, kind="stable")
+
     def to_plan(self) -> Builder:
         """Whole allocations (x rounded down), then what is still wanted greedily: bigger
         models first, each on nodes it fits and has nothing on, ES's node order."""
@@ -260,17 +291,13 @@ class _Holder:
         t.assign_many(result)
         wanting = np.flatnonzero(t.rem_alloc > 0)
         for i in wanting[np.argsort(self.model_order[wanting], kind="stable")].tolist():
-            threads = int(p.threads[i])
-            fits = np.flatnonzero((t.rem_mem >= p.one_allocation[i]) & (t.rem_cores >= threads) & (result[i] == 0))
-            if fits.size == 0:
+            threads = p.threads_of[i]
+            fits = (t.rem_mem >= p.one_allocation_of[i]) & (t.rem_cores >= threads) & (result[i] == 0)
+            n_fits = int(np.count_nonzero(fits))
+            if n_fits == 0:
                 continue
             wanted = int(t.rem_alloc[i]) * threads
-            cores = t.rem_cores[fits]
-            order = (
-                (np.where(p.hosts[i, fits], 0, 1) + np.where(cores <= wanted, 0.0, 0.5))
-                + 0.01 * np.abs(cores - wanted)
-            ) + 0.01 * t.rem_mem[fits]
-            for j in fits[np.argsort(order, kind="stable")].tolist():
+            for j in self._fill_order(i, wanted, t, fits)[:n_fits].tolist():
                 count = min(_java_div(int(t.rem_cores[j]), threads), int(t.rem_alloc[i]))
                 t.assign(i, j, count)
                 result[i, j] = count
