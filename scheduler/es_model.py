@@ -95,6 +95,8 @@ class Problem:
         self.low = table[:, 11].astype(bool)
         # `MemoryCurve.at(1)`
         self.one_allocation = np.maximum(self.floor, self.base + self.slope)
+        # each row's row in the problem built from records that this one derives from
+        self.origin = np.arange(len(self.deployments))
         self._lists()
 
     def _lists(self) -> None:
@@ -125,7 +127,7 @@ class Problem:
         """Only the deployments where `keep` (bool per row) is set."""
         q = copy.copy(self)
         q.deployments = [d for d, k in zip(self.deployments, keep.tolist()) if k]
-        for name in self.ROW_ARRAYS:
+        for name in self.ROW_ARRAYS + ("origin",):
             setattr(q, name, getattr(self, name)[keep])
         if "hosts" in self.__dict__:
             q.hosts = self.hosts[keep]
@@ -277,7 +279,8 @@ class Builder:
     def by_id(self) -> dict[tuple[str, str], int]:
         """(deployment id, node id) -> allocations, for passes that map plans across records."""
         rows, cols = np.nonzero(self.alloc)
-        p = self.p
+        deployments, nodes = self.p.deployments, self.p.nodes
         return {
-            (p.deployments[i].id, p.nodes[j].id): int(self.alloc[i, j]) for i, j in zip(rows.tolist(), cols.tolist())
+            (deployments[i].id, nodes[j].id): count
+            for i, j, count in zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist())
         }

@@ -49,8 +49,8 @@ def _preserving(p: Problem, keep_all: bool) -> Builder:
 
 def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:
     """Node by node: the preserved allocations, then the planned new ones, each in
-    deployment order and only if it still fits. `planned` has `p`'s nodes in the same order
-    and some of its deployments. Usually every node takes all its offers: then the order
+    deployment order and only if it still fits. `planned` was solved on a problem derived
+    from `p` (`Problem.preserving`): the same nodes, some of its deployments. Usually every node takes all its offers: then the order
     cannot matter and they go in at once; otherwise offer by offer, in plain Python (numpy
     scalar access per offer cost more than the rest of the merge)."""
     offers = _offers(p, planned, keep_all)
@@ -88,8 +88,7 @@ def _offers(p: Problem, planned: Builder, keep_all: bool) -> list[tuple[int, int
             j = col.get(node_id)
             if j is not None and (count > 0 or not keep_all):
                 offers.append((j, 0, i, count if keep_all else 1))
-    row = {d.id: i for i, d in enumerate(p.deployments)}
-    planned_rows = [row[d.id] for d in planned.p.deployments]
+    planned_rows = planned.p.origin.tolist()
     offers.extend((j, 1, planned_rows[r], count) for r, j, count in planned.entries())
     return offers
 
