@@ -116,6 +116,7 @@ class Problem:
         `preserved` off each deployment's ask, `current_total` what its current map (same
         keys, so the same hosts) now adds up to."""
         q = copy.copy(self)
+        q.hosts = self.hosts  # the same keys: computed once, shared by every pass's copy
         q.mem = self.mem - np.array(used_mem, dtype=np.int64)
         q.cores = self.cores - np.array(used_cores, dtype=np.int64)
         q.allocations = self.allocations - np.array(preserved, dtype=np.int64)
@@ -129,6 +130,7 @@ class Problem:
         q.deployments = [d for d, k in zip(self.deployments, keep.tolist()) if k]
         for name in self.ROW_ARRAYS + ("origin",):
             setattr(q, name, getattr(self, name)[keep])
+        q.__dict__.pop("host_columns", None)
         if "hosts" in self.__dict__:
             q.hosts = self.hosts[keep]
         q._lists()
@@ -148,6 +150,15 @@ class Problem:
                 if j is not None:
                     h[i, j] = True
         return h
+
+    @cached_property
+    def host_columns(self) -> dict[int, list[int]]:
+        """Row -> the columns of the nodes in its current map, for rows that have some."""
+        rows, cols = np.nonzero(self.hosts)
+        columns: dict[int, list[int]] = {}
+        for i, j in zip(rows.tolist(), cols.tolist()):
+            columns.setdefault(i, []).append(j)
+        return columns
 
     def estimate(self, i: int, allocations: np.ndarray | int) -> np.ndarray | int:
         """Memory of `allocations` of deployment `i` on one node (0 for none)."""

@@ -123,10 +123,7 @@ class _Holder:
         # (current map empty ? 1 : 2) * -memory: bigger models first, current ones doubled
         self.model_order = np.where(p.has_current, 2, 1) * -p.one_allocation
         self.max_cores = max(int(p.cores.max(initial=0)), 0)
-        rows, cols = np.nonzero(p.hosts)
-        self.hosts_of: dict[int, list[int]] = {}
-        for i, j in zip(rows.tolist(), cols.tolist()):
-            self.hosts_of.setdefault(i, []).append(j)
+        self.hosts_of = p.host_columns
 
     def copy(self) -> "_Holder":
         c = object.__new__(_Holder)

@@ -120,10 +120,7 @@ class _NodeOrder:
         for c in p.cores_of:
             self.nodes_with[max(c, 0)] += 1
         self.most_free = self.max_cores
-        rows, cols = np.nonzero(p.hosts)
-        self.hosts: dict[int, list[int]] = {}
-        for i, j in zip(rows.tolist(), cols.tolist()):
-            self.hosts.setdefault(i, []).append(j)
+        self.hosts = p.host_columns
 
     def keys(self, i: int, threads: int, wanted: int, cores: np.ndarray) -> np.ndarray:
         """Every node's key for deployment `i`'s step, +inf where fewer than `threads`
