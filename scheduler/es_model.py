@@ -160,6 +160,15 @@ class Problem:
             columns.setdefault(i, []).append(j)
         return columns
 
+    def best_quality(self) -> tuple[bool, int, int]:
+        """No plan that gives no deployment more than it asks for has a better
+        `Builder.quality`: every current total kept, every allocation asked for placed (on
+        a node in its current map where it has one), each deployment on a single node."""
+        asked = np.maximum(self.allocations, 0)
+        hosted = self.hosts.any(axis=1)
+        weighted = 10 * int(asked.sum()) + int(asked[hosted].sum())
+        return True, weighted, -int(self.model_bytes[asked > 0].sum())
+
     def estimate(self, i: int, allocations: np.ndarray | int) -> np.ndarray | int:
         """Memory of `allocations` of deployment `i` on one node (0 for none)."""
         if isinstance(allocations, (int, np.integer)):

@@ -29,8 +29,14 @@ ROUNDS = 20
 EPS = 1e-6
 
 
-def round_solution(p: Problem, x: np.ndarray, random: JavaRandom) -> Builder:
-    best = _Holder(p).to_plan()
+def greedy_plan(p: Problem) -> Builder:
+    """The rounding's first plan: the greedy fill alone, as from an LP answer of zeros."""
+    return _Holder(p).to_plan()
+
+
+def round_solution(p: Problem, x: np.ndarray, random: JavaRandom, start: Builder) -> Builder:
+    """The best plan by quality among `start` (`greedy_plan(p)`) and the rounded ones."""
+    best = start
     best_quality = best.quality()
     holder = _Holder(p)
     holder.initialize(x)

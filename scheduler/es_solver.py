@@ -14,7 +14,7 @@ import numpy as np
 
 from .es_highs import minimise
 from .es_model import Builder, EsDeployment, EsNode, Problem
-from .es_rounding import round_solution
+from .es_rounding import greedy_plan, round_solution
 from .java_random import JavaRandom
 
 SEED = 738921734
@@ -57,14 +57,30 @@ def solve(p: Problem, bin_packing_only: bool) -> Builder:
         not bin_packing_only and (n_nodes + n_deps) * n_nodes * n_deps <= LP_SIZE_LIMIT and not _surely_infeasible(p)
     )
     random = JavaRandom(SEED)
-    packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=lp_runs)
     if not lp_runs:
-        return packed
-    x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
-    if x is None:
-        return packed
-    rounded = round_solution(p, x, random)
+        return _bin_pack(p, norm_one, norm_node, random, need_weights=False)[0]
+    start = greedy_plan(p)  # the rounding's first plan
+    if _lp_cannot_matter(p, start):
+        packed, rounded = _bin_pack(p, norm_one, norm_node, random, need_weights=False)[0], start
+    else:
+        packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=True)
+        x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
+        if x is None:
+            return packed
+        rounded = round_solution(p, x, random, start)
     return packed if packed.quality() > rounded.quality() else rounded
+
+
+def _lp_cannot_matter(p: Problem, start: Builder) -> bool:
+    """Whether the rounding would surely return its first plan `start`, whatever the LP
+    answers (so the LP is not solved): the LP is feasible, as placing nothing is (nothing
+    to keep, no node over-committed), so it is solved and rounded; and `start` already
+    has the best quality any rounded plan can have (a round replaces the best only when
+    strictly better). The low-priority passes are usually so: every deployment placed."""
+    feasible_at_zero = (
+        (p.current_total <= 0).all() and (p.allocations >= 0).all() and (p.cores >= 0).all() and (p.mem >= 0).all()
+    )
+    return bool(feasible_at_zero) and start.quality() == p.best_quality()
 
 
 def _bin_pack(
