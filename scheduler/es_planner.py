@@ -50,9 +50,11 @@ def _preserving(p: Problem, keep_all: bool) -> Builder:
 def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:
     """Node by node: the preserved allocations, then the planned new ones, each in
     deployment order and only if it still fits. `planned` was solved on a problem derived
-    from `p` (`Problem.preserving`): the same nodes, some of its deployments. Usually every node takes all its offers: then the order
-    cannot matter and they go in at once; otherwise offer by offer, in plain Python (numpy
-    scalar access per offer cost more than the rest of the merge)."""
+    from `p` (`Problem.preserving`): the same nodes, some of its deployments.
+
+    Usually every node takes all its offers: then the order cannot matter and they go in
+    at once; otherwise offer by offer, in plain Python (numpy scalar access per offer cost
+    more than the rest of the merge)."""
     offers = _offers(p, planned, keep_all)
     merged = Builder(p)
     if not offers:
