@@ -13,10 +13,17 @@ from scipy.sparse import csc_matrix
 try:  # scipy's own HiGHS build; a private module, so another scipy may lay it out otherwise
     from scipy.optimize._highspy import _core as highs
 
-    _DIRECT = all(hasattr(highs, name) for name in ("HighsLp", "_Highs", "HighsOptions", "MatrixFormat"))
+    _DIRECT = all(hasattr(highs, name) for name in ("_Highs", "MatrixFormat", "ObjSense"))
 except ImportError:
     _DIRECT = False
 
+_OPTIONS = (
+    ("presolve", "on"),
+    ("highs_debug_level", 0),  # kHighsDebugLevelNone
+    ("log_to_console", False),
+    ("output_flag", False),
+    ("simplex_strategy", 1),  # kSimplexStrategyDual
+)
 #: linprog's tolerance on the returned solution: sqrt(1e-9) * 10
 _TOLERANCE = float(np.sqrt(1e-9) * 10)
 
@@ -27,31 +34,22 @@ def minimise(cost: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np
     if not _DIRECT:
         return _through_linprog(cost, indptr, indices, data, upper)
     n_cols, n_rows = cost.size, upper.size
-    lp = highs.HighsLp()
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
-    lp.a_matrix_.num_col_ = n_cols
-    lp.a_matrix_.num_row_ = n_rows
-    lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
-    lp.col_cost_ = cost
-    # Only the cost crosses into HiGHS as an array; every other vector is converted element
-    # by element, which is several times faster from a list than from a numpy array.
-    lp.col_lower_ = [0.0] * n_cols
-    lp.col_upper_ = [highs.kHighsInf] * n_cols
-    lp.row_lower_ = [-highs.kHighsInf] * n_rows
-    lp.row_upper_ = upper.tolist()
-    lp.a_matrix_.start_ = indptr.tolist()
-    lp.a_matrix_.index_ = indices.tolist()
-    lp.a_matrix_.value_ = data.tolist()
     solver = highs._Highs()
-    options = highs.HighsOptions()
-    # linprog's non-default options for method="highs"
-    options.presolve = "on"
-    options.highs_debug_level = highs.HighsDebugLevel.kHighsDebugLevelNone
-    options.log_to_console = False
-    options.output_flag = False
-    options.simplex_strategy = highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual
-    if solver.passOptions(options) == highs.HighsStatus.kError or solver.passModel(lp) == highs.HighsStatus.kError:
+    # linprog's non-default options for method="highs" (one by one: cheaper than passing a
+    # whole options object, and every option ends up the same)
+    for name, value in _OPTIONS:
+        if solver.setOptionValue(name, value) == highs.HighsStatus.kError:
+            return None
+    # The model as arrays (HiGHS copies them as they are; a `HighsLp` would convert its
+    # vectors element by element); all columns continuous, so HiGHS solves it as an LP.
+    passed = solver.passModel(
+        n_cols, n_rows, int(indices.size), int(highs.MatrixFormat.kColwise), int(highs.ObjSense.kMinimize), 0.0,
+        np.ascontiguousarray(cost, dtype=np.float64), np.zeros(n_cols), np.full(n_cols, highs.kHighsInf),
+        np.full(n_rows, -highs.kHighsInf), np.ascontiguousarray(upper, dtype=np.float64),
+        indptr[:-1].astype(np.int32), indices.astype(np.int32), np.ascontiguousarray(data, dtype=np.float64),
+        np.zeros(n_cols, dtype=np.int32),
+    )
+    if passed == highs.HighsStatus.kError:
         return None
     if solver.run() == highs.HighsStatus.kError or solver.getModelStatus() != highs.HighsModelStatus.kOptimal:
         return None

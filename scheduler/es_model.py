@@ -9,6 +9,7 @@ builds its own; `Problem` turns a list of them into the arrays the hot loops nee
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping, Sequence
@@ -60,7 +61,18 @@ class EsDeployment:
 
 
 class Problem:
-    """Nodes and deployments in the order a pass gives them, as arrays (rows deployments)."""
+    """Nodes and deployments in the order a pass gives them, as arrays (rows deployments).
+
+    A preserve pass hands its solver this problem with the preserved allocations taken off
+    (`preserving`) and the solver drops the deployments it cannot place (`rows`); those
+    derived problems keep the records for what they name (ids, memory curves, the keys of
+    current maps), while their numbers are only in the arrays."""
+
+    #: the per-deployment arrays, one row per deployment
+    ROW_ARRAYS = (
+        "model_bytes", "allocations", "threads", "floor", "base", "slope", "step_cap", "max_assigned",
+        "current_total", "per_allocation_bytes", "has_current", "low", "one_allocation",
+    )
 
     def __init__(self, nodes: Sequence[EsNode], deployments: Sequence[EsDeployment]) -> None:
         self.nodes = list(nodes)
@@ -71,22 +83,58 @@ class Problem:
         # one pass over the records, one array per field (a pass builds several problems)
         rows = [
             (d.model_bytes, d.allocations, d.threads, d.curve.floor, d.curve.base, d.curve.slope, d.step_cap,
-             d.max_assigned, sum(d.current.values()), bool(d.current), d.low)
+             d.max_assigned, sum(d.current.values()), d.per_allocation_bytes, bool(d.current), d.low)
             for d in self.deployments
         ]
-        table = np.array(rows, dtype=np.int64).reshape(len(rows), 11)
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), 12)
         (self.model_bytes, self.allocations, self.threads, self.floor, self.base, self.slope, self.step_cap,
-         self.max_assigned, self.current_total) = (np.ascontiguousarray(table[:, k]) for k in range(9))
-        self.has_current = table[:, 9].astype(bool)
-        self.low = table[:, 10].astype(bool)
+         self.max_assigned, self.current_total, self.per_allocation_bytes) = (
+            np.ascontiguousarray(table[:, k]) for k in range(10)
+        )
+        self.has_current = table[:, 10].astype(bool)
+        self.low = table[:, 11].astype(bool)
         # `MemoryCurve.at(1)`
         self.one_allocation = np.maximum(self.floor, self.base + self.slope)
-        # the same as Python ints for the scalar paths (numpy scalar access costs more)
+        # each row's row in the problem built from records that this one derives from
+        self.origin = np.arange(len(self.deployments))
+        self._lists()
+
+    def _lists(self) -> None:
+        """The arrays the scalar paths read as Python ints (numpy scalar access costs more)."""
         self.curves = [d.curve for d in self.deployments]
         self.threads_of = self.threads.tolist()
         self.mem_of = self.mem.tolist()
         self.cores_of = self.cores.tolist()
         self.low_of = self.low.tolist()
+        self.step_cap_of = self.step_cap.tolist()
+        self.one_allocation_of = self.one_allocation.tolist()
+
+    def preserving(
+        self, used_mem: Sequence[int], used_cores: Sequence[int], preserved: Sequence[int], current_total: Sequence[int]
+    ) -> "Problem":
+        """What a preserve pass gives its solver: `used_mem`/`used_cores` taken off each node,
+        `preserved` off each deployment's ask, `current_total` what its current map (same
+        keys, so the same hosts) now adds up to."""
+        q = copy.copy(self)
+        q.hosts = self.hosts  # the same keys: computed once, shared by every pass's copy
+        q.mem = self.mem - np.array(used_mem, dtype=np.int64)
+        q.cores = self.cores - np.array(used_cores, dtype=np.int64)
+        q.allocations = self.allocations - np.array(preserved, dtype=np.int64)
+        q.current_total = np.array(current_total, dtype=np.int64)
+        q.mem_of, q.cores_of = q.mem.tolist(), q.cores.tolist()
+        return q
+
+    def rows(self, keep: np.ndarray) -> "Problem":
+        """Only the deployments where `keep` (bool per row) is set."""
+        q = copy.copy(self)
+        q.deployments = [d for d, k in zip(self.deployments, keep.tolist()) if k]
+        for name in self.ROW_ARRAYS + ("origin",):
+            setattr(q, name, getattr(self, name)[keep])
+        q.__dict__.pop("host_columns", None)
+        if "hosts" in self.__dict__:
+            q.hosts = self.hosts[keep]
+        q._lists()
+        return q
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -102,6 +150,24 @@ class Problem:
                 if j is not None:
                     h[i, j] = True
         return h
+
+    @cached_property
+    def host_columns(self) -> dict[int, list[int]]:
+        """Row -> the columns of the nodes in its current map, for rows that have some."""
+        rows, cols = np.nonzero(self.hosts)
+        columns: dict[int, list[int]] = {}
+        for i, j in zip(rows.tolist(), cols.tolist()):
+            columns.setdefault(i, []).append(j)
+        return columns
+
+    def best_quality(self) -> tuple[bool, int, int]:
+        """No plan that gives no deployment more than it asks for has a better
+        `Builder.quality`: every current total kept, every allocation asked for placed (on
+        a node in its current map where it has one), each deployment on a single node."""
+        asked = np.maximum(self.allocations, 0)
+        hosted = self.hosts.any(axis=1)
+        weighted = 10 * int(asked.sum()) + int(asked[hosted].sum())
+        return True, weighted, -int(self.model_bytes[asked > 0].sum())
 
     def estimate(self, i: int, allocations: np.ndarray | int) -> np.ndarray | int:
         """Memory of `allocations` of deployment `i` on one node (0 for none)."""
@@ -128,6 +194,20 @@ class Builder:
         self.rem_cores = p.cores.copy()
         self.rem_alloc = p.allocations.copy()
         self.skipped = 0
+
+    @classmethod
+    def holding(cls, p: Problem, alloc: Mapping[tuple[int, int], int], rem_mem: list[int], rem_cores: list[int]) -> "Builder":
+        """A builder already holding `alloc` ((deployment, node) -> allocations), with what
+        is left on each node as accounted by whoever built it."""
+        plan = cls(p)
+        if alloc:
+            rows, cols = np.array(list(alloc), dtype=np.int64).T
+            counts = np.fromiter(alloc.values(), dtype=np.int64, count=len(alloc))
+            plan.alloc[rows, cols] = counts
+            plan.rem_alloc -= np.bincount(rows, weights=counts, minlength=len(p.deployments)).astype(np.int64)
+        plan.rem_mem = np.array(rem_mem, dtype=np.int64)
+        plan.rem_cores = np.array(rem_cores, dtype=np.int64)
+        return plan
 
     def memory_requirement(self, i: int, j: int, count: int) -> int:
         held = int(self.alloc[i, j])
@@ -160,21 +240,29 @@ class Builder:
 
     def assign_entries(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -> None:
         """`assign` for distinct (deployment, node) entries this builder holds nothing of yet,
-        in the order given. When every node can take all of its entries together, no
-        single one can be refused (each check sees at most that total), so they go in at once."""
+        in the order given."""
+        if not self.add_all(rows, cols, counts):
+            for i, j, count in zip(rows.tolist(), cols.tolist(), counts.tolist()):
+                self.assign(i, j, count)
+
+    def add_all(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -> bool:
+        """Add distinct (deployment, node) entries of positive counts this builder holds
+        nothing of yet, all at once, if every node can take all of its entries together:
+        then no `assign` of them, in any order, could be refused (each check sees at most
+        that total, as memory and cores only grow with allocations). False, and nothing
+        added, otherwise."""
         p = self.p
         memory = np.maximum(p.floor[rows], p.base[rows] + p.slope[rows] * counts)
         threads = np.where(p.low[rows], 0, counts * p.threads[rows])
         need_mem = np.bincount(cols, weights=memory, minlength=len(p.nodes))
         need_cores = np.bincount(cols, weights=threads, minlength=len(p.nodes))
-        if np.all(need_mem <= self.rem_mem) and np.all(need_cores <= self.rem_cores) and not self.alloc[rows, cols].any():
-            self.alloc[rows, cols] += counts
-            self.rem_mem -= need_mem.astype(np.int64)
-            self.rem_cores -= need_cores.astype(np.int64)
-            np.subtract.at(self.rem_alloc, rows, counts)
-            return
-        for i, j, count in zip(rows.tolist(), cols.tolist(), counts.tolist()):
-            self.assign(i, j, count)
+        if not (np.all(need_mem <= self.rem_mem) and np.all(need_cores <= self.rem_cores)) or self.alloc[rows, cols].any():
+            return False
+        self.alloc[rows, cols] += counts
+        self.rem_mem -= need_mem.astype(np.int64)
+        self.rem_cores -= need_cores.astype(np.int64)
+        np.subtract.at(self.rem_alloc, rows, counts)
+        return True
 
     # -- the plan's questions (AssignmentPlan) --
 
@@ -203,10 +291,16 @@ class Builder:
         memory = -int((self.p.model_bytes[:, None] * (a > 0)).sum())
         return self.satisfies_current(), weighted, memory
 
+    def entries(self) -> list[tuple[int, int, int]]:
+        """(deployment row, node column, allocations) for every entry, row by row."""
+        rows, cols = np.nonzero(self.alloc)
+        return list(zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist()))
+
     def by_id(self) -> dict[tuple[str, str], int]:
         """(deployment id, node id) -> allocations, for passes that map plans across records."""
         rows, cols = np.nonzero(self.alloc)
-        p = self.p
+        deployments, nodes = self.p.deployments, self.p.nodes
         return {
-            (p.deployments[i].id, p.nodes[j].id): int(self.alloc[i, j]) for i, j in zip(rows.tolist(), cols.tolist())
+            (deployments[i].id, nodes[j].id): count
+            for i, j, count in zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist())
         }

@@ -19,65 +19,105 @@ from typing import Sequence
 import numpy as np
 
 from .es_model import Builder, EsDeployment, EsNode, Problem
-from .es_solver import solve_plan
+from .es_solver import solve, solve_plan
 
 
-def _preserving(nodes: list[EsNode], deployments: list[EsDeployment], keep_all: bool) -> Builder:
-    """`PreserveAllAllocations` / `PreserveOneAllocation`: set the preserved allocations
-    aside (memory for *all* current allocations, cores for the preserved ones), solve the
-    rest, merge back node by node on the real nodes."""
-    used_mem = {n.id: 0 for n in nodes}
-    used_cores = {n.id: 0 for n in nodes}
-    for d in deployments:
+def _preserving(p: Problem, keep_all: bool) -> Builder:
+    """`PreserveAllAllocations` / `PreserveOneAllocation` on `p`'s nodes and deployments: set
+    the preserved allocations aside (memory for *all* current allocations, cores for the
+    preserved ones), solve the rest, merge back node by node on the real nodes."""
+    col = p.node_index
+    used_mem, used_cores = [0] * len(p.nodes), [0] * len(p.nodes)
+    preserved, current_left = [], []
+    for d, total in zip(p.deployments, p.current_total.tolist()):
         for node_id, count in d.current.items():
-            if node_id in used_mem:
-                used_mem[node_id] += d.estimate(count)
-                used_cores[node_id] += count * d.threads if keep_all else d.threads
-    plan_nodes = [EsNode(n.id, n.memory - used_mem[n.id], n.cores - used_cores[n.id]) for n in nodes]
-    plan_deployments = [
-        d
-        if not d.current
-        else d.but(
-            allocations=d.allocations - (d.current_total if keep_all else sum(1 for v in d.current.values() if v > 0)),
-            current={k: 0 if keep_all else v - 1 for k, v in d.current.items()},
-        )
-        for d in deployments
-    ]
-    planned = solve_plan(plan_nodes, plan_deployments, bin_packing_only=False).by_id()
-    # Node by node: the preserved allocations, then the new ones, each in deployment order
-    # and only if it still fits. Only the few (deployment, node) entries are visited.
-    merged = Builder(Problem(nodes, deployments))
-    col = merged.p.node_index
-    offers: dict[int, list[tuple[int, int, int]]] = {}
-    for i, d in enumerate(deployments):
+            j = col.get(node_id)
+            if j is not None:
+                used_mem[j] += d.estimate(count)
+                used_cores[j] += count * d.threads if keep_all else d.threads
+        # the solver's record keeps the current map's keys with 0 (all) or one less (one)
+        # allocation each, and asks for what is not preserved (counted over the whole map)
+        if keep_all:
+            preserved.append(total)
+            current_left.append(0)
+        else:
+            preserved.append(sum(1 for v in d.current.values() if v > 0))
+            current_left.append(total - len(d.current))
+    solver_problem = p.preserving(used_mem, used_cores, preserved, current_left)
+    return _merge(p, solve(solver_problem, bin_packing_only=False), keep_all)
+
+
+def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:
+    """Node by node: the preserved allocations, then the planned new ones, each in
+    deployment order and only if it still fits. `planned` was solved on a problem derived
+    from `p` (`Problem.preserving`): the same nodes, some of its deployments.
+
+    Usually every node takes all its offers: then the order cannot matter and they go in
+    at once; otherwise offer by offer, in plain Python (numpy scalar access per offer cost
+    more than the rest of the merge)."""
+    offers = _offers(p, planned, keep_all)
+    merged = Builder(p)
+    if not offers:
+        return merged
+    cols, _, rows, counts = np.array(offers, dtype=np.int64).T
+    n_nodes = len(p.nodes)
+    # a deployment's preserved and new allocations on one node are one entry
+    total = np.bincount(rows * n_nodes + cols, weights=counts, minlength=p.shape[0] * n_nodes).astype(np.int64)
+    entries = np.flatnonzero(total)
+    if merged.add_all(entries // n_nodes, entries % n_nodes, total[entries]):
+        return merged
+    mem, cores = list(p.mem_of), list(p.cores_of)
+    alloc: dict[tuple[int, int], int] = {}
+    for j, _, i, count in sorted(offers):
+        # a preserved entry comes first on its node, so holds nothing yet: the full estimate
+        curve, held, low = p.curves[i], alloc.get((i, j), 0), p.low_of[i]
+        memory = curve.at(held + count) - curve.at(held)
+        if memory <= mem[j] and (low or count * p.threads_of[i] <= cores[j]):
+            alloc[i, j] = held + count
+            mem[j] -= memory
+            if not low:
+                cores[j] -= count * p.threads_of[i]
+    return Builder.holding(p, alloc, mem, cores)
+
+
+def _offers(p: Problem, planned: Builder, keep_all: bool) -> list[tuple[int, int, int, int]]:
+    """(node, 0 preserved / 1 new, deployment, allocations) for every offer of a positive
+    count: the preserved allocations (all, or one per current node) and the planned ones."""
+    col = p.node_index
+    offers = []
+    for i, d in enumerate(p.deployments):
         for node_id, count in d.current.items():
-            if node_id in col:
-                offers.setdefault(col[node_id], []).append((0, i, count if keep_all else 1))
-    row = {d.id: i for i, d in enumerate(deployments)}
-    for (dep_id, node_id), count in planned.items():
-        offers.setdefault(col[node_id], []).append((1, row[dep_id], count))
-    for j in sorted(offers):
-        for new, i, count in sorted(offers[j]):
-            if count <= 0:
-                continue
-            memory = merged.memory_requirement(i, j, count) if new else deployments[i].estimate(count)
-            if merged.can_assign(i, j, count, memory):
-                merged.add(i, j, count, memory)
-    return merged
+            j = col.get(node_id)
+            if j is not None and (count > 0 or not keep_all):
+                offers.append((j, 0, i, count if keep_all else 1))
+    planned_rows = planned.p.origin.tolist()
+    offers.extend((j, 1, planned_rows[r], count) for r, j, count in planned.entries())
+    return offers
 
 
 def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try_previously_assigned: bool = True) -> Builder:
     """`AssignmentPlanner.computePlan`: rows and columns in id order."""
     nodes = sorted(nodes, key=lambda n: n.id)
     deployments = sorted(deployments, key=lambda d: d.id)
-    one = _preserving(nodes, deployments, keep_all=False)
+    p = Problem(nodes, deployments)
+    if _one_falls_short(p):  # preserve-one would be computed only to be discarded
+        return _previously_assigned(nodes, deployments, _preserving(p, keep_all=True), try_previously_assigned)
+    one = _preserving(p, keep_all=False)
     if not one.satisfies_current():
-        best = _preserving(nodes, deployments, keep_all=True)
+        best = _preserving(p, keep_all=True)
     elif not one.satisfies_all():
-        every = _preserving(nodes, deployments, keep_all=True)
+        every = _preserving(p, keep_all=True)
         best = every if every.quality() >= one.quality() else one
     else:
         best = one
+    return _previously_assigned(nodes, deployments, best, try_previously_assigned)
+
+
+def _previously_assigned(
+    nodes: list[EsNode], deployments: list[EsDeployment], best: Builder, try_previously_assigned: bool
+) -> Builder:
+    """`best`, or the plan seeded with one allocation of each deployment that ever had
+    some, when `best` drops such a deployment and the seeded plan keeps more of them."""
     if try_previously_assigned and not best.all_previously_assigned_kept():
         seeded = _plan_seeded(nodes, deployments)
         if seeded.all_previously_assigned_kept():
@@ -85,6 +125,24 @@ def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try
         elif seeded.previously_assigned_kept() > best.previously_assigned_kept():
             best = seeded
     return best
+
+
+def _one_falls_short(p: Problem) -> bool:
+    """Whether the preserve-one plan surely keeps less than some deployment's current total
+    (so `plan_nodes` takes preserve-all without looking at it).
+
+    That plan gives a deployment at most one allocation per current node among `p`'s nodes
+    plus what its solver places, and the solver never places more than it is asked for:
+    the ask less one per positive entry of the whole current map (a zone's pass sees the
+    other zones' entries too), or nothing. Zone passes are usually short this way."""
+    col = p.node_index
+    for d, current_total in zip(p.deployments, p.current_total.tolist()):
+        if d.current:
+            here = sum(1 for node_id in d.current if node_id in col)
+            positive = sum(1 for v in d.current.values() if v > 0)
+            if here + max(0, d.allocations - positive) < current_total:
+                return True
+    return False
 
 
 def _plan_seeded(nodes: list[EsNode], deployments: list[EsDeployment]) -> Builder:
@@ -137,7 +195,7 @@ def _plan_zone_by_zone(
     # one pass over all nodes (zone order, no id sort) keeping every zone allocation
     all_nodes = [n for name in names for n in zones[name]]
     accounting = [d.but(current=placed[d.id]) for d in deployments]
-    merged = _preserving(all_nodes, accounting, keep_all=True)
+    merged = _preserving(Problem(all_nodes, accounting), keep_all=True)
     final = Builder(Problem(all_nodes, deployments))
     row = {d.id: i for i, d in enumerate(deployments)}
     entries = merged.by_id()

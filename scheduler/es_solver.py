@@ -8,11 +8,13 @@ a weight that falls a little with every step, every other pair a random one draw
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .es_highs import minimise
 from .es_model import Builder, EsDeployment, EsNode, Problem
-from .es_rounding import round_solution
+from .es_rounding import greedy_plan, round_solution
 from .java_random import JavaRandom
 
 SEED = 738921734
@@ -23,26 +25,31 @@ LP_SIZE_LIMIT = 10_000_000
 
 
 def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing_only: bool) -> Builder:
-    """The solver's plan for `nodes` and `deployments` (both in the caller's order); its rows
-    are only the deployments the solver keeps (`Builder.p.deployments`)."""
-    max_cores = max((n.cores for n in nodes), default=0)
-    max_node_memory = max((n.memory for n in nodes), default=0)
-    kept = [
-        d for d in deployments if (d.current or d.model_bytes <= max_node_memory) and d.threads <= max_cores
-    ]
-    p = Problem(nodes, kept)
-    if not kept or max_cores == 0 or not (p.allocations > 0).any():
+    """The solver's plan for `nodes` and `deployments` (both in the caller's order)."""
+    return solve(Problem(nodes, deployments), bin_packing_only)
+
+
+def solve(p: Problem, bin_packing_only: bool) -> Builder:
+    """The solver's plan for `p`; its rows are only the deployments the solver keeps
+    (`Builder.p.deployments`): those that fit some node (by model size) or run somewhere,
+    and need no more threads than the biggest node has."""
+    max_cores = int(p.cores.max()) if p.nodes else 0
+    max_node_memory = int(p.mem.max()) if p.nodes else 0
+    keep = (p.has_current | (p.model_bytes <= max_node_memory)) & (p.threads <= max_cores)
+    if not keep.all():
+        p = p.rows(keep)
+    if not p.deployments or max_cores == 0 or not (p.allocations > 0).any():
         # Nothing to place (a preserve pass of a satisfied cluster): the bin-pack takes no
         # step, the LP can only answer 0 (or is infeasible) and the rounding then places
         # nothing either, so every path ends in the empty plan.
         return Builder(p)
     # everything is normalised by the largest one-allocation estimate
-    one = np.array([d.estimate(1) for d in kept], dtype=np.int64)
+    one = p.one_allocation
     largest = float(one.max())
     norm_node = p.mem / largest
     norm_one = one / largest
-    norm_fixed = np.array([d.estimate(0) for d in kept], dtype=np.int64) / largest  # est(0) is 0 in ES
-    norm_per_alloc = np.array([d.per_allocation_bytes for d in kept], dtype=np.int64) / largest
+    norm_fixed = np.zeros(len(one))  # est(0), which ES's estimate (and ours) makes 0
+    norm_per_alloc = p.per_allocation_bytes / largest
     n_deps, n_nodes = p.shape
     # The LP runs unless only the bin-pack is asked for, the problem is too big, or it is
     # surely infeasible; without it the weights (this solver's own draws) are never used.
@@ -50,14 +57,30 @@ def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing
         not bin_packing_only and (n_nodes + n_deps) * n_nodes * n_deps <= LP_SIZE_LIMIT and not _surely_infeasible(p)
     )
     random = JavaRandom(SEED)
-    packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=lp_runs)
     if not lp_runs:
-        return packed
-    x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
-    if x is None:
-        return packed
-    rounded = round_solution(p, x, random)
+        return _bin_pack(p, norm_one, norm_node, random, need_weights=False)[0]
+    start = greedy_plan(p)  # the rounding's first plan
+    if _lp_cannot_matter(p, start):
+        packed, rounded = _bin_pack(p, norm_one, norm_node, random, need_weights=False)[0], start
+    else:
+        packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=True)
+        x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
+        if x is None:
+            return packed
+        rounded = round_solution(p, x, random, start)
     return packed if packed.quality() > rounded.quality() else rounded
+
+
+def _lp_cannot_matter(p: Problem, start: Builder) -> bool:
+    """Whether the rounding would surely return its first plan `start`, whatever the LP
+    answers (so the LP is not solved): the LP is feasible, as placing nothing is (nothing
+    to keep, no node over-committed), so it is solved and rounded; and `start` already
+    has the best quality any rounded plan can have (a round replaces the best only when
+    strictly better). The low-priority passes are usually so: every deployment placed."""
+    feasible_at_zero = (
+        (p.current_total <= 0).all() and (p.allocations >= 0).all() and (p.cores >= 0).all() and (p.mem >= 0).all()
+    )
+    return bool(feasible_at_zero) and start.quality() == p.best_quality()
 
 
 def _bin_pack(
@@ -70,62 +93,18 @@ def _bin_pack(
     n_deps, n_nodes = p.shape
     w = INITIAL_W
     dw = w / n_nodes / n_deps
-    weights = np.full(p.shape, np.nan)
+    weights = np.full(p.shape, np.nan) if need_weights else None
     size = (np.where(p.has_current, 2, 1) * -norm_one) * p.threads
-    not_host = (~p.hosts).astype(np.int64)
-    memory_score = 0.01 * norm_node
-    inf = np.inf
+    order = _NodeOrder(p, norm_node)
+    allocations = p.allocations.tolist()
     for i in np.argsort(size, kind="stable").tolist():
-        if plan.rem_alloc[i] <= 0:
+        if allocations[i] <= 0:
             continue
-        curve = p.curves[i]
-        t, low, step_cap = p.threads_of[i], p.low_of[i], int(p.step_cap[i])
-        floor, base, slope = curve.floor, curve.base, curve.slope
-        flat = slope == 0 and step_cap == 0
-        one = curve.at(1)
-        # Each deployment is packed once on a fresh row, so what it holds (and what that
-        # costs) changes only on the nodes its own steps pick.
-        held = plan.alloc[i]
-        held_cost = np.zeros(n_nodes, dtype=np.int64)
-        host_i = not_host[i]
-        any_held = False
-        while plan.rem_alloc[i] > 0:
-            remaining = int(plan.rem_alloc[i])
-            cores = plan.rem_cores
-            rem_mem = plan.rem_mem
-            if flat:  # the estimate does not grow: a node holding some costs nothing more
-                need = np.where(held > 0, 0, one)
-                ok = (cores >= t) & (need <= rem_mem)
-            else:
-                # Java's int division differs from floor division only below 0, where the
-                # count is not positive either way and the node is not usable
-                count = np.minimum(cores // t, remaining)
-                if step_cap > 0:
-                    count = np.maximum(np.minimum(count, rem_mem // step_cap), 0)
-                # estimate(held + count) - estimate(held); wherever count > 0 the first
-                # term is the curve itself (count <= free cores // t keeps count·t <= cores)
-                if any_held:
-                    need = np.maximum(floor, base + slope * (held + count)) - held_cost
-                else:
-                    need = np.maximum(floor, base + slope * count)
-                ok = (count > 0) & (need <= rem_mem)
-                if not low and t <= 0:
-                    ok &= count * t <= cores
-            wanted = remaining * t
-            key = (host_i + (cores < wanted)) + 0.01 * np.abs(cores - wanted) - memory_score
-            # the first best usable node, as argmin over the usable ones in node order
-            key[~ok] = inf
-            j = int(np.argmin(key))
-            if key[j] == inf:  # no node usable
-                break
-            count_j = min(int(cores[j]) // t, remaining) if flat else int(count[j])
-            plan.add(i, j, count_j, int(need[j]))  # usable: it fits (count_j >= 1)
-            if not flat:
-                held_cost[j] = curve.at(int(held[j]))
-                any_held = True
-            weights[i, j] = w
+        for j in _pack(plan, i, order):
+            if weights is not None:
+                weights[i, j] = w
             w -= dw
-    if not need_weights:
+    if weights is None:
         return plan, None
     # every other pair, deployment by deployment, node by node: a random weight, in [w/2, w)
     # on a node in the deployment's current map, [0, w/2) elsewhere
@@ -135,6 +114,117 @@ def _bin_pack(
     return plan, weights
 
 
+class _NodeOrder:
+    """ES's node order for a bin-pack step of `threads` per allocation wanting `wanted`
+    cores: ascending `((not in the current map) + [free cores < wanted]) + 0.01·|free cores −
+    wanted| − 0.01·memory/largest estimate`, the first lowest node winning.
+
+    All but the memory term depend on the node only through its free cores, a small
+    integer, so they are tabulated once per (threads, wanted) over every core count the
+    pass can see — the same float expression, so the same keys — with +inf below `threads`
+    (no allocation fits). A step's keys are then one lookup and one subtraction instead of a
+    dozen numpy calls on node-long arrays (per-call overhead was most of a step)."""
+
+    def __init__(self, p: Problem, norm_node: np.ndarray) -> None:
+        self.memory_score = 0.01 * norm_node
+        self.memory_score_of = self.memory_score.tolist()
+        # free cores only fall during a pass; below 0 reads as 0 (never usable)
+        self.max_cores = max(int(p.cores.max(initial=0)), 0)
+        # how many nodes have each count of free cores (below 0 as 0) and the most any has
+        # now: a step needing more has no usable node
+        self.nodes_with = [0] * (self.max_cores + 1)
+        for c in p.cores_of:
+            self.nodes_with[max(c, 0)] += 1
+        self.most_free = self.max_cores
+        self.hosts = p.host_columns
+
+    def keys(self, i: int, threads: int, wanted: int, cores: np.ndarray) -> np.ndarray:
+        """Every node's key for deployment `i`'s step, +inf where fewer than `threads`
+        cores are free."""
+        keys = _core_table(1, threads, wanted, self.max_cores).take(cores, mode="clip") - self.memory_score
+        for j in self.hosts.get(i, ()):
+            keys[j] = self.key(i, j, threads, wanted, int(cores[j]))
+        return keys
+
+    def cores_taken(self, before: int, after: int) -> None:
+        """A step left a node with `after` free cores instead of `before`."""
+        self.nodes_with[before] -= 1
+        self.nodes_with[after] += 1
+        while self.most_free > 0 and not self.nodes_with[self.most_free]:
+            self.most_free -= 1
+
+    def key(self, i: int, j: int, threads: int, wanted: int, cores: int) -> float:
+        """One node's key (as in `keys`)."""
+        not_host = 0 if j in self.hosts.get(i, ()) else 1
+        return _core_table(not_host, threads, wanted, self.max_cores)[max(cores, 0)] - self.memory_score_of[j]
+
+
+@lru_cache(maxsize=1024)  # the 48 recorded plans use ~300
+def _core_table(not_host: int, threads: int, wanted: int, max_cores: int) -> np.ndarray:
+    """`_NodeOrder`'s key without the memory term for free cores 0..max_cores (+inf below
+    `threads`); cached across passes, which mostly ask for the same few (read-only)."""
+    c = np.arange(max_cores + 1)
+    table = (not_host + (c < wanted)) + 0.01 * np.abs(c - wanted)
+    table[c < threads] = np.inf
+    table.flags.writeable = False
+    return table
+
+
+def _pack(plan: Builder, i: int, order: _NodeOrder) -> list[int]:
+    """Deployment `i`'s steps, each on the first best usable node by `order`: as many
+    allocations as its free cores allow (threads >= 1, validated on input), if memory
+    allows; the chosen nodes in step order."""
+    p = plan.p
+    remaining = int(plan.rem_alloc[i])
+    t, curve, step_cap = p.threads_of[i], p.curves[i], p.step_cap_of[i]
+    flat = curve.slope == 0 and step_cap == 0
+    one = p.one_allocation_of[i]
+    # The deployment is packed once on a fresh row, so what it holds (and what that costs)
+    # changes only on the nodes its own steps pick.
+    held: list[int] = []
+    held_cost = np.zeros(len(p.nodes), dtype=np.int64) if not flat else None
+    steps = []
+    while remaining > 0 and t <= order.most_free:  # else no node has a step's cores free
+        cores, rem_mem = plan.rem_cores, plan.rem_mem
+        wanted = remaining * t
+        key = order.keys(i, t, wanted, cores)
+        if flat:  # the estimate does not grow: a node holding some costs nothing more
+            np.putmask(key, rem_mem < one, np.inf)
+            for j in held:
+                c = int(cores[j])
+                key[j] = order.key(i, j, t, wanted, c) if c >= t and rem_mem[j] >= 0 else np.inf
+        else:
+            # Java's int division differs from floor division only below 0, where the count
+            # is not positive either way and the node is not usable
+            count = np.minimum(cores // t, remaining)
+            if step_cap > 0:
+                count = np.maximum(np.minimum(count, rem_mem // step_cap), 0)
+            # estimate(held + count) - estimate(held); wherever count > 0 the first term is
+            # the curve itself (count <= free cores // t keeps count·t <= cores)
+            if held:
+                need = np.maximum(curve.floor, curve.base + curve.slope * (plan.alloc[i] + count)) - held_cost
+            else:
+                need = np.maximum(curve.floor, curve.base + curve.slope * count)
+            np.putmask(key, (count <= 0) | (need > rem_mem), np.inf)
+        j = int(key.argmin())
+        if key[j] == np.inf:  # no node usable
+            break
+        free = int(cores[j])
+        if flat:
+            count_j, need_j = min(free // t, remaining), 0 if j in held else one
+        else:
+            count_j, need_j = int(count[j]), int(need[j])
+        plan.add(i, j, count_j, need_j)  # usable: it fits (count_j >= 1)
+        order.cores_taken(free, int(cores[j]))
+        remaining -= count_j
+        if j not in held:
+            held.append(j)
+        if held_cost is not None:
+            held_cost[j] = curve.at(int(plan.alloc[i, j]))
+        steps.append(j)
+    return steps
+
+
 def _surely_infeasible(p: Problem) -> bool:
     """Infeasibility the LP would find, seen without it: a deployment that must keep more
     than it asks for (a zone's preserve pass counts current allocations in every zone), or
@@ -142,11 +232,6 @@ def _surely_infeasible(p: Problem) -> bool:
     if np.any(p.current_total > p.allocations):
         return True
     return int((p.current_total * p.threads).sum()) > int(np.maximum(p.cores, 0).sum())
-
-
-def _java_div(a: np.ndarray, b: int) -> np.ndarray:
-    """Java's int division (truncates toward zero)."""
-    return np.where(a >= 0, a // b, -((-a) // b))
 
 
 def _solve_lp(

@@ -37,8 +37,8 @@ def explain(
         return {d.id: NO_NODES for d in short}
     nodes = sorted(nodes, key=lambda n: n.id)
     col = {n.id: j for j, n in enumerate(nodes)}
-    free_mem = np.array([n.memory_bytes for n in nodes], dtype=np.int64)
-    free_cores = np.array([n.cores for n in nodes], dtype=np.int64)
+    free_mem = [n.memory_bytes for n in nodes]
+    free_cores = [n.cores for n in nodes]
     for dep in deployments:
         placed = assignments.get(dep.id, {})
         if placed:
@@ -48,41 +48,80 @@ def explain(
                 free_cores[col[node_id]] -= dep.cores(count)
     memory_head = _object_array(
         f"{_head(n.id)}This node has insufficient available memory. Available memory for ML "
-        f"[{_bytes(n.memory_bytes)}], free memory [{_bytes(int(m))}], estimated memory required for this model ["
+        f"[{_bytes(n.memory_bytes)}], free memory [{_bytes(m)}], estimated memory required for this model ["
         for n, m in zip(nodes, free_mem)
     )
     cores_head = _object_array(
         f"{_head(n.id)}This node has insufficient allocated processors. Available processors [{n.cores}], "
-        f"free processors [{int(c)}], processors required for each allocation of this model ["
+        f"free processors [{c}], processors required for each allocation of this model ["
         for n, c in zip(nodes, free_cores)
     )
+    sentences = _Sentences(memory_head, cores_head, free_mem, free_cores)
     reasons: dict[str, str] = {}
     for dep in short:
-        required, tails = _required_memory(dep, assignments.get(dep.id, {}), col, len(nodes))
-        by_memory = required > free_mem
-        by_cores = ~by_memory & (dep.priority != "low") & (dep.threads_per_allocation > free_cores)
-        explained = np.flatnonzero(by_memory | by_cores)
-        if explained.size:
-            tails[~by_memory] = f"{dep.threads_per_allocation}]"
-            heads = np.where(by_memory, memory_head, cores_head)
-            reasons[dep.id] = "|".join((heads[explained] + tails[explained]).tolist())
+        reason = sentences.reason(dep, assignments.get(dep.id, {}), col)
+        if reason:
+            reasons[dep.id] = reason
     return reasons
 
 
-def _required_memory(
-    dep: PlanDeployment, placed: dict[str, int], col: dict[str, int], n_nodes: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Memory one more allocation of `dep` needs on each node (the increase where it runs),
-    and the memory reason's tail for each node."""
-    curve = dep.memory_curve()
-    one = curve.at(1)
-    required = np.full(n_nodes, one, dtype=np.int64)
-    tails = np.full(n_nodes, f"{_bytes(one)}].", dtype=object)
-    for node_id, count in placed.items():
-        more = curve.at(count + 1) - curve.at(count)
-        required[col[node_id]] = more
-        tails[col[node_id]] = f"{_bytes(more)}]."
-    return required, tails
+class _Sentences:
+    """Every node's memory and processor sentence for the deployments being explained.
+
+    A memory sentence ends in the memory one more allocation needs: the deployment's
+    one-allocation estimate on every node it does not run on. A processor sentence ends in
+    its threads. So the sentences for all nodes are completed once per distinct estimate
+    and per distinct thread count, and a deployment's reason is a selection of them
+    (re-worded only on the nodes it runs on) and one join."""
+
+    def __init__(self, memory_head: np.ndarray, cores_head: np.ndarray, free_mem: list[int], free_cores: list[int]) -> None:
+        self.memory_head, self.cores_head = memory_head, cores_head
+        self.free_mem_of = free_mem
+        self.free_mem = np.array(free_mem, dtype=np.int64)
+        self.free_cores = np.array(free_cores, dtype=np.int64)
+        self._by_memory: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._by_cores: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def by_memory(self, required: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes where `required` more bytes do not fit, and every node's memory sentence."""
+        if required not in self._by_memory:
+            self._by_memory[required] = (required > self.free_mem, self.memory_head + f"{_bytes(required)}].")
+        return self._by_memory[required]
+
+    def by_cores(self, threads: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes with fewer free cores than `threads`, and every node's processor sentence."""
+        if threads not in self._by_cores:
+            self._by_cores[threads] = (threads > self.free_cores, self.cores_head + f"{threads}]")
+        return self._by_cores[threads]
+
+    def reason(self, dep: PlanDeployment, placed: dict[str, int], col: dict[str, int]) -> str:
+        """`dep`'s reason, or "" when no node explains its shortfall.
+
+        A node gives a memory reason when one more allocation's memory (the increase where
+        it runs) exceeds what the plan left free there, else a processor reason when one
+        allocation's threads exceed its free cores (never for low priority)."""
+        curve = dep.memory_curve()
+        one_short, one_text = self.by_memory(curve.at(1))
+        short_memory = one_short.copy()
+        more_text: dict[int, str] = {}
+        for node_id, count in placed.items():
+            j = col[node_id]
+            more = curve.at(count + 1) - curve.at(count)
+            short_memory[j] = more > self.free_mem_of[j]
+            more_text[j] = f"{self.memory_head[j]}{_bytes(more)}]."
+        if dep.priority == "low":
+            explained = np.flatnonzero(short_memory)
+            texts = one_text.copy() if more_text else one_text
+        else:
+            cores_short, cores_text = self.by_cores(dep.threads_per_allocation)
+            explained = np.flatnonzero(short_memory | cores_short)
+            texts = np.where(short_memory, one_text, cores_text)
+        if not explained.size:
+            return ""
+        for j, text in more_text.items():
+            if short_memory[j]:
+                texts[j] = text
+        return "|".join(texts[explained].tolist())
 
 
 def _object_array(texts: Iterable[str]) -> np.ndarray:

@@ -1,0 +1,52 @@
+"""The elasticsearch planner skips work whose result cannot matter (scheduler/README.md,
+"Speed without changing a plan"): preserve-one where it surely falls short of a current
+total, the LP where the rounding's greedy first plan already has the best possible quality,
+the offer-by-offer merge where every node takes all its offers. Each, turned off, gives
+the same plans and reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.instances import random_instance
+from scheduler import es_model, es_planner, es_solver, plan
+from scheduler.instance import parse_instance
+
+SHORTCUTS = {
+    "preserve-one": (es_planner, "_one_falls_short", lambda p: False),
+    "lp": (es_solver, "_lp_cannot_matter", lambda p, start: False),
+    "merge at once": (es_model.Builder, "add_all", lambda self, rows, cols, counts: False),
+}
+
+
+def _instances() -> list:
+    rng = np.random.default_rng(11)
+    return [
+        parse_instance(random_instance(rng, size, size, demand, zones, low_fraction=0.3))
+        for size in (8, 20, 40)
+        for demand in (0.7, 1.3)
+        for zones in (1, 3)
+    ]
+
+
+def _plans(instances: list) -> list:
+    return [(p.assignments, p.reasons) for p in (plan(n, d, mode="elasticsearch") for n, d in instances)]
+
+
+@pytest.mark.parametrize("shortcut", sorted(SHORTCUTS))
+def test_a_shortcut_changes_no_plan(monkeypatch, shortcut) -> None:
+    owner, name, off = SHORTCUTS[shortcut]
+    instances = _instances()
+    taken = []
+    original = getattr(owner, name)
+
+    def counted(*args):
+        taken.append(bool(original(*args)))
+        return taken[-1]
+
+    monkeypatch.setattr(owner, name, counted)
+    with_shortcut = _plans(instances)
+    assert any(taken), "the instances never take the shortcut"
+    monkeypatch.setattr(owner, name, off)
+    assert _plans(instances) == with_shortcut
