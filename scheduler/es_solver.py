@@ -243,6 +243,31 @@ def _solve_lp(
     norm_node: np.ndarray,
     max_cores: int,
 ) -> np.ndarray | None:
+    """The LP's solution (see `_solve_full_lp`), found without the deployments that ask for
+    nothing (every other one when a satisfied cluster gets a +1): their pairs are fixed at 0
+    (Σ a ≤ 0, a ≥ 0) and their at-least rows hold there (a current total above the ask
+    never reaches the LP, see `_surely_infeasible`), so the LP without their rows has the
+    same optima, and HiGHS spends its time on the rows that are left."""
+    live = p.allocations > 0
+    if live.all():
+        return _solve_full_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
+    sub = _solve_full_lp(p.rows(live), weights[live], one[live], norm_fixed[live], norm_per_alloc[live], norm_node, max_cores)
+    if sub is None:
+        return None
+    x = np.zeros(p.shape)
+    x[live] = sub
+    return x
+
+
+def _solve_full_lp(
+    p: Problem,
+    weights: np.ndarray,
+    one: np.ndarray,
+    norm_fixed: np.ndarray,
+    norm_per_alloc: np.ndarray,
+    norm_node: np.ndarray,
+    max_cores: int,
+) -> np.ndarray | None:
     """The relaxed LP (allocations per pair, real, >= 0), or None when it is infeasible.
 
     Maximise Σ a·(1 + weight − 10 where one allocation does not fit the node) − 0.9·Σ a·f/C

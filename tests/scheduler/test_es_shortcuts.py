@@ -50,3 +50,26 @@ def test_a_shortcut_changes_no_plan(monkeypatch, shortcut) -> None:
     assert any(taken), "the instances never take the shortcut"
     monkeypatch.setattr(owner, name, off)
     assert _plans(instances) == with_shortcut
+
+
+def test_the_lp_without_deployments_asking_for_nothing_has_the_same_solution(monkeypatch) -> None:
+    """Preserve passes of a nearly satisfied cluster ask most deployments for nothing; the LP
+    solved without their rows gives the very solution of the whole LP."""
+    calls = []
+    original = es_solver._solve_lp
+
+    def both(*args):
+        reduced = original(*args)
+        calls.append((bool((args[0].allocations <= 0).any()), reduced, es_solver._solve_full_lp(*args)))
+        return reduced
+
+    monkeypatch.setattr(es_solver, "_solve_lp", both)
+    rng = np.random.default_rng(5)
+    for size in (10, 30, 60):
+        for zones in (1, 3):
+            plan(*parse_instance(random_instance(rng, size, size, 0.9, zones, placed_fraction=1.0)), mode="elasticsearch")
+    assert sum(idle for idle, _, _ in calls) >= 3, "no LP had a deployment asking for nothing"
+    for _, reduced, full in calls:
+        assert (reduced is None) == (full is None)
+        if full is not None:
+            assert np.array_equal(reduced, full)
