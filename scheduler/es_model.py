@@ -162,11 +162,15 @@ class Problem:
 
     def best_quality(self) -> tuple[bool, int, int]:
         """No plan that gives no deployment more than it asks for has a better
-        `Builder.quality`: every current total kept, every allocation asked for placed (on
-        a node in its current map where it has one), each deployment on a single node."""
+        `Builder.quality`: every current total kept, every allocation asked for placed, as
+        many on nodes in its current map as their free cores hold (low-priority deployments
+        use no cores), each deployment on a single node. (A +1 on a cluster whose hosts are
+        full places its allocation elsewhere, and that is the best plan there is.)"""
         asked = np.maximum(self.allocations, 0)
-        hosted = self.hosts.any(axis=1)
-        weighted = 10 * int(asked.sum()) + int(asked[hosted].sum())
+        fit = np.maximum(self.cores, 0)[None, :] // np.maximum(self.threads, 1)[:, None]
+        room = np.where(self.low[:, None], asked[:, None], fit)  # what one node of its map can take
+        host_room = np.where(self.hosts, room, 0).sum(axis=1)
+        weighted = 10 * int(asked.sum()) + int(np.minimum(asked, host_room).sum())
         return True, weighted, -int(self.model_bytes[asked > 0].sum())
 
     def estimate(self, i: int, allocations: np.ndarray | int) -> np.ndarray | int:

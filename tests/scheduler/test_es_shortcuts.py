@@ -22,12 +22,22 @@ SHORTCUTS = {
 
 def _instances() -> list:
     rng = np.random.default_rng(11)
-    return [
-        parse_instance(random_instance(rng, size, size, demand, zones, low_fraction=0.3))
+    instances = [
+        random_instance(rng, size, size, demand, zones, low_fraction=0.3)
         for size in (8, 20, 40)
         for demand in (0.7, 1.3)
         for zones in (1, 3)
     ]
+    return [parse_instance(i) for i in instances + [_plus_one(i) for i in instances]]
+
+
+def _plus_one(instance: dict) -> dict:
+    """The cluster as planned, then one more allocation for its first deployment (the
+    `_update` +1: every other deployment's preserve pass asks for nothing)."""
+    planned = plan(*parse_instance(instance), mode="elasticsearch").assignments
+    deployments = [{**d, "current_allocations": dict(planned.get(d["id"], {}))} for d in instance["deployments"]]
+    deployments[0]["allocations"] += 1
+    return {**instance, "deployments": deployments}
 
 
 def _plans(instances: list) -> list:
@@ -73,3 +83,21 @@ def test_the_lp_without_deployments_asking_for_nothing_has_the_same_solution(mon
         assert (reduced is None) == (full is None)
         if full is not None:
             assert np.array_equal(reduced, full)
+
+
+def test_no_plan_a_solver_makes_beats_the_best_quality_bound(monkeypatch) -> None:
+    """The LP shortcut trusts `Problem.best_quality` as an upper bound: every plan the solver
+    returns (bin-pack or rounded, with the LP always solved) stays within it."""
+    checked = []
+    original = es_solver.solve
+
+    def bounded(p, bin_packing_only):
+        result = original(p, bin_packing_only)
+        assert result.quality() <= result.p.best_quality()
+        checked.append(result.alloc[result.p.hosts].sum() > 0)
+        return result
+
+    monkeypatch.setattr(es_solver, "_lp_cannot_matter", lambda p, start: False)
+    monkeypatch.setattr(es_planner, "solve", bounded)
+    _plans(_instances())
+    assert sum(checked) >= 10, "too few plans place allocations on their deployments' current nodes"
