@@ -38,6 +38,10 @@ from .settings import ClusterSettings
 from .state import ClusterState
 from .traffic import TrafficProfile
 
+#: A document's cache key text (`json.dumps(doc, sort_keys=True, default=str)`), built
+#: once: `json.dumps` with options builds an encoder per call.
+_CACHE_KEY = json.JSONEncoder(sort_keys=True, default=str)
+
 
 class Cluster:
     """A simulated Elasticsearch cluster with ML nodes, in simulated time.
@@ -240,8 +244,8 @@ class Cluster:
         deployment, results = infer(self.state, name, docs, config_update)
         if deployment is None:
             return None, results
-        config = json.dumps(config_update, sort_keys=True, default=str)
-        keys = [json.dumps(doc, sort_keys=True, default=str) + config for doc in docs]
+        config = _CACHE_KEY.encode(config_update)
+        keys = [_CACHE_KEY.encode(doc) + config for doc in docs]
         tickets = self.serving.submit(deployment.deployment_id, keys, timeout)
         if self.clock.mode != "realtime":
             # Requests that arrived in the same loop tick submit theirs before the clock
