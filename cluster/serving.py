@@ -367,6 +367,8 @@ def _run(queue, times, keys, lo: int, hi: int, until: float, timeout: float | No
 def ticket_error(tickets: Sequence[Ticket], timeout: float) -> MlError | None:
     """The error `_infer` answers with when any document was not inferred (first by kind:
     no route left, rejected, timed out, failed), or None."""
+    if all(t.outcome is Outcome.OK or t.outcome is Outcome.CACHE_HIT for t in tickets):
+        return None  # the usual answer, without hashing enum members (a Python-level hash)
     outcomes = {t.outcome for t in tickets}
     if None in outcomes:  # every route went away between the request and its window
         return not_allocated(tickets[0].deployment_id)
