@@ -27,6 +27,8 @@ class Query:
 
     def __init__(self, request: web.Request, accepted: Iterable[str] = ()) -> None:
         self.values = request.query
+        if not self.values:  # the common case: nothing to check
+            return
         known = GLOBAL_PARAMS | set(accepted)
         unknown = sorted(set(self.values) - known)
         if unknown:

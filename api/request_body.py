@@ -148,14 +148,24 @@ def loads(text: str) -> Any:
     """
     _check_depth(text)
     _check_number_length(text)
+    if text.startswith("\ufeff"):  # what `json.loads` refuses before decoding
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return _DECODER.decode(text)
     except _NonStandardToken as exc:
         raise json.JSONDecodeError(
             f"Non-standard token '{exc.token}': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow",
             text,
             _first_outside_strings(_CONSTANT, text, exc.token),
         ) from None
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _NonStandardToken(token)
+
+
+#: Built once: `json.loads` with a `parse_constant` builds a decoder (and scanner) per call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _check_depth(text: str) -> None:
@@ -195,10 +205,6 @@ class _NonStandardToken(ValueError):
     def __init__(self, token: str) -> None:
         super().__init__(token)
         self.token = token
-
-
-def _refuse_constant(token: str) -> Any:
-    raise _NonStandardToken(token)
 
 
 def _first_outside_strings(pattern: re.Pattern[str], text: str, token: str) -> int:

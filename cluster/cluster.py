@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from json.encoder import encode_basestring_ascii
 from typing import Any, Callable
 
 import numpy as np
@@ -37,6 +38,22 @@ from .serving import Serving, Ticket, ticket_error
 from .settings import ClusterSettings
 from .state import ClusterState
 from .traffic import TrafficProfile
+
+#: Cache key text (`json.dumps(value, sort_keys=True, default=str)`), built once:
+#: `json.dumps` with options builds an encoder per call.
+_CACHE_KEY = json.JSONEncoder(sort_keys=True, default=str)
+
+
+def cache_key(value: Any) -> str:
+    """`json.dumps(value, sort_keys=True, default=str)`, written directly for the usual
+    `_infer` inputs (no config update; a document of one text field): the same text."""
+    if value is None:
+        return "null"
+    if type(value) is dict and len(value) == 1:
+        ((field, text),) = value.items()
+        if type(field) is str and type(text) is str:
+            return "{" + encode_basestring_ascii(field) + ": " + encode_basestring_ascii(text) + "}"
+    return _CACHE_KEY.encode(value)
 
 
 class Cluster:
@@ -240,8 +257,8 @@ class Cluster:
         deployment, results = infer(self.state, name, docs, config_update)
         if deployment is None:
             return None, results
-        config = json.dumps(config_update, sort_keys=True, default=str)
-        keys = [json.dumps(doc, sort_keys=True, default=str) + config for doc in docs]
+        config = cache_key(config_update)
+        keys = [cache_key(doc) + config for doc in docs]
         tickets = self.serving.submit(deployment.deployment_id, keys, timeout)
         if self.clock.mode != "realtime":
             # Requests that arrived in the same loop tick submit theirs before the clock

@@ -40,6 +40,9 @@ PROFILE_METADATA_KEY = "mlsim_inference_profile"
 #: grow past a tick: what a 10 s window draws at `traffic.MAX_RATE`.
 MAX_WINDOW_REQUESTS = 10 * MAX_RATE
 
+#: Outcome members by value (`Outcome(int(o))`, without the enum call per request).
+_OUTCOMES = tuple(Outcome)
+
 #: Hears every served request: (deployment id, the route's queue, what one route's share of
 #: a window got), for metrics; nothing the simulation needs.
 ServedObserver = Callable[[str, InferenceQueue, BatchResult], None]
@@ -258,11 +261,14 @@ class Serving:
             self._next_key += traffic.size
         keys[traffic.size :] = [t.key for t in due]
         timeouts = np.concatenate((np.full(traffic.size, math.nan), [t.timeout for t in due]))
-        order = np.argsort(times, kind="stable")
-        times, keys, timeouts = times[order], keys[order], timeouts[order]
-        position = np.empty_like(order)
-        position[order] = np.arange(order.size)
-        ticket_at = {int(position[traffic.size + i]): t for i, t in enumerate(due)}
+        if traffic.size:
+            order = np.argsort(times, kind="stable")
+            times, keys, timeouts = times[order], keys[order], timeouts[order]
+            position = np.empty_like(order)
+            position[order] = np.arange(order.size)
+            ticket_at = {int(position[traffic.size + i]): t for i, t in enumerate(due)}
+        else:  # tickets alone are in arrival order already (submitted as time moves on)
+            ticket_at = dict(enumerate(due))
         if not targets:
             self._unrouted(deployment_id, times)
             for ticket in due:
@@ -278,10 +284,11 @@ class Serving:
                 continue
             result = _serve(queue, times[index], keys[index], timeouts[index], now)
             self._notify(deployment_id, queue, result)
-            outcome, answered = result.outcome, result.answered
+            outcome, answered = result.outcome.tolist(), result.answered.tolist()
             for j, i in enumerate(index.tolist()):
-                if i in ticket_at:
-                    ticket_at[i].outcome, ticket_at[i].answered = Outcome(int(outcome[j])), float(answered[j])
+                ticket = ticket_at.get(i)
+                if ticket is not None:
+                    ticket.outcome, ticket.answered = _OUTCOMES[outcome[j]], answered[j]
         return batches
 
     def _traffic_batches(
@@ -342,13 +349,17 @@ def _serve(queue: InferenceQueue, times: np.ndarray, keys: np.ndarray, timeouts:
     for at in sorted(set(times[~np.isnan(timeouts)].tolist())):
         lo, hi = np.searchsorted(times, at, "left"), np.searchsorted(times, at, "right")
         _run(queue, times, keys, start, lo, at, None, out)
-        _run(queue, times, keys, lo, hi, float(np.nextafter(at, math.inf)), float(np.nanmin(timeouts[lo:hi])), out)
+        timeout = min(t for t in timeouts[lo:hi].tolist() if t == t)  # np.nanmin, without numpy
+        _run(queue, times, keys, lo, hi, float(np.nextafter(at, math.inf)), timeout, out)
         start = hi
     _run(queue, times, keys, start, times.size, max(until, queue.now), None, out)
     return BatchResult(arrivals, outcome, started, answered)
 
 
 def _run(queue, times, keys, lo: int, hi: int, until: float, timeout: float | None, out) -> None:
+    if lo == hi:  # what `queue.run` does with no arrivals, without building the empty batch
+        queue.advance(until)
+        return
     result = queue.run(times[lo:hi], until, keys=list(keys[lo:hi]), timeout_seconds=timeout)
     out[0][lo:hi], out[1][lo:hi], out[2][lo:hi] = result.outcome, result.started, result.answered
 
@@ -356,6 +367,8 @@ def _run(queue, times, keys, lo: int, hi: int, until: float, timeout: float | No
 def ticket_error(tickets: Sequence[Ticket], timeout: float) -> MlError | None:
     """The error `_infer` answers with when any document was not inferred (first by kind:
     no route left, rejected, timed out, failed), or None."""
+    if all(t.outcome is Outcome.OK or t.outcome is Outcome.CACHE_HIT for t in tickets):
+        return None  # the usual answer, without hashing enum members (a Python-level hash)
     outcomes = {t.outcome for t in tickets}
     if None in outcomes:  # every route went away between the request and its window
         return not_allocated(tickets[0].deployment_id)

@@ -81,6 +81,7 @@ class Outcome(IntEnum):
 
 # plain ints for the per-batch arithmetic (enum member lookups cost per call)
 OK, CACHE_HIT, ERROR, REJECTED, TIMEOUT = (int(o) for o in Outcome)
+_OUTCOME_COUNT = len(Outcome)
 
 
 @dataclass(slots=True)
@@ -328,6 +329,12 @@ class InferenceQueue:
             answered = started + service
             self._account(answered, outcome, service * 1000.0, answered, work.until)
             return BatchResult(a, outcome, started, answered)
+        if outcome.max() <= CACHE_HIT:  # every request inferred, some from the cache: the
+            hit = outcome == CACHE_HIT  # general case below with nothing rejected or late
+            service_ms = np.where(hit, 0.0, service * 1000.0)
+            answered = started + np.where(hit, 0.0, service)
+            self._account(answered, outcome, service_ms, answered, work.until)
+            return BatchResult(a, outcome, started, answered)
         served = outcome <= ERROR
         service_ms = np.where(outcome == CACHE_HIT, 0.0, service * 1000.0)
         finished = started + np.where(outcome == CACHE_HIT, 0.0, service)
@@ -528,13 +535,20 @@ class InferenceQueue:
             t, o, ms = t[due], o[due], ms[due]
             t_max = float(t.max()) if t.size else -math.inf
         if o.any():
-            self._counts += np.bincount(o, minlength=len(Outcome))
-            inferred = o <= CACHE_HIT
-            self._ms_sum += float(ms[inferred].sum())
-            self._ms_sum_misses += float(ms[o == OK].sum())
-            if np.any(o <= ERROR):
-                self._last_access = max(self._last_access or -math.inf, float(t[o <= ERROR].max()))
-            self._add_minutes(t[inferred], ms[inferred], o[inferred] == CACHE_HIT)
+            self._counts += np.bincount(o, minlength=_OUTCOME_COUNT)
+            if o.max() <= CACHE_HIT:  # every answer an inference, some from the cache: the
+                total = float(ms.sum())  # steps below with nothing to leave out
+                self._ms_sum += total
+                self._ms_sum_misses += float(ms[o == OK].sum())
+                self._last_access = max(self._last_access or -math.inf, t_max)
+                self._add_minutes(t, ms, o == CACHE_HIT, total, t_max)
+            else:
+                inferred = o <= CACHE_HIT
+                self._ms_sum += float(ms[inferred].sum())
+                self._ms_sum_misses += float(ms[o == OK].sum())
+                if np.any(o <= ERROR):
+                    self._last_access = max(self._last_access or -math.inf, float(t[o <= ERROR].max()))
+                self._add_minutes(t[inferred], ms[inferred], o[inferred] == CACHE_HIT)
         elif t.size:  # every answer a plain inference: the common case, in fewer steps
             self._counts[OK] += t.size
             total = float(ms.sum())

@@ -136,7 +136,8 @@ def _changes_state(request: web.Request, cluster: Cluster) -> bool:
 
 def request_fields(request: web.Request, body: bytes) -> dict[str, Any]:
     fields: dict[str, Any] = {"method": request.method, "path": request.raw_path}
-    headers = {name: request.headers[name] for name in RECORDED_HEADERS if name in request.headers}
+    found = request.headers
+    headers = {name: value for name in RECORDED_HEADERS if (value := found.get(name)) is not None}
     if headers:
         fields["headers"] = headers
     if body:
