@@ -72,10 +72,16 @@ def render(
     """A JSON reply; `filter_path` applies unless `filtered` is False (error bodies)."""
     if filtered:
         body = apply_filter_path(body, request.query.get("filter_path"))
-    response = web.Response(body=utf8(dumps(request, body)), status=status)
-    response.headers["Content-Type"] = content_type(request) + "; charset=UTF-8"
+    response = render_encoded(request, utf8(dumps(request, body)), status)
     for message in warnings:
         response.headers.add("Warning", warning_header(message))
+    return response
+
+
+def render_encoded(request: web.Request, body: bytes, status: int = 200) -> web.Response:
+    """A reply of JSON already encoded."""
+    response = web.Response(body=body, status=status)
+    response.headers["Content-Type"] = content_type(request) + "; charset=UTF-8"
     return response
 
 

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .entries import encode_entry
+
 SNAPSHOT_FILE = "snapshot.json"
 JOURNAL_FILE = "journal.jsonl"
 
@@ -51,7 +53,11 @@ class Journal:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def append(self, entry: dict[str, Any]) -> None:
-        os.write(self._fd, (json.dumps(entry, separators=(",", ":")) + "\n").encode("utf-8"))
+        self.append_line(encode_entry(entry))
+
+    def append_line(self, line: bytes) -> None:
+        """An entry already encoded (`EntryLog.append` gives its line)."""
+        os.write(self._fd, line + b"\n")
 
     def sync(self) -> None:
         os.fsync(self._fd)

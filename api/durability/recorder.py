@@ -15,15 +15,16 @@ import asyncio
 import base64
 import contextlib
 import json
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterable
 
 from aiohttp import web
 
 from cluster.cluster import Cluster
 
-from ..responses import render
+from ..responses import render, render_encoded
+from .entries import EntryLog
 from .files import Journal
-from .snapshot import document
+from .snapshot import encode
 
 #: GETs whose handler serves traffic windows up to now (see `cluster.serving.Serving.sync`).
 STATEFUL_READS = frozenset({
@@ -45,22 +46,21 @@ class Recorder:
     memory, and the journal they are appended to (none without `--data`)."""
 
     def __init__(
-        self, cluster: Cluster, world: dict[str, Any], entries: list[dict[str, Any]], journal: Journal | None = None
+        self, cluster: Cluster, world: dict[str, Any], entries: Iterable[dict[str, Any]], journal: Journal | None = None
     ) -> None:
         self.cluster = cluster
         self.world = world
-        self.entries = entries
+        self.entries = EntryLog(entries)
         self.journal = journal
-        self.next_seq = max((e["seq"] for e in entries), default=0) + 1
+        self.next_seq = self.entries.last_seq + 1
         self._synced = self.next_seq - 1
         self._syncing: asyncio.Future | None = None
 
     def append(self, kind: str, **fields: Any) -> None:
-        entry = {"seq": self.next_seq, "t": self.cluster.now, "kind": kind, **fields}
+        line = self.entries.append({"seq": self.next_seq, "t": self.cluster.now, "kind": kind, **fields})
         self.next_seq += 1
-        self.entries.append(entry)
         if self.journal is not None:
-            self.journal.append(entry)
+            self.journal.append_line(line)
 
     async def commit(self) -> None:
         """Return once everything appended so far is on disk (at once without a journal).
@@ -84,8 +84,8 @@ class Recorder:
                     await asyncio.shield(self._syncing)
                 await asyncio.sleep(0)  # let the owner of that fsync record what it covered
 
-    def snapshot(self) -> dict[str, Any]:
-        return document(self.world, self.entries)
+    def snapshot(self) -> bytes:
+        return encode(self.world, self.entries)
 
 
 RECORDER = web.AppKey("recorder", Recorder)
@@ -162,8 +162,13 @@ def _without_definition(body: bytes) -> bytes:
 
 
 async def get_snapshot(request: web.Request) -> web.Response:
-    """The cluster's world and history: a file `mlsim serve --restore FILE` loads."""
-    return render(request, request.app[RECORDER].snapshot(), filtered=False)
+    """The cluster's world and history: a file `mlsim serve --restore FILE` loads. Joined
+    from the recorded lines (re-encoding a long history would hold the loop for seconds);
+    `pretty` asks for it decoded and printed again."""
+    snapshot = request.app[RECORDER].snapshot()
+    if request.query.get("pretty") in ("", "true"):
+        return render(request, json.loads(snapshot), filtered=False)
+    return render_encoded(request, snapshot)
 
 
 async def _mark_clock(app: web.Application) -> AsyncIterator[None]:
@@ -174,8 +179,7 @@ async def _mark_clock(app: web.Application) -> AsyncIterator[None]:
         recorder = app[RECORDER]
         while True:
             await asyncio.sleep(CLOCK_ENTRY_EVERY)
-            last = recorder.entries[-1]["t"] if recorder.entries else 0.0
-            if recorder.cluster.now > last:
+            if recorder.cluster.now > recorder.entries.last_time:
                 recorder.append("clock")
                 await recorder.commit()
 

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from cluster.cluster import Cluster
 from cluster.config import ClusterConfig, ConfigError, parse_cluster
 
+from .entries import EntryLog
 from .files import DataError, read_json
 
 FORMAT = "mlsim-snapshot"
@@ -59,12 +60,10 @@ def build_world(world: dict[str, Any], build: Builder, clock: str = "virtual", s
         raise DataError(f"snapshot world: {exc}") from None
 
 
-def document(world: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"format": FORMAT, "version": VERSION, "world": world, "entries": entries}
-
-
-def encode(world: dict[str, Any], entries: list[dict[str, Any]]) -> bytes:
-    return json.dumps(document(world, entries), separators=(",", ":")).encode("utf-8")
+def encode(world: dict[str, Any], entries: EntryLog) -> bytes:
+    """The snapshot document, compact, ASCII only: the entries' recorded lines joined."""
+    head = {"format": FORMAT, "version": VERSION, "world": world}
+    return json.dumps(head, separators=(",", ":")).encode("ascii")[:-1] + b',"entries":[' + b",".join(entries.lines()) + b"]}"
 
 
 def load(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -86,6 +85,7 @@ def _is_entry(entry: Any) -> bool:
     return (
         isinstance(entry, dict)
         and isinstance(entry.get("seq"), int)
+        and 0 <= entry["seq"] < 2**63
         and isinstance(entry.get("t"), (int, float))
         and entry.get("kind") in ENTRY_KINDS
         and (entry["kind"] != "request" or (isinstance(entry.get("method"), str) and isinstance(entry.get("path"), str)))

@@ -19,6 +19,7 @@ from aiohttp import web
 from cluster.cluster import Cluster
 from cluster.restart import full_restart
 
+from .entries import EntryLog
 from .files import JOURNAL_FILE, SNAPSHOT_FILE, DataError, Journal, read_journal, write_atomically
 from .recorder import Recorder, install
 from .replay import replay
@@ -62,14 +63,14 @@ class History:
     async def restore(self, cluster: Cluster, clock: str, speed: float | None) -> Recorder:
         """Replay, restart and hand the cluster its serving clock; returns the recorder
         that keeps the history going (into the data directory's journal, if any)."""
-        recorder = Recorder(cluster, self.world, list(self.entries))
+        recorder = Recorder(cluster, self.world, self.entries)
         if self.existing:
             await replay(cluster, self.entries)
             full_restart(cluster)
             recorder.append("restart")
             cluster.clock.mode = clock  # type: ignore[assignment]
             cluster.clock.speed = speed or 1.0
-        recorder.entries = compact(recorder.entries)
+        recorder.entries = EntryLog(compact(list(recorder.entries)))
         if self.data_dir is not None:
             write_atomically(self.data_dir / SNAPSHOT_FILE, encode(self.world, recorder.entries))
             write_atomically(self.data_dir / JOURNAL_FILE, b"")
