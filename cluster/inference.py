@@ -133,14 +133,18 @@ def infer(
     return deployment, results
 
 
-def _answer(model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, Any]]) -> list[dict[str, Any] | MlError]:
+def _answer(
+    model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, Any]]
+) -> list[dict[str, Any] | MlError]:
     if not model.is_pytorch:
         return [_in_place(model, settings, doc) for doc in docs]
     field = model.field_names[0] if model.field_names else "text_field"
     return [_nlp_answer(model, settings, field, doc) for doc in docs]
 
 
-def _nlp_answer(model: TrainedModel, settings: dict[str, Any], field: str, doc: dict[str, Any]) -> dict[str, Any] | MlError:
+def _nlp_answer(
+    model: TrainedModel, settings: dict[str, Any], field: str, doc: dict[str, Any]
+) -> dict[str, Any] | MlError:
     """One document's NLP result, or the 400 ES's deployment gives a document whose input
     field is absent or not text (NlpInferenceInput): per document, so ingest fails only that
     one, while `_infer` fails whole (ES fails the request on any document's error)."""
