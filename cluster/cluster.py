@@ -228,7 +228,9 @@ class Cluster:
         request per document through a started route's queue, answered (or refused with
         429 / 408) at its simulated answer time."""
         tickets, results = await self._serve(name, docs, config_update, timeout)
-        error = ticket_error(tickets, timeout) if tickets is not None else None
+        error = next((r for r in results if isinstance(r, MlError)), None)
+        if error is None and tickets is not None:
+            error = ticket_error(tickets, timeout)
         if error is not None:
             raise error
         return results
@@ -246,19 +248,24 @@ class Cluster:
         tickets, results = await self._serve(name, docs, config_update, timeout)
         if tickets is None:
             return list(results)
-        return [ticket_error([ticket], timeout) or result for ticket, result in zip(tickets, results)]
+        queued = iter(tickets)
+        return [result if isinstance(result, MlError) else ticket_error([next(queued)], timeout) or result
+                for result in results]
 
     async def _serve(
         self, name: str, docs: list[dict[str, Any]], config_update: dict[str, Any] | None, timeout: float
-    ) -> tuple[list[Ticket] | None, list[dict[str, Any]]]:
-        """The results, and the documents' tickets once answered (None for a model that
-        answers in place)."""
+    ) -> tuple[list[Ticket] | None, list[dict[str, Any] | MlError]]:
+        """The results, and once answered the tickets of the documents that were queued
+        (None for a model that answers in place): a document refused before the queue
+        (no input text) takes no place in it and is not counted, as in ES."""
         self.autoscaler.wake(name)
         deployment, results = infer(self.state, name, docs, config_update)
         if deployment is None:
             return None, results
         config = cache_key(config_update)
-        keys = [cache_key(doc) + config for doc in docs]
+        keys = [cache_key(doc) + config for doc, result in zip(docs, results) if not isinstance(result, MlError)]
+        if not keys:
+            return [], results
         tickets = self.serving.submit(deployment.deployment_id, keys, timeout)
         if self.clock.mode != "realtime":
             # Requests that arrived in the same loop tick submit theirs before the clock

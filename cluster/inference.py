@@ -17,6 +17,7 @@ from .errors import MlError, not_found, status_error
 from .inference_results import analytics_result, language_result, nlp_result
 from .models import LANG_IDENT, TrainedModel
 from .state import ClusterState
+from .tree_inference import dig, java_string
 
 SERVING_ROUTE_STATES = ("started", "stopping")
 #: Which of a model's deployments answers, as Elasticsearch picks (it shuffles within a state).
@@ -98,9 +99,10 @@ def _serves(assignment: Assignment) -> bool:
 
 def infer(
     state: ClusterState, name: str, docs: list[dict[str, Any]], config_update: dict[str, Any] | None = None
-) -> tuple[Assignment | None, list[dict[str, Any]]]:
+) -> tuple[Assignment | None, list[dict[str, Any] | MlError]]:
     """The deployment that serves `name` (None for an analytics model, which answers in
-    place) and one result per document; `config_update` is `{task_type: {setting: value}}`."""
+    place) and one result per document, or the error of a document the deployment cannot
+    take; `config_update` is `{task_type: {setting: value}}`."""
     model_id = state.resolve_model_id(name)
     if model_id is None and name in state.assignments:
         model_id = state.assignments[name].model_id
@@ -131,18 +133,27 @@ def infer(
     return deployment, results
 
 
-def _answer(model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _answer(
+    model: TrainedModel, settings: dict[str, Any], docs: list[dict[str, Any]]
+) -> list[dict[str, Any] | MlError]:
     if not model.is_pytorch:
         return [_in_place(model, settings, doc) for doc in docs]
     field = model.field_names[0] if model.field_names else "text_field"
-    results = []
-    for doc in docs:
-        text = doc.get(field)
-        if not isinstance(text, str):
-            results.append({"warning": f"Input field [{field}] does not exist in the source document"})
-        else:
-            results.append(nlp_result(model.task_type, settings, text))
-    return results
+    return [_nlp_answer(model, settings, field, doc) for doc in docs]
+
+
+def _nlp_answer(
+    model: TrainedModel, settings: dict[str, Any], field: str, doc: dict[str, Any]
+) -> dict[str, Any] | MlError:
+    """One document's NLP result, or the 400 ES's deployment gives a document whose input
+    field is absent or not text (NlpInferenceInput): per document, so ingest fails only that
+    one, while `_infer` fails whole (ES fails the request on any document's error)."""
+    text = dig(doc, field)
+    if text is None:
+        return status_error(400, f"Input field [{field}] does not exist in the source document")
+    if not isinstance(text, str):
+        return status_error(400, f"Input value [{java_string(text)}] for field [{field}] must be a string")
+    return nlp_result(model.task_type, settings, text)
 
 
 def _in_place(model: TrainedModel, settings: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:

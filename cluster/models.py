@@ -28,8 +28,9 @@ NLP_TASK_TYPES = (
     "text_similarity",
 )
 ANALYTICS_TASK_TYPES = ("regression", "classification", "learning_to_rank")
-#: ES fills this input in for a PyTorch model PUT without one.
-PYTORCH_DEFAULT_FIELD = "text_field"
+#: ES fills this input in for a PyTorch model PUT without one (TrainedModelType.PYTORCH's
+#: default input; its own REST tests infer on `{"input": ...}` documents).
+PYTORCH_DEFAULT_FIELD = "input"
 
 
 @dataclass(slots=True)

@@ -188,15 +188,19 @@ async def test_model_stats_show_the_ingest_of_the_pipelines_that_use_the_model(
 
     await es.bulk(pipeline="people", operations=[
         {"index": {"_index": "docs"}}, {"text_field": "Ann"}, {"index": {"_index": "docs"}}, {"text_field": "Bob"}])
-    await es.bulk(pipeline="by-alias", operations=[{"index": {"_index": "docs"}}, {"no_text": 1}])
+    no_text = await es.bulk(pipeline="by-alias", operations=[{"index": {"_index": "docs"}}, {"no_text": 1}])
+    assert no_text["items"][0]["index"]["error"]["reason"] == (
+        "Input field [text_field] does not exist in the source document")
     after = (await es.ml.get_trained_models_stats(model_id="ner"))["trained_model_stats"][0]
     people = after["ingest"]["pipelines"]["people"]
     assert people["count"] == 2 and people["failed"] == 0 and people["current"] == 0
+    assert after["ingest"]["pipelines"]["by-alias"]["failed"] == 1
     assert people["processors"][0]["inference:people"]["stats"]["count"] == 2
     assert after["ingest"]["total"]["count"] == 3
     assert after["ingest"]["total"]["time_in_millis"] == people["time_in_millis"] + after["ingest"][
         "pipelines"]["by-alias"]["time_in_millis"]
-    assert after["inference_stats"]["inference_count"] == after["deployment_stats"]["inference_count"] == 3
+    # the document without text never reached the model: neither inferred nor a model failure
+    assert after["inference_stats"]["inference_count"] == after["deployment_stats"]["inference_count"] == 2
     assert after["inference_stats"]["failure_count"] == 0
     e5 = (await es.ml.get_trained_models_stats(model_id="e5"))["trained_model_stats"][0]
     assert list(e5["ingest"]["pipelines"]) == ["vectors"] and e5["ingest"]["total"]["count"] == 0

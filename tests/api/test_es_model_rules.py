@@ -219,7 +219,7 @@ async def test_fill_mask_mask_token_default_and_check(es: AsyncElasticsearch, wo
                                                   total_definition_length=2**20, total_parts=1)
     await es.ml.put_trained_model_vocabulary(model_id="roberta-fill", vocabulary=["<s>", "</s>", "<mask>"])
     await es.ml.start_trained_model_deployment(model_id="roberta-fill")
-    answer = await es.ml.infer_trained_model(model_id="roberta-fill", docs=[{"text_field": "Paris is the <mask>"}])
+    answer = await es.ml.infer_trained_model(model_id="roberta-fill", docs=[{"input": "Paris is the <mask>"}])
     result = answer["inference_results"][0]
     assert result["sequence"] == f"Paris is the {result['predicted_value']}"  # the tokenizer's mask is filled
 
@@ -231,7 +231,7 @@ async def test_prefix_strings_kept(es: AsyncElasticsearch, world: Cluster) -> No
     assert put["prefix_strings"] == {"search": "this is a query"}
     got = await es.ml.get_trained_models(model_id="model_with_search_prefix")
     assert got["trained_model_configs"][0]["prefix_strings"] == {"search": "this is a query"}
-    assert got["trained_model_configs"][0]["input"] == {"field_names": ["text_field"]}  # PyTorch default input
+    assert got["trained_model_configs"][0]["input"] == {"field_names": ["input"]}  # PyTorch default input
 
 
 async def test_compressed_definition_and_exclude_generated(es: AsyncElasticsearch, world: Cluster) -> None:
@@ -275,6 +275,34 @@ async def test_clear_cache_empties_the_cache(es: AsyncElasticsearch, world: Clus
             node["deployment_stats"]["nodes"][0]["inference_cache_hit_count"]) == (4, 1)  # a miss after clearing
     with pytest.raises(NotFoundError):
         await es.ml.clear_trained_model_deployment_cache(model_id="nope")
+
+
+async def test_pytorch_model_without_input_reads_the_input_field(es: AsyncElasticsearch, world: Cluster) -> None:
+    """A PyTorch model PUT without `input` reads each document's `input` field; a document
+    without text fails the whole `_infer` with a 400 and reaches no model."""
+    await es.ml.put_trained_model(model_id="plain", model_type="pytorch", inference_config={"pass_through": {}})
+    await es.ml.put_trained_model_definition_part(model_id="plain", part=0, definition="AAAA",
+                                                  total_definition_length=1630, total_parts=1)
+    await es.ml.put_trained_model_vocabulary(model_id="plain", vocabulary=["[PAD]", "[UNK]", "words"])
+    assert (await es.ml.get_trained_models(model_id="plain"))["trained_model_configs"][0]["input"] == {
+        "field_names": ["input"]}
+    await es.ml.start_trained_model_deployment(model_id="plain", cache_size="10kb")
+    answer = await es.ml.infer_trained_model(model_id="plain", docs=[{"input": "words"}])
+    assert "predicted_value" in answer["inference_results"][0]
+    for docs, reason in [
+        ([{"input": "words"}, {"text_field": "words"}], "Input field [input] does not exist in the source document"),
+        ([{"input": 5}], "Input value [5] for field [input] must be a string"),
+        ([{"input": {"nested": True}}], "Input value [{nested=true}] for field [input] must be a string"),
+    ]:
+        with pytest.raises(BadRequestError) as refused:
+            await es.ml.infer_trained_model(model_id="plain", docs=docs)
+        assert error_of(refused.value) == (400, "status_exception", reason)
+    again = await es.ml.infer_trained_model(model_id="plain", docs=[{"input": "words"}])  # a cache hit
+    assert again["inference_results"] == answer["inference_results"]
+    node = (await es.ml.get_trained_models_stats(model_id="plain"))["trained_model_stats"][0]["deployment_stats"][
+        "nodes"][0]
+    # the first failed request's good document was still inferred, as ES runs each document
+    assert (node["inference_count"], node["inference_cache_hit_count"]) == (3, 2)
 
 
 async def test_stop_with_allow_no_match_on_a_stopped_deployment(es: AsyncElasticsearch, world: Cluster) -> None:
