@@ -3,8 +3,9 @@ around, and the plan builder that accounts memory and cores while a plan is buil
 
 Elasticsearch's passes each hand the next one *modified* records (a node with the preserved
 allocations' memory and cores taken off, a deployment asking for fewer allocations and
-remembering other current allocations), so these are plain immutable records and every pass
-builds its own; `Problem` turns a list of them into the arrays the hot loops need.
+remembering other current allocations). Here the records are only a plan's input: `Problem`
+turns them into the arrays the hot loops need, and each pass derives its modified problem
+from those arrays.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .arrays import nonzero_pairs
 from .memory import MemoryCurve
 
 
@@ -44,64 +46,69 @@ class EsDeployment:
     per_allocation_bytes: int = 0
     step_cap: int = 0  # per-allocation bytes when both memory metadata are set, else 0
 
-    @property
-    def current_total(self) -> int:
-        return sum(self.current.values())
-
-    def but(self, **changes) -> "EsDeployment":
-        """A copy with some fields changed (the passes build many: cheaper than
-        `dataclasses.replace`, which inspects the fields every time)."""
-        copy = object.__new__(EsDeployment)
-        copy.__dict__.update(self.__dict__)
-        copy.__dict__.update(changes)
-        return copy
-
-    def estimate(self, allocations: int) -> int:
-        return self.curve.at(allocations)
-
 
 class Problem:
     """Nodes and deployments in the order a pass gives them, as arrays (rows deployments).
 
-    A preserve pass hands its solver this problem with the preserved allocations taken off
-    (`preserving`) and the solver drops the deployments it cannot place (`rows`); those
-    derived problems keep the records for what they name (ids, memory curves, the keys of
-    current maps), while their numbers are only in the arrays."""
+    A deployment's current map is `current` (its counts on this problem's nodes) and
+    `hosts` (the node is a key), plus what the passes ask of the *whole* map, other zones'
+    nodes included: `current_total`, `current_keys`, `current_positive`, `has_current`.
+
+    Only the first problem of a plan is built from records; the passes derive theirs from
+    it (`select` a zone's deployments and nodes, `with_current`, `but`), a preserve pass
+    hands its solver one with the preserved allocations taken off (`preserving`) and the
+    solver drops the deployments it cannot place (`rows`): many small Python loops over the
+    records per pass cost more than the solver itself did."""
 
     #: the per-deployment arrays, one row per deployment
     ROW_ARRAYS = (
         "model_bytes", "allocations", "threads", "floor", "base", "slope", "step_cap", "max_assigned",
-        "current_total", "per_allocation_bytes", "has_current", "low", "one_allocation",
+        "current_total", "current_keys", "current_positive", "per_allocation_bytes", "has_current", "low",
+        "one_allocation", "origin",
     )
 
     def __init__(self, nodes: Sequence[EsNode], deployments: Sequence[EsDeployment]) -> None:
         self.nodes = list(nodes)
-        self.deployments = list(deployments)
+        self.ids = [d.id for d in deployments]
+        self.curves = [d.curve for d in deployments]
         self.node_index = {n.id: j for j, n in enumerate(self.nodes)}
         self.mem = np.array([n.memory for n in self.nodes], dtype=np.int64)
         self.cores = np.array([n.cores for n in self.nodes], dtype=np.int64)
-        # one pass over the records, one array per field (a pass builds several problems)
+        # one pass over the records, one array per field
         rows = [
-            (d.model_bytes, d.allocations, d.threads, d.curve.floor, d.curve.base, d.curve.slope, d.step_cap,
-             d.max_assigned, sum(d.current.values()), d.per_allocation_bytes, bool(d.current), d.low)
-            for d in self.deployments
+            (d.model_bytes, d.allocations, d.threads, c.floor, c.base, c.slope, d.step_cap, d.max_assigned,
+             d.per_allocation_bytes, d.low)
+            for d, c in zip(deployments, self.curves)
         ]
-        table = np.array(rows, dtype=np.int64).reshape(len(rows), 12)
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), 10)
         (self.model_bytes, self.allocations, self.threads, self.floor, self.base, self.slope, self.step_cap,
-         self.max_assigned, self.current_total, self.per_allocation_bytes) = (
-            np.ascontiguousarray(table[:, k]) for k in range(10)
-        )
-        self.has_current = table[:, 10].astype(bool)
-        self.low = table[:, 11].astype(bool)
-        # `MemoryCurve.at(1)`
-        self.one_allocation = np.maximum(self.floor, self.base + self.slope)
-        # each row's row in the problem built from records that this one derives from
-        self.origin = np.arange(len(self.deployments))
+         self.max_assigned, self.per_allocation_bytes) = (np.ascontiguousarray(table[:, k]) for k in range(9))
+        self.low = table[:, 9].astype(bool)
+        self.one_allocation = np.maximum(self.floor, self.base + self.slope)  # `MemoryCurve.at(1)`
+        self._current_maps(deployments)
+        # each row's row in the pass's problem (the one its solver's problem derives from)
+        self.origin = np.arange(len(self.ids))
         self._lists()
+
+    def _current_maps(self, deployments: Sequence[EsDeployment]) -> None:
+        """The current maps' arrays, from one pass over all their entries (-1: a node
+        outside this problem)."""
+        col = self.node_index
+        entries = [(i, col.get(node_id, -1), count) for i, d in enumerate(deployments) for node_id, count in d.current.items()]
+        rows, cols, counts = np.array(entries, dtype=np.int64).reshape(len(entries), 3).T
+        n = len(self.ids)
+        self.current_total = np.bincount(rows, weights=counts, minlength=n).astype(np.int64)
+        self.current_keys = np.bincount(rows, minlength=n)
+        self.current_positive = np.bincount(rows[counts > 0], minlength=n)
+        self.has_current = self.current_keys > 0
+        here = cols >= 0
+        self.current = np.zeros(self.shape, dtype=np.int64)
+        self.current[rows[here], cols[here]] = counts[here]
+        self.hosts = np.zeros(self.shape, dtype=bool)
+        self.hosts[rows[here], cols[here]] = True
 
     def _lists(self) -> None:
         """The arrays the scalar paths read as Python ints (numpy scalar access costs more)."""
-        self.curves = [d.curve for d in self.deployments]
         self.threads_of = self.threads.tolist()
         self.mem_of = self.mem.tolist()
         self.cores_of = self.cores.tolist()
@@ -109,47 +116,59 @@ class Problem:
         self.step_cap_of = self.step_cap.tolist()
         self.one_allocation_of = self.one_allocation.tolist()
 
-    def preserving(
-        self, used_mem: Sequence[int], used_cores: Sequence[int], preserved: Sequence[int], current_total: Sequence[int]
-    ) -> "Problem":
-        """What a preserve pass gives its solver: `used_mem`/`used_cores` taken off each node,
-        `preserved` off each deployment's ask, `current_total` what its current map (same
-        keys, so the same hosts) now adds up to."""
+    def but(self, **arrays: np.ndarray) -> "Problem":
+        """A copy with some arrays replaced (their lists and `host_columns` follow)."""
         q = copy.copy(self)
-        q.hosts = self.hosts  # the same keys: computed once, shared by every pass's copy
-        q.mem = self.mem - np.array(used_mem, dtype=np.int64)
-        q.cores = self.cores - np.array(used_cores, dtype=np.int64)
-        q.allocations = self.allocations - np.array(preserved, dtype=np.int64)
-        q.current_total = np.array(current_total, dtype=np.int64)
-        q.mem_of, q.cores_of = q.mem.tolist(), q.cores.tolist()
-        return q
-
-    def rows(self, keep: np.ndarray) -> "Problem":
-        """Only the deployments where `keep` (bool per row) is set."""
-        q = copy.copy(self)
-        q.deployments = [d for d, k in zip(self.deployments, keep.tolist()) if k]
-        for name in self.ROW_ARRAYS + ("origin",):
-            setattr(q, name, getattr(self, name)[keep])
-        q.__dict__.pop("host_columns", None)
-        if "hosts" in self.__dict__:
-            q.hosts = self.hosts[keep]
+        q.__dict__.update(arrays)
+        if "hosts" in arrays:
+            q.__dict__.pop("host_columns", None)
         q._lists()
         return q
 
+    def rows(self, keep: np.ndarray) -> "Problem":
+        """Only the deployments `keep` names (a bool per row, or row indices in the order wanted)."""
+        index = np.flatnonzero(keep).tolist() if keep.dtype == bool else keep.tolist()
+        return self.but(
+            ids=[self.ids[i] for i in index],
+            curves=[self.curves[i] for i in index],
+            current=self.current[keep],
+            hosts=self.hosts[keep],
+            **{name: getattr(self, name)[keep] for name in self.ROW_ARRAYS},
+        )
+
+    def select(self, rows: np.ndarray, cols: Sequence[int]) -> "Problem":
+        """A pass's problem: the deployments at `rows` on the nodes at `cols` (indices, in
+        the order wanted), each row its own origin; the whole-map figures stay as they are."""
+        q = self.rows(rows)
+        q.nodes = [self.nodes[j] for j in cols]
+        q.node_index = {n.id: j for j, n in enumerate(q.nodes)}
+        return q.but(
+            mem=self.mem[cols], cores=self.cores[cols], current=q.current[:, cols], hosts=q.hosts[:, cols],
+            origin=np.arange(len(rows)),
+        )
+
+    def with_current(self, counts: np.ndarray) -> "Problem":
+        """This problem with `counts` (on its nodes, zero where none) as every current map."""
+        positive = np.count_nonzero(counts, axis=1)
+        return self.but(
+            current=counts, hosts=counts > 0, current_total=counts.sum(axis=1), current_keys=positive,
+            current_positive=positive, has_current=positive > 0,
+        )
+
+    def preserving(
+        self, used_mem: np.ndarray, used_cores: np.ndarray, preserved: np.ndarray, current_total: np.ndarray
+    ) -> "Problem":
+        """What a preserve pass gives its solver: `used_mem`/`used_cores` taken off each node,
+        `preserved` off each deployment's ask, `current_total` what its current map (same
+        keys, so the same hosts) now adds up to; the solver reads no other current figure."""
+        return self.but(
+            mem=self.mem - used_mem, cores=self.cores - used_cores, allocations=self.allocations - preserved,
+            current_total=current_total,
+        )
+
     @property
     def shape(self) -> tuple[int, int]:
-        return len(self.deployments), len(self.nodes)
-
-    @cached_property
-    def hosts(self) -> np.ndarray:
-        """bool[D, N]: the node is a key of the deployment's current map."""
-        h = np.zeros(self.shape, dtype=bool)
-        for i, d in enumerate(self.deployments):
-            for node_id in d.current:
-                j = self.node_index.get(node_id)
-                if j is not None:
-                    h[i, j] = True
-        return h
+        return len(self.ids), len(self.nodes)
 
     @cached_property
     def host_columns(self) -> dict[int, list[int]]:
@@ -180,6 +199,11 @@ class Problem:
         a = np.asarray(allocations)
         return np.where(a > 0, np.maximum(self.floor[i], self.base[i] + self.slope[i] * a), 0)
 
+    def memory(self, alloc: np.ndarray) -> np.ndarray:
+        """Memory of each entry of `alloc` (rows deployments, columns nodes; 0 for none)."""
+        floor, base, slope = self.floor[:, None], self.base[:, None], self.slope[:, None]
+        return np.where(alloc > 0, np.maximum(floor, base + slope * alloc), 0)
+
 
 class Builder:
     """`AssignmentPlan.Builder` plus the plan's questions: allocations per (deployment, node)
@@ -208,7 +232,7 @@ class Builder:
             rows, cols = np.array(list(alloc), dtype=np.int64).T
             counts = np.fromiter(alloc.values(), dtype=np.int64, count=len(alloc))
             plan.alloc[rows, cols] = counts
-            plan.rem_alloc -= np.bincount(rows, weights=counts, minlength=len(p.deployments)).astype(np.int64)
+            plan.rem_alloc -= np.bincount(rows, weights=counts, minlength=p.shape[0]).astype(np.int64)
         plan.rem_mem = np.array(rem_mem, dtype=np.int64)
         plan.rem_cores = np.array(rem_cores, dtype=np.int64)
         return plan
@@ -295,16 +319,8 @@ class Builder:
         memory = -int((self.p.model_bytes[:, None] * (a > 0)).sum())
         return self.satisfies_current(), weighted, memory
 
-    def entries(self) -> list[tuple[int, int, int]]:
-        """(deployment row, node column, allocations) for every entry, row by row."""
-        rows, cols = np.nonzero(self.alloc)
-        return list(zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist()))
-
     def by_id(self) -> dict[tuple[str, str], int]:
-        """(deployment id, node id) -> allocations, for passes that map plans across records."""
-        rows, cols = np.nonzero(self.alloc)
-        deployments, nodes = self.p.deployments, self.p.nodes
-        return {
-            (deployments[i].id, nodes[j].id): count
-            for i, j, count in zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist())
-        }
+        """(deployment id, node id) -> allocations, in row-major order."""
+        rows, cols = nonzero_pairs(self.alloc)
+        ids, nodes = self.p.ids, self.p.nodes
+        return {(ids[i], nodes[j].id): count for i, j, count in zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist())}

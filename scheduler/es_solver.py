@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from .es_highs import minimise
-from .es_model import Builder, EsDeployment, EsNode, Problem
+from .es_model import Builder, Problem
 from .es_rounding import greedy_plan, round_solution
 from .java_random import JavaRandom
 
@@ -24,21 +24,16 @@ INITIAL_W = 0.2
 LP_SIZE_LIMIT = 10_000_000
 
 
-def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing_only: bool) -> Builder:
-    """The solver's plan for `nodes` and `deployments` (both in the caller's order)."""
-    return solve(Problem(nodes, deployments), bin_packing_only)
-
-
 def solve(p: Problem, bin_packing_only: bool) -> Builder:
     """The solver's plan for `p`; its rows are only the deployments the solver keeps
-    (`Builder.p.deployments`): those that fit some node (by model size) or run somewhere,
+    (`Builder.p.ids`): those that fit some node (by model size) or run somewhere,
     and need no more threads than the biggest node has."""
     max_cores = int(p.cores.max()) if p.nodes else 0
     max_node_memory = int(p.mem.max()) if p.nodes else 0
     keep = (p.has_current | (p.model_bytes <= max_node_memory)) & (p.threads <= max_cores)
     if not keep.all():
         p = p.rows(keep)
-    if not p.deployments or max_cores == 0 or not (p.allocations > 0).any():
+    if not p.ids or max_cores == 0 or not (p.allocations > 0).any():
         # Nothing to place (a preserve pass of a satisfied cluster): the bin-pack takes no
         # step, the LP can only answer 0 (or is infeasible) and the rounding then places
         # nothing either, so every path ends in the empty plan.
