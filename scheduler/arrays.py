@@ -182,19 +182,19 @@ def build_arrays(
 
 def record_assignments(
     assignments: dict[str, dict[str, int]],
-    deployments: Sequence[PlanDeployment],
-    nodes: Sequence[PlanNode],
+    dep_ids: Sequence[str],
+    node_ids: Sequence[str],
     alloc: np.ndarray,
 ) -> None:
-    """Write an allocation matrix (rows `deployments`, columns `nodes`) into `assignments`,
+    """Write an allocation matrix (rows `dep_ids`, columns `node_ids`) into `assignments`,
     node ids sorted and zero entries left out, whatever order the columns were planned in."""
-    id_rank = np.empty(len(nodes), dtype=np.int64)
-    id_rank[sorted(range(len(nodes)), key=lambda col: nodes[col].id)] = np.arange(len(nodes))
+    id_rank = np.empty(len(node_ids), dtype=np.int64)
+    id_rank[sorted(range(len(node_ids)), key=node_ids.__getitem__)] = np.arange(len(node_ids))
     rows, cols = nonzero_pairs(alloc)
     order = np.lexsort((id_rank[cols], rows))
     rows, cols = rows[order], cols[order]
-    placed: list[dict[str, int]] = [{} for _ in deployments]
+    placed: list[dict[str, int]] = [{} for _ in dep_ids]
     for row, col, count in zip(rows.tolist(), cols.tolist(), alloc[rows, cols].tolist()):
-        placed[row][nodes[col].id] = count
-    for dep, its in zip(deployments, placed):
-        assignments[dep.id] = its
+        placed[row][node_ids[col]] = count
+    for dep_id, its in zip(dep_ids, placed):
+        assignments[dep_id] = its

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .arrays import record_assignments
 from .es_model import Builder, EsDeployment, EsNode
 from .es_planner import plan_nodes, plan_zones
 from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
@@ -82,8 +83,7 @@ def _low(d: PlanDeployment, present: set[str], left: dict[str, int]) -> EsDeploy
 
 
 def _record(assignments: dict[str, dict[str, int]], plan: Builder) -> None:
-    for (dep_id, node_id), count in sorted(plan.by_id().items()):
-        assignments[dep_id][node_id] = count
+    record_assignments(assignments, plan.p.ids, [n.id for n in plan.p.nodes], plan.alloc)
 
 
 def _cap_at_ask(assignments: dict[str, dict[str, int]], deployments: list[PlanDeployment]) -> None:
@@ -92,6 +92,8 @@ def _cap_at_ask(assignments: dict[str, dict[str, int]], deployments: list[PlanDe
     for d in deployments:
         placed = assignments[d.id]
         surplus = sum(placed.values()) - d.allocations
+        if surplus <= 0:
+            continue
         for node_id in sorted(placed, reverse=True):
             if surplus <= 0:
                 break

@@ -17,7 +17,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .arrays import nonzero_pairs
 from .memory import MemoryCurve
 
 
@@ -127,24 +126,34 @@ class Problem:
 
     def rows(self, keep: np.ndarray) -> "Problem":
         """Only the deployments `keep` names (a bool per row, or row indices in the order wanted)."""
+        return self.but(**self._rows(keep))
+
+    def select(self, rows: np.ndarray, cols: Sequence[int], **arrays: np.ndarray) -> "Problem":
+        """A pass's problem: the deployments at `rows` on the nodes at `cols` (indices, in
+        the order wanted), each row its own origin, some row arrays replaced by `arrays`; the
+        whole-map figures stay as they are."""
+        changes = self._rows(rows)
+        nodes = [self.nodes[j] for j in cols]
+        changes.update(
+            nodes=nodes,
+            node_index={n.id: j for j, n in enumerate(nodes)},
+            mem=self.mem[cols],
+            cores=self.cores[cols],
+            current=changes["current"][:, cols],
+            hosts=changes["hosts"][:, cols],
+            origin=np.arange(len(rows)),
+            **arrays,
+        )
+        return self.but(**changes)
+
+    def _rows(self, keep: np.ndarray) -> dict:
         index = np.flatnonzero(keep).tolist() if keep.dtype == bool else keep.tolist()
-        return self.but(
+        return dict(
             ids=[self.ids[i] for i in index],
             curves=[self.curves[i] for i in index],
             current=self.current[keep],
             hosts=self.hosts[keep],
             **{name: getattr(self, name)[keep] for name in self.ROW_ARRAYS},
-        )
-
-    def select(self, rows: np.ndarray, cols: Sequence[int]) -> "Problem":
-        """A pass's problem: the deployments at `rows` on the nodes at `cols` (indices, in
-        the order wanted), each row its own origin; the whole-map figures stay as they are."""
-        q = self.rows(rows)
-        q.nodes = [self.nodes[j] for j in cols]
-        q.node_index = {n.id: j for j, n in enumerate(q.nodes)}
-        return q.but(
-            mem=self.mem[cols], cores=self.cores[cols], current=q.current[:, cols], hosts=q.hosts[:, cols],
-            origin=np.arange(len(rows)),
         )
 
     def with_current(self, counts: np.ndarray) -> "Problem":
@@ -318,9 +327,3 @@ class Builder:
         weighted = 10 * int(a.sum()) + int(a[self.p.hosts].sum())
         memory = -int((self.p.model_bytes[:, None] * (a > 0)).sum())
         return self.satisfies_current(), weighted, memory
-
-    def by_id(self) -> dict[tuple[str, str], int]:
-        """(deployment id, node id) -> allocations, in row-major order."""
-        rows, cols = nonzero_pairs(self.alloc)
-        ids, nodes = self.p.ids, self.p.nodes
-        return {(ids[i], nodes[j].id): count for i, j, count in zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist())}

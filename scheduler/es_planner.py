@@ -171,9 +171,7 @@ def _plan_zone_by_zone(base: Problem, columns: list[list[int]], try_previously_a
         rows = by_id[target[by_id] > 0]
         # only deployments nothing was placed for yet are pushed to keep one allocation
         pushed = try_previously_assigned & (remaining[rows] == base.allocations[rows])
-        zone = base.select(rows, cols).but(
-            allocations=target[rows], max_assigned=np.where(pushed, base.max_assigned[rows], 0)
-        )
+        zone = base.select(rows, cols, allocations=target[rows], max_assigned=np.where(pushed, base.max_assigned[rows], 0))
         zone_plan = _plan(zone, try_previously_assigned)
         placed[np.ix_(rows, cols)] += zone_plan.alloc
         remaining[rows] -= zone_plan.alloc.sum(axis=1)
