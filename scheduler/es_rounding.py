@@ -100,14 +100,16 @@ class _Tracker:
 
     def assign_many(self, allocations: np.ndarray) -> None:
         """`assign` for every pair with allocations > 0 (the order does not matter)."""
+        self.changes += 1
         placed = allocations > 0
+        if not placed.any():  # the greedy first plan's start: nothing to take off
+            return
         counts = np.where(placed, allocations, 0)
         new = placed & ~self.assigned
         self.assigned |= placed
         self.rem_mem -= (new * self.p.one_allocation[:, None]).sum(axis=0)
         self.rem_cores -= (counts * self.p.threads[:, None]).sum(axis=0)
         self.rem_alloc -= counts.sum(axis=1)
-        self.changes += 1
 
     def assign(self, i: int, j: int, allocations: int) -> None:
         self.changes += 1
@@ -129,11 +131,10 @@ class _Holder:
         # (current map empty ? 1 : 2) * -memory: bigger models first, current ones doubled
         self.model_order = np.where(p.has_current, 2, 1) * -p.one_allocation
         self.max_cores = max(int(p.cores.max(initial=0)), 0)
-        self.hosts_of = p.host_columns
 
     def copy(self) -> "_Holder":
         c = object.__new__(_Holder)
-        c.p, c.model_order, c.max_cores, c.hosts_of = self.p, self.model_order, self.max_cores, self.hosts_of
+        c.p, c.model_order, c.max_cores = self.p, self.model_order, self.max_cores
         c.y, c.x, c.zeroed, c.zeroed_at = self.y.copy(), self.x.copy(), self.zeroed.copy(), self.zeroed_at
         c.tracker = self.tracker.copy()
         return c
@@ -278,9 +279,10 @@ class _Holder:
         All but the memory term depend on the node only through its free cores, so they
         come from a table over core counts (the same float expression, so the same keys)."""
         key = _fill_table(1, wanted, self.max_cores).take(t.rem_cores, mode="clip") + 0.01 * t.rem_mem
-        if self.hosts_of.get(i):
+        hosts = self.p.host_columns(i)
+        if hosts:
             host_table = _fill_table(0, wanted, self.max_cores)
-            for j in self.hosts_of[i]:
+            for j in hosts:
                 key[j] = host_table[max(int(t.rem_cores[j]), 0)] + 0.01 * t.rem_mem[j]
         np.putmask(key, ~fits, np.inf)
         return np.argsort(key, kind="stable")

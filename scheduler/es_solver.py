@@ -131,13 +131,13 @@ class _NodeOrder:
         for c in p.cores_of:
             self.nodes_with[max(c, 0)] += 1
         self.most_free = self.max_cores
-        self.hosts = p.host_columns
+        self.host_columns = p.host_columns
 
     def keys(self, i: int, threads: int, wanted: int, cores: np.ndarray) -> np.ndarray:
         """Every node's key for deployment `i`'s step, +inf where fewer than `threads`
         cores are free."""
         keys = _core_table(1, threads, wanted, self.max_cores).take(cores, mode="clip") - self.memory_score
-        for j in self.hosts.get(i, ()):
+        for j in self.host_columns(i):
             keys[j] = self.key(i, j, threads, wanted, int(cores[j]))
         return keys
 
@@ -150,7 +150,7 @@ class _NodeOrder:
 
     def key(self, i: int, j: int, threads: int, wanted: int, cores: int) -> float:
         """One node's key (as in `keys`)."""
-        not_host = 0 if j in self.hosts.get(i, ()) else 1
+        not_host = 0 if j in self.host_columns(i) else 1
         return _core_table(not_host, threads, wanted, self.max_cores)[max(cores, 0)] - self.memory_score_of[j]
 
 
