@@ -175,8 +175,7 @@ def _plan_zone_by_zone(base: Problem, columns: list[list[int]], try_previously_a
         zone_plan = _plan(zone, try_previously_assigned)
         placed[np.ix_(rows, cols)] += zone_plan.alloc
         remaining[rows] -= zone_plan.alloc.sum(axis=1)
-    merged = _preserving(base.with_current(placed), keep_all=True)
-    final = Builder(base)
-    rows, cols = nonzero_pairs(merged.alloc)
-    final.assign_entries(rows, cols, merged.alloc[rows, cols])
-    return final
+    # ES accounts the zone allocations as current ones, then assigns the merged plan to a
+    # builder of the original deployments: every entry fits there, as it fitted the same
+    # nodes in the merge, so that builder holds just what the merge's does
+    return _preserving(base.with_current(placed), keep_all=True).on(base)
