@@ -17,6 +17,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from .arrays import nonzero_pairs
 from .memory import MemoryCurve
 
 
@@ -131,12 +132,12 @@ class Problem:
         """Only the deployments `keep` names (a bool per row, or row indices in the order wanted)."""
         return self.but(**self._rows(keep))
 
-    def select(self, rows: np.ndarray, cols: Sequence[int], **arrays: np.ndarray) -> "Problem":
+    def select(self, rows: np.ndarray, cols: np.ndarray, **arrays: np.ndarray) -> "Problem":
         """A pass's problem: the deployments at `rows` on the nodes at `cols` (indices, in
         the order wanted), each row its own origin, some row arrays replaced by `arrays`; the
         whole-map figures stay as they are."""
         changes = self._rows(rows)
-        nodes = [self.nodes[j] for j in cols]
+        nodes = [self.nodes[j] for j in cols.tolist()]
         changes.update(
             nodes=nodes,
             node_index={n.id: j for j, n in enumerate(nodes)},
@@ -197,9 +198,10 @@ class Problem:
         use no cores), each deployment on a single node. (A +1 on a cluster whose hosts are
         full places its allocation elsewhere, and that is the best plan there is.)"""
         asked = np.maximum(self.allocations, 0)
-        fit = np.maximum(self.cores, 0)[None, :] // np.maximum(self.threads, 1)[:, None]
-        room = np.where(self.low[:, None], asked[:, None], fit)  # what one node of its map can take
-        host_room = np.where(self.hosts, room, 0).sum(axis=1)
+        rows, cols = nonzero_pairs(self.hosts)  # only the few (deployment, node) in a map
+        fit = np.maximum(self.cores[cols], 0) // np.maximum(self.threads[rows], 1)
+        room = np.where(self.low[rows], asked[rows], fit)  # what one node of its map can take
+        host_room = np.bincount(rows, weights=room, minlength=len(asked)).astype(np.int64)
         weighted = 10 * int(asked.sum()) + int(np.minimum(asked, host_room).sum())
         return True, weighted, -int(self.model_bytes[asked > 0].sum())
 
@@ -332,7 +334,8 @@ class Builder:
         """Bigger is better: keeps current totals; allocations with a 10 % bonus on nodes in
         the current map (times 10, an exact integer: ES sums doubles, see README); then
         less model memory per (deployment, node) used."""
-        a = self.alloc
-        weighted = 10 * int(a.sum()) + int(a[self.p.hosts].sum())
-        memory = -int((self.p.model_bytes[:, None] * (a > 0)).sum())
+        rows, cols = nonzero_pairs(self.alloc)  # a plan holds few entries
+        counts = self.alloc[rows, cols]
+        weighted = 10 * int(counts.sum()) + int(counts[self.p.hosts[rows, cols]].sum())
+        memory = -int(self.p.model_bytes[rows[counts > 0]].sum())
         return self.satisfies_current(), weighted, memory

@@ -151,7 +151,7 @@ def plan_zones(zones: dict[str, list[EsNode]], deployments: list[EsDeployment]) 
     all_nodes = [n for name in names for n in zones[name]]
     columns, start = [], 0
     for name in names:
-        columns.append(sorted(range(start, start + len(zones[name])), key=lambda j: all_nodes[j].id))
+        columns.append(np.array(sorted(range(start, start + len(zones[name])), key=lambda j: all_nodes[j].id)))
         start += len(zones[name])
     base = Problem(all_nodes, deployments)
     plan = _plan_zone_by_zone(base, columns, try_previously_assigned=False)
@@ -160,7 +160,7 @@ def plan_zones(zones: dict[str, list[EsNode]], deployments: list[EsDeployment]) 
     return plan
 
 
-def _plan_zone_by_zone(base: Problem, columns: list[list[int]], try_previously_assigned: bool) -> Builder:
+def _plan_zone_by_zone(base: Problem, columns: list[np.ndarray], try_previously_assigned: bool) -> Builder:
     """Each zone's pass (`columns` its nodes in `base`) on a problem derived from `base`,
     then one pass over all nodes keeping every zone allocation."""
     by_id = np.array(sorted(range(base.shape[0]), key=base.ids.__getitem__), dtype=np.int64)
@@ -173,7 +173,8 @@ def _plan_zone_by_zone(base: Problem, columns: list[list[int]], try_previously_a
         pushed = try_previously_assigned & (remaining[rows] == base.allocations[rows])
         zone = base.select(rows, cols, allocations=target[rows], max_assigned=np.where(pushed, base.max_assigned[rows], 0))
         zone_plan = _plan(zone, try_previously_assigned)
-        placed[np.ix_(rows, cols)] += zone_plan.alloc
+        r, c = nonzero_pairs(zone_plan.alloc)
+        placed[rows[r], cols[c]] += zone_plan.alloc[r, c]
         remaining[rows] -= zone_plan.alloc.sum(axis=1)
     # ES accounts the zone allocations as current ones, then assigns the merged plan to a
     # builder of the original deployments: every entry fits there, as it fitted the same

@@ -22,6 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .arrays import nonzero_pairs
 from .es_model import Builder, Problem
 from .java_random import JavaRandom
 
@@ -146,7 +147,7 @@ class _Holder:
         self.y = np.where(p.cores[None, :] > 0, y, 0.0)
         self.x = x.copy()
         decided = (self.y == 1.0) & _is_integer(x)
-        for i, j in zip(*np.nonzero(decided)):
+        for i, j in zip(*nonzero_pairs(decided)):
             self.tracker.assign(int(i), int(j), int(np.rint(x[i, j])))
 
     def _soft(self, rows: np.ndarray | slice, j: int | list[int]) -> np.ndarray:
@@ -159,7 +160,7 @@ class _Holder:
 
     def soft_queue(self) -> list[tuple[int, int]]:
         soft = ((self.y > 0) & (self.y < 1)) | ~_is_integer(self.x)
-        rows, cols = np.nonzero(soft)
+        rows, cols = nonzero_pairs(soft)
         y = self.y[rows, cols]
         closeness = np.minimum(y, 1 - y)
         most_threads = -self.x[rows, cols] * self.p.threads[rows]
@@ -309,6 +310,6 @@ class _Holder:
                 if t.rem_alloc[i] == 0:
                     break
         plan = Builder(p)
-        rows, cols = np.nonzero(result > 0)
+        rows, cols = nonzero_pairs(result > 0)
         plan.assign_entries(rows, cols, result[rows, cols])
         return plan
