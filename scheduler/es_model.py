@@ -205,17 +205,13 @@ class Problem:
         weighted = 10 * int(asked.sum()) + int(np.minimum(asked, host_room).sum())
         return True, weighted, -int(self.model_bytes[asked > 0].sum())
 
-    def estimate(self, i: int, allocations: np.ndarray | int) -> np.ndarray | int:
-        """Memory of `allocations` of deployment `i` on one node (0 for none)."""
+    def estimate(self, i: int | np.ndarray, allocations: np.ndarray | int) -> np.ndarray | int:
+        """Memory of `allocations` of deployment `i` on one node (0 for none); with arrays,
+        of each entry."""
         if isinstance(allocations, (int, np.integer)):
             return self.curves[i].at(int(allocations))
         a = np.asarray(allocations)
         return np.where(a > 0, np.maximum(self.floor[i], self.base[i] + self.slope[i] * a), 0)
-
-    def memory(self, alloc: np.ndarray) -> np.ndarray:
-        """Memory of each entry of `alloc` (rows deployments, columns nodes; 0 for none)."""
-        floor, base, slope = self.floor[:, None], self.base[:, None], self.slope[:, None]
-        return np.where(alloc > 0, np.maximum(floor, base + slope * alloc), 0)
 
 
 class Builder:

@@ -27,14 +27,17 @@ def _preserving(p: Problem, keep_all: bool) -> Builder:
     """`PreserveAllAllocations` / `PreserveOneAllocation` on `p`'s nodes and deployments: set
     the preserved allocations aside (memory for *all* current allocations, cores for the
     preserved ones), solve the rest, merge back node by node on the real nodes."""
-    used_mem = p.memory(p.current).sum(axis=0)
+    rows, cols = nonzero_pairs(p.hosts)  # the current maps' entries on p's nodes
+    counts = p.current[rows, cols]
+    held = counts if keep_all else 1  # the allocations whose cores are set aside
+    n = len(p.nodes)
+    used_mem = np.bincount(cols, weights=p.estimate(rows, counts), minlength=n).astype(np.int64)
+    used_cores = np.bincount(cols, weights=held * p.threads[rows], minlength=n).astype(np.int64)
     # the solver's record keeps the current map's keys with 0 (all) or one less (one)
     # allocation each, and asks for what is not preserved (counted over the whole map)
     if keep_all:
-        used_cores = (p.current * p.threads[:, None]).sum(axis=0)
         preserved, current_left = p.current_total, np.zeros_like(p.current_total)
     else:
-        used_cores = (p.hosts * p.threads[:, None]).sum(axis=0)
         preserved, current_left = p.current_positive, p.current_total - p.current_keys
     solver_problem = p.preserving(used_mem, used_cores, preserved, current_left)
     return _merge(p, solve(solver_problem, bin_packing_only=False), keep_all)
@@ -50,17 +53,16 @@ def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:
     at once; otherwise offer by offer, in plain Python (numpy scalar access per offer cost
     more than the rest of the merge)."""
     preserved = p.current if keep_all else p.hosts.astype(np.int64)
-    new = np.zeros(p.shape, dtype=np.int64)
-    new[planned.p.origin] = planned.alloc
     # a deployment's preserved and new allocations on one node are one entry
-    offered = preserved + new
+    offered = preserved.copy()
+    offered[planned.p.origin] += planned.alloc
     rows, cols = nonzero_pairs(offered)
     merged = Builder(p)
     if merged.add_all(rows, cols, offered[rows, cols]):
         return merged
     mem, cores = list(p.mem_of), list(p.cores_of)
     alloc: dict[tuple[int, int], int] = {}
-    for j, _, i, count in sorted(_offers(preserved, 0) + _offers(new, 1)):
+    for j, _, i, count in sorted(_offers(preserved, 0) + _offers(offered - preserved, 1)):
         # a preserved entry comes first on its node, so holds nothing yet: the full estimate
         curve, held, low = p.curves[i], alloc.get((i, j), 0), p.low_of[i]
         memory = curve.at(held + count) - curve.at(held)
