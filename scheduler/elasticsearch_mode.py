@@ -46,16 +46,19 @@ def plan_elasticsearch(nodes: Sequence[PlanNode], deployments: Sequence[PlanDepl
 
 def _normal(d: PlanDeployment, present: set[str]) -> EsDeployment:
     both_metadata = d.per_deployment_memory_bytes > 0 and d.per_allocation_memory_bytes > 0
+    # positional, in the record's field order: one per deployment and plan, and keywords
+    # cost a third of building it
     return EsDeployment(
-        id=d.id,
-        model_bytes=d.model_bytes,
-        allocations=d.allocations,
-        threads=d.threads_per_allocation,
-        curve=d.memory_curve(),
-        current={k: v for k, v in d.current_allocations.items() if v > 0 and k in present},
-        max_assigned=d.max_assigned_allocations,
-        per_allocation_bytes=d.per_allocation_memory_bytes,
-        step_cap=d.per_allocation_memory_bytes if both_metadata else 0,
+        d.id,
+        d.model_bytes,
+        d.allocations,
+        d.threads_per_allocation,
+        d.memory_curve(),
+        {k: v for k, v in d.current_allocations.items() if v > 0 and k in present},  # current
+        d.max_assigned_allocations,
+        False,  # low
+        d.per_allocation_memory_bytes,
+        d.per_allocation_memory_bytes if both_metadata else 0,  # step_cap
     )
 
 
