@@ -56,13 +56,14 @@ def solve(p: Problem, bin_packing_only: bool) -> Builder:
         return _bin_pack(p, norm_one, norm_node, random, need_weights=False)[0]
     start = greedy_plan(p)  # the rounding's first plan
     if _lp_cannot_matter(p, start):
-        packed, rounded = _bin_pack(p, norm_one, norm_node, random, need_weights=False)[0], start
-    else:
-        packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=True)
-        x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
-        if x is None:
-            return packed
-        rounded = round_solution(p, x, random, start)
+        # the rounding returns `start`, which has the best quality any plan can have
+        # (`Problem.best_quality`); the bin-pack's plan would win only if strictly better
+        return start
+    packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=True)
+    x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
+    if x is None:
+        return packed
+    rounded = round_solution(p, x, random, start)
     return packed if packed.quality() > rounded.quality() else rounded
 
 
