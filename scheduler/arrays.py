@@ -117,7 +117,8 @@ _NONE = np.zeros(0, dtype=np.int64)
 def nonzero_pairs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`np.nonzero` of a 2-d array, in the same (row-major) order: through the flat indices,
     which is several times faster for the planner's mostly-zero [D, N] matrices."""
-    flat = np.flatnonzero(a != 0)  # on a bool array: much faster than on int64
+    # on a bool array, much faster than on int64 (and comparing a bool array with 0 is slow)
+    flat = (a if a.dtype == bool else a != 0).ravel().nonzero()[0]
     return divmod(flat, a.shape[1]) if a.shape[1] else (flat, flat)
 
 
