@@ -1,5 +1,6 @@
-"""Elasticsearch's planning objects: the node and deployment records its planner passes
-around, and the plan builder that accounts memory and cores while a plan is built.
+"""Elasticsearch's planning objects: the node and deployment records a plan starts from,
+the arrays its passes work on, and the plan builder that accounts memory and cores while a
+plan is built.
 
 Elasticsearch's passes each hand the next one *modified* records (a node with the preserved
 allocations' memory and cores taken off, a deployment asking for fewer allocations and
@@ -99,7 +100,8 @@ class Problem:
         rows = np.repeat(np.arange(n), self.current_keys)
         node_ids = list(chain.from_iterable(d.current for d in deployments))
         cols = np.array(list(map(self.node_index.get, node_ids, repeat(-1))), dtype=np.int64).reshape(len(rows))
-        counts = np.array(list(chain.from_iterable(d.current.values() for d in deployments)), dtype=np.int64).reshape(len(rows))
+        counts = np.array(list(chain.from_iterable(d.current.values() for d in deployments)), dtype=np.int64)
+        counts = counts.reshape(len(rows))
         self.current_total = np.bincount(rows, weights=counts, minlength=n).astype(np.int64)
         self.current_positive = np.bincount(rows[counts > 0], minlength=n)
         self.has_current = self.current_keys > 0
@@ -151,6 +153,7 @@ class Problem:
         return self.but(**changes)
 
     def _rows(self, keep: np.ndarray) -> dict:
+        """What `rows` replaces (`select` adds the columns to it, for a single copy)."""
         index = np.flatnonzero(keep).tolist() if keep.dtype == bool else keep.tolist()
         return dict(
             ids=[self.ids[i] for i in index],

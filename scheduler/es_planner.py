@@ -173,7 +173,8 @@ def _plan_zone_by_zone(base: Problem, columns: list[np.ndarray], try_previously_
         rows = by_id[target[by_id] > 0]
         # only deployments nothing was placed for yet are pushed to keep one allocation
         pushed = try_previously_assigned & (remaining[rows] == base.allocations[rows])
-        zone = base.select(rows, cols, allocations=target[rows], max_assigned=np.where(pushed, base.max_assigned[rows], 0))
+        pushed_max = np.where(pushed, base.max_assigned[rows], 0)
+        zone = base.select(rows, cols, allocations=target[rows], max_assigned=pushed_max)
         zone_plan = _plan(zone, try_previously_assigned)
         r, c = nonzero_pairs(zone_plan.alloc)
         placed[rows[r], cols[c]] += zone_plan.alloc[r, c]
