@@ -117,7 +117,8 @@ _NONE = np.zeros(0, dtype=np.int64)
 def nonzero_pairs(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`np.nonzero` of a 2-d array, in the same (row-major) order: through the flat indices,
     which is several times faster for the planner's mostly-zero [D, N] matrices."""
-    flat = np.flatnonzero(a != 0)  # on a bool array: much faster than on int64
+    # on a bool array, much faster than on int64 (and comparing a bool array with 0 is slow)
+    flat = (a if a.dtype == bool else a != 0).ravel().nonzero()[0]
     return divmod(flat, a.shape[1]) if a.shape[1] else (flat, flat)
 
 
@@ -182,19 +183,19 @@ def build_arrays(
 
 def record_assignments(
     assignments: dict[str, dict[str, int]],
-    deployments: Sequence[PlanDeployment],
-    nodes: Sequence[PlanNode],
+    dep_ids: Sequence[str],
+    node_ids: Sequence[str],
     alloc: np.ndarray,
 ) -> None:
-    """Write an allocation matrix (rows `deployments`, columns `nodes`) into `assignments`,
+    """Write an allocation matrix (rows `dep_ids`, columns `node_ids`) into `assignments`,
     node ids sorted and zero entries left out, whatever order the columns were planned in."""
-    id_rank = np.empty(len(nodes), dtype=np.int64)
-    id_rank[sorted(range(len(nodes)), key=lambda col: nodes[col].id)] = np.arange(len(nodes))
+    id_rank = np.empty(len(node_ids), dtype=np.int64)
+    id_rank[sorted(range(len(node_ids)), key=node_ids.__getitem__)] = np.arange(len(node_ids))
     rows, cols = nonzero_pairs(alloc)
     order = np.lexsort((id_rank[cols], rows))
     rows, cols = rows[order], cols[order]
-    placed: list[dict[str, int]] = [{} for _ in deployments]
+    placed: list[dict[str, int]] = [{} for _ in dep_ids]
     for row, col, count in zip(rows.tolist(), cols.tolist(), alloc[rows, cols].tolist()):
-        placed[row][nodes[col].id] = count
-    for dep, its in zip(deployments, placed):
-        assignments[dep.id] = its
+        placed[row][node_ids[col]] = count
+    for dep_id, its in zip(dep_ids, placed):
+        assignments[dep_id] = its

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .arrays import record_assignments
 from .es_model import Builder, EsDeployment, EsNode
 from .es_planner import plan_nodes, plan_zones
 from .problem import MAX_LOW_PRIORITY_DEPLOYMENTS_PER_NODE, PlanDeployment, PlanNode
@@ -45,16 +46,19 @@ def plan_elasticsearch(nodes: Sequence[PlanNode], deployments: Sequence[PlanDepl
 
 def _normal(d: PlanDeployment, present: set[str]) -> EsDeployment:
     both_metadata = d.per_deployment_memory_bytes > 0 and d.per_allocation_memory_bytes > 0
+    # positional, in the record's field order: one per deployment and plan, and keywords
+    # cost a third of building it
     return EsDeployment(
-        id=d.id,
-        model_bytes=d.model_bytes,
-        allocations=d.allocations,
-        threads=d.threads_per_allocation,
-        curve=d.memory_curve(),
-        current={k: v for k, v in d.current_allocations.items() if v > 0 and k in present},
-        max_assigned=d.max_assigned_allocations,
-        per_allocation_bytes=d.per_allocation_memory_bytes,
-        step_cap=d.per_allocation_memory_bytes if both_metadata else 0,
+        d.id,
+        d.model_bytes,
+        d.allocations,
+        d.threads_per_allocation,
+        d.memory_curve(),
+        {k: v for k, v in d.current_allocations.items() if v > 0 and k in present},  # current
+        d.max_assigned_allocations,
+        False,  # low
+        d.per_allocation_memory_bytes,
+        d.per_allocation_memory_bytes if both_metadata else 0,  # step_cap
     )
 
 
@@ -82,8 +86,7 @@ def _low(d: PlanDeployment, present: set[str], left: dict[str, int]) -> EsDeploy
 
 
 def _record(assignments: dict[str, dict[str, int]], plan: Builder) -> None:
-    for (dep_id, node_id), count in sorted(plan.by_id().items()):
-        assignments[dep_id][node_id] = count
+    record_assignments(assignments, plan.p.ids, [n.id for n in plan.p.nodes], plan.alloc)
 
 
 def _cap_at_ask(assignments: dict[str, dict[str, int]], deployments: list[PlanDeployment]) -> None:
@@ -92,6 +95,8 @@ def _cap_at_ask(assignments: dict[str, dict[str, int]], deployments: list[PlanDe
     for d in deployments:
         placed = assignments[d.id]
         surplus = sum(placed.values()) - d.allocations
+        if surplus <= 0:
+            continue
         for node_id in sorted(placed, reverse=True):
             if surplus <= 0:
                 break

@@ -1,107 +1,119 @@
-"""Elasticsearch's planning objects: the node and deployment records its planner passes
-around, and the plan builder that accounts memory and cores while a plan is built.
+"""Elasticsearch's planning objects: the node and deployment records a plan starts from,
+the arrays its passes work on, and the plan builder that accounts memory and cores while a
+plan is built.
 
 Elasticsearch's passes each hand the next one *modified* records (a node with the preserved
 allocations' memory and cores taken off, a deployment asking for fewer allocations and
-remembering other current allocations), so these are plain immutable records and every pass
-builds its own; `Problem` turns a list of them into the arrays the hot loops need.
+remembering other current allocations). Here the records are only a plan's input: `Problem`
+turns them into the arrays the hot loops need, and each pass derives its modified problem
+from those arrays.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Mapping, Sequence
+from itertools import chain, repeat
+from types import MappingProxyType
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from .arrays import nonzero_pairs
 from .memory import MemoryCurve
 
 
-@dataclass(frozen=True, slots=True)
-class EsNode:
+class EsNode(NamedTuple):
     id: str
     memory: int  # bytes the planner may still use on the node
     cores: int
 
 
-@dataclass(frozen=True)
-class EsDeployment:
+class EsDeployment(NamedTuple):
     """`AssignmentPlan.Deployment`. `current` is `currentAllocationsByNodeId`: besides the
     allocations running now it may hold zero counts and nodes outside the pass's node list
     (a zone's planner sees the deployment's placement in every zone); both matter, since
-    Elasticsearch asks whether a node is a *key* of the map and whether the map is empty."""
+    Elasticsearch asks whether a node is a *key* of the map and whether the map is empty.
+
+    Named tuples, as the nodes: immutable, and a plan builds one per deployment (a frozen
+    dataclass took three times as long to build)."""
 
     id: str
     model_bytes: int  # Elasticsearch's `memoryBytes`: what the LP and the rounding weigh
     allocations: int
     threads: int
     curve: MemoryCurve  # the estimate the builder charges
-    current: Mapping[str, int] = field(default_factory=dict)
+    current: Mapping[str, int] = MappingProxyType({})
     max_assigned: int = 0
     low: bool = False
     per_allocation_bytes: int = 0
     step_cap: int = 0  # per-allocation bytes when both memory metadata are set, else 0
 
-    @property
-    def current_total(self) -> int:
-        return sum(self.current.values())
-
-    def but(self, **changes) -> "EsDeployment":
-        """A copy with some fields changed (the passes build many: cheaper than
-        `dataclasses.replace`, which inspects the fields every time)."""
-        copy = object.__new__(EsDeployment)
-        copy.__dict__.update(self.__dict__)
-        copy.__dict__.update(changes)
-        return copy
-
-    def estimate(self, allocations: int) -> int:
-        return self.curve.at(allocations)
-
 
 class Problem:
     """Nodes and deployments in the order a pass gives them, as arrays (rows deployments).
 
-    A preserve pass hands its solver this problem with the preserved allocations taken off
-    (`preserving`) and the solver drops the deployments it cannot place (`rows`); those
-    derived problems keep the records for what they name (ids, memory curves, the keys of
-    current maps), while their numbers are only in the arrays."""
+    A deployment's current map is `current` (its counts on this problem's nodes) and
+    `hosts` (the node is a key), plus what the passes ask of the *whole* map, other zones'
+    nodes included: `current_total`, `current_keys`, `current_positive`, `has_current`.
+
+    Only the first problem of a plan is built from records; the passes derive theirs from
+    it (`select` a zone's deployments and nodes, `with_current`, `but`), a preserve pass
+    hands its solver one with the preserved allocations taken off (`preserving`) and the
+    solver drops the deployments it cannot place (`rows`): many small Python loops over the
+    records per pass cost more than the solver itself did."""
 
     #: the per-deployment arrays, one row per deployment
     ROW_ARRAYS = (
         "model_bytes", "allocations", "threads", "floor", "base", "slope", "step_cap", "max_assigned",
-        "current_total", "per_allocation_bytes", "has_current", "low", "one_allocation",
+        "current_total", "current_keys", "current_positive", "per_allocation_bytes", "has_current", "low",
+        "one_allocation", "origin",
     )
 
     def __init__(self, nodes: Sequence[EsNode], deployments: Sequence[EsDeployment]) -> None:
         self.nodes = list(nodes)
-        self.deployments = list(deployments)
+        self.ids = [d.id for d in deployments]
+        self.curves = [d.curve for d in deployments]
         self.node_index = {n.id: j for j, n in enumerate(self.nodes)}
         self.mem = np.array([n.memory for n in self.nodes], dtype=np.int64)
         self.cores = np.array([n.cores for n in self.nodes], dtype=np.int64)
-        # one pass over the records, one array per field (a pass builds several problems)
+        # one pass over the records, one array per field
         rows = [
-            (d.model_bytes, d.allocations, d.threads, d.curve.floor, d.curve.base, d.curve.slope, d.step_cap,
-             d.max_assigned, sum(d.current.values()), d.per_allocation_bytes, bool(d.current), d.low)
-            for d in self.deployments
+            (d.model_bytes, d.allocations, d.threads, c.floor, c.base, c.slope, d.step_cap, d.max_assigned,
+             d.per_allocation_bytes, d.low)
+            for d, c in zip(deployments, self.curves)
         ]
-        table = np.array(rows, dtype=np.int64).reshape(len(rows), 12)
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), 10)
         (self.model_bytes, self.allocations, self.threads, self.floor, self.base, self.slope, self.step_cap,
-         self.max_assigned, self.current_total, self.per_allocation_bytes) = (
-            np.ascontiguousarray(table[:, k]) for k in range(10)
-        )
-        self.has_current = table[:, 10].astype(bool)
-        self.low = table[:, 11].astype(bool)
-        # `MemoryCurve.at(1)`
-        self.one_allocation = np.maximum(self.floor, self.base + self.slope)
-        # each row's row in the problem built from records that this one derives from
-        self.origin = np.arange(len(self.deployments))
+         self.max_assigned, self.per_allocation_bytes) = (np.ascontiguousarray(table[:, k]) for k in range(9))
+        self.low = table[:, 9].astype(bool)
+        self.one_allocation = np.maximum(self.floor, self.base + self.slope)  # `MemoryCurve.at(1)`
+        self._current_maps(deployments)
+        # each row's row in the pass's problem (the one its solver's problem derives from)
+        self.origin = np.arange(len(self.ids))
         self._lists()
+
+    def _current_maps(self, deployments: Sequence[EsDeployment]) -> None:
+        """The current maps' arrays, from all their entries at once (-1: a node outside
+        this problem; flat lists of ints, which numpy reads several times faster than tuples)."""
+        n = len(self.ids)
+        self.current_keys = np.array([len(d.current) for d in deployments], dtype=np.int64).reshape(n)
+        rows = np.repeat(np.arange(n), self.current_keys)
+        node_ids = list(chain.from_iterable(d.current for d in deployments))
+        cols = np.array(list(map(self.node_index.get, node_ids, repeat(-1))), dtype=np.int64).reshape(len(rows))
+        counts = np.array(list(chain.from_iterable(d.current.values() for d in deployments)), dtype=np.int64)
+        counts = counts.reshape(len(rows))
+        self.current_total = np.bincount(rows, weights=counts, minlength=n).astype(np.int64)
+        self.current_positive = np.bincount(rows[counts > 0], minlength=n)
+        self.has_current = self.current_keys > 0
+        here = cols >= 0
+        self.current = np.zeros(self.shape, dtype=np.int64)
+        self.current[rows[here], cols[here]] = counts[here]
+        self.hosts = np.zeros(self.shape, dtype=bool)
+        self.hosts[rows[here], cols[here]] = True
+        self._host_columns: dict[int, list[int]] = {}
 
     def _lists(self) -> None:
         """The arrays the scalar paths read as Python ints (numpy scalar access costs more)."""
-        self.curves = [d.curve for d in self.deployments]
         self.threads_of = self.threads.tolist()
         self.mem_of = self.mem.tolist()
         self.cores_of = self.cores.tolist()
@@ -109,55 +121,77 @@ class Problem:
         self.step_cap_of = self.step_cap.tolist()
         self.one_allocation_of = self.one_allocation.tolist()
 
-    def preserving(
-        self, used_mem: Sequence[int], used_cores: Sequence[int], preserved: Sequence[int], current_total: Sequence[int]
-    ) -> "Problem":
-        """What a preserve pass gives its solver: `used_mem`/`used_cores` taken off each node,
-        `preserved` off each deployment's ask, `current_total` what its current map (same
-        keys, so the same hosts) now adds up to."""
+    def but(self, **arrays: np.ndarray) -> "Problem":
+        """A copy with some arrays replaced (their lists and `host_columns` follow)."""
         q = copy.copy(self)
-        q.hosts = self.hosts  # the same keys: computed once, shared by every pass's copy
-        q.mem = self.mem - np.array(used_mem, dtype=np.int64)
-        q.cores = self.cores - np.array(used_cores, dtype=np.int64)
-        q.allocations = self.allocations - np.array(preserved, dtype=np.int64)
-        q.current_total = np.array(current_total, dtype=np.int64)
-        q.mem_of, q.cores_of = q.mem.tolist(), q.cores.tolist()
-        return q
-
-    def rows(self, keep: np.ndarray) -> "Problem":
-        """Only the deployments where `keep` (bool per row) is set."""
-        q = copy.copy(self)
-        q.deployments = [d for d, k in zip(self.deployments, keep.tolist()) if k]
-        for name in self.ROW_ARRAYS + ("origin",):
-            setattr(q, name, getattr(self, name)[keep])
-        q.__dict__.pop("host_columns", None)
-        if "hosts" in self.__dict__:
-            q.hosts = self.hosts[keep]
+        q.__dict__.update(arrays)
+        if "hosts" in arrays:
+            q._host_columns = {}
         q._lists()
         return q
 
+    def rows(self, keep: np.ndarray) -> "Problem":
+        """Only the deployments `keep` names (a bool per row, or row indices in the order wanted)."""
+        return self.but(**self._rows(keep))
+
+    def select(self, rows: np.ndarray, cols: np.ndarray, **arrays: np.ndarray) -> "Problem":
+        """A pass's problem: the deployments at `rows` on the nodes at `cols` (indices, in
+        the order wanted), each row its own origin, some row arrays replaced by `arrays`; the
+        whole-map figures stay as they are."""
+        changes = self._rows(rows)
+        nodes = [self.nodes[j] for j in cols.tolist()]
+        changes.update(
+            nodes=nodes,
+            node_index={n.id: j for j, n in enumerate(nodes)},
+            mem=self.mem[cols],
+            cores=self.cores[cols],
+            current=changes["current"][:, cols],
+            hosts=changes["hosts"][:, cols],
+            origin=np.arange(len(rows)),
+            **arrays,
+        )
+        return self.but(**changes)
+
+    def _rows(self, keep: np.ndarray) -> dict:
+        """What `rows` replaces (`select` adds the columns to it, for a single copy)."""
+        index = np.flatnonzero(keep).tolist() if keep.dtype == bool else keep.tolist()
+        return dict(
+            ids=[self.ids[i] for i in index],
+            curves=[self.curves[i] for i in index],
+            current=self.current[keep],
+            hosts=self.hosts[keep],
+            **{name: getattr(self, name)[keep] for name in self.ROW_ARRAYS},
+        )
+
+    def with_current(self, counts: np.ndarray) -> "Problem":
+        """This problem with `counts` (on its nodes, zero where none) as every current map."""
+        positive = np.count_nonzero(counts, axis=1)
+        return self.but(
+            current=counts, hosts=counts > 0, current_total=counts.sum(axis=1), current_keys=positive,
+            current_positive=positive, has_current=positive > 0,
+        )
+
+    def preserving(
+        self, used_mem: np.ndarray, used_cores: np.ndarray, preserved: np.ndarray, current_total: np.ndarray
+    ) -> "Problem":
+        """What a preserve pass gives its solver: `used_mem`/`used_cores` taken off each node,
+        `preserved` off each deployment's ask, `current_total` what its current map (same
+        keys, so the same hosts) now adds up to; the solver reads no other current figure."""
+        return self.but(
+            mem=self.mem - used_mem, cores=self.cores - used_cores, allocations=self.allocations - preserved,
+            current_total=current_total,
+        )
+
     @property
     def shape(self) -> tuple[int, int]:
-        return len(self.deployments), len(self.nodes)
+        return len(self.ids), len(self.nodes)
 
-    @cached_property
-    def hosts(self) -> np.ndarray:
-        """bool[D, N]: the node is a key of the deployment's current map."""
-        h = np.zeros(self.shape, dtype=bool)
-        for i, d in enumerate(self.deployments):
-            for node_id in d.current:
-                j = self.node_index.get(node_id)
-                if j is not None:
-                    h[i, j] = True
-        return h
-
-    @cached_property
-    def host_columns(self) -> dict[int, list[int]]:
-        """Row -> the columns of the nodes in its current map, for rows that have some."""
-        rows, cols = np.nonzero(self.hosts)
-        columns: dict[int, list[int]] = {}
-        for i, j in zip(rows.tolist(), cols.tolist()):
-            columns.setdefault(i, []).append(j)
+    def host_columns(self, i: int) -> list[int]:
+        """The columns of the nodes in row `i`'s current map. Asked only for the rows a
+        solver places (one in a +1's last pass), so each is found when first asked for."""
+        columns = self._host_columns.get(i)
+        if columns is None:
+            columns = self._host_columns[i] = np.flatnonzero(self.hosts[i]).tolist()
         return columns
 
     def best_quality(self) -> tuple[bool, int, int]:
@@ -167,14 +201,16 @@ class Problem:
         use no cores), each deployment on a single node. (A +1 on a cluster whose hosts are
         full places its allocation elsewhere, and that is the best plan there is.)"""
         asked = np.maximum(self.allocations, 0)
-        fit = np.maximum(self.cores, 0)[None, :] // np.maximum(self.threads, 1)[:, None]
-        room = np.where(self.low[:, None], asked[:, None], fit)  # what one node of its map can take
-        host_room = np.where(self.hosts, room, 0).sum(axis=1)
+        rows, cols = nonzero_pairs(self.hosts)  # only the few (deployment, node) in a map
+        fit = np.maximum(self.cores[cols], 0) // np.maximum(self.threads[rows], 1)
+        room = np.where(self.low[rows], asked[rows], fit)  # what one node of its map can take
+        host_room = np.bincount(rows, weights=room, minlength=len(asked)).astype(np.int64)
         weighted = 10 * int(asked.sum()) + int(np.minimum(asked, host_room).sum())
         return True, weighted, -int(self.model_bytes[asked > 0].sum())
 
-    def estimate(self, i: int, allocations: np.ndarray | int) -> np.ndarray | int:
-        """Memory of `allocations` of deployment `i` on one node (0 for none)."""
+    def estimate(self, i: int | np.ndarray, allocations: np.ndarray | int) -> np.ndarray | int:
+        """Memory of `allocations` of deployment `i` on one node (0 for none); with arrays,
+        of each entry."""
         if isinstance(allocations, (int, np.integer)):
             return self.curves[i].at(int(allocations))
         a = np.asarray(allocations)
@@ -208,9 +244,16 @@ class Builder:
             rows, cols = np.array(list(alloc), dtype=np.int64).T
             counts = np.fromiter(alloc.values(), dtype=np.int64, count=len(alloc))
             plan.alloc[rows, cols] = counts
-            plan.rem_alloc -= np.bincount(rows, weights=counts, minlength=len(p.deployments)).astype(np.int64)
+            plan.rem_alloc -= np.bincount(rows, weights=counts, minlength=p.shape[0]).astype(np.int64)
         plan.rem_mem = np.array(rem_mem, dtype=np.int64)
         plan.rem_cores = np.array(rem_cores, dtype=np.int64)
+        return plan
+
+    def on(self, p: Problem) -> "Builder":
+        """This plan as a builder of `p`, a problem with the same nodes, deployments and
+        asks (other current maps)."""
+        plan = copy.copy(self)
+        plan.p = p
         return plan
 
     def memory_requirement(self, i: int, j: int, count: int) -> int:
@@ -265,7 +308,7 @@ class Builder:
         self.alloc[rows, cols] += counts
         self.rem_mem -= need_mem.astype(np.int64)
         self.rem_cores -= need_cores.astype(np.int64)
-        np.subtract.at(self.rem_alloc, rows, counts)
+        self.rem_alloc -= np.bincount(rows, weights=counts, minlength=len(self.rem_alloc)).astype(np.int64)
         return True
 
     # -- the plan's questions (AssignmentPlan) --
@@ -290,21 +333,8 @@ class Builder:
         """Bigger is better: keeps current totals; allocations with a 10 % bonus on nodes in
         the current map (times 10, an exact integer: ES sums doubles, see README); then
         less model memory per (deployment, node) used."""
-        a = self.alloc
-        weighted = 10 * int(a.sum()) + int(a[self.p.hosts].sum())
-        memory = -int((self.p.model_bytes[:, None] * (a > 0)).sum())
+        rows, cols = nonzero_pairs(self.alloc)  # a plan holds few entries
+        counts = self.alloc[rows, cols]
+        weighted = 10 * int(counts.sum()) + int(counts[self.p.hosts[rows, cols]].sum())
+        memory = -int(self.p.model_bytes[rows[counts > 0]].sum())
         return self.satisfies_current(), weighted, memory
-
-    def entries(self) -> list[tuple[int, int, int]]:
-        """(deployment row, node column, allocations) for every entry, row by row."""
-        rows, cols = np.nonzero(self.alloc)
-        return list(zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist()))
-
-    def by_id(self) -> dict[tuple[str, str], int]:
-        """(deployment id, node id) -> allocations, for passes that map plans across records."""
-        rows, cols = np.nonzero(self.alloc)
-        deployments, nodes = self.p.deployments, self.p.nodes
-        return {
-            (deployments[i].id, nodes[j].id): count
-            for i, j, count in zip(rows.tolist(), cols.tolist(), self.alloc[rows, cols].tolist())
-        }

@@ -18,57 +18,51 @@ from typing import Sequence
 
 import numpy as np
 
+from .arrays import nonzero_pairs
 from .es_model import Builder, EsDeployment, EsNode, Problem
-from .es_solver import solve, solve_plan
+from .es_solver import solve
 
 
 def _preserving(p: Problem, keep_all: bool) -> Builder:
     """`PreserveAllAllocations` / `PreserveOneAllocation` on `p`'s nodes and deployments: set
     the preserved allocations aside (memory for *all* current allocations, cores for the
     preserved ones), solve the rest, merge back node by node on the real nodes."""
-    col = p.node_index
-    used_mem, used_cores = [0] * len(p.nodes), [0] * len(p.nodes)
-    preserved, current_left = [], []
-    for d, total in zip(p.deployments, p.current_total.tolist()):
-        for node_id, count in d.current.items():
-            j = col.get(node_id)
-            if j is not None:
-                used_mem[j] += d.estimate(count)
-                used_cores[j] += count * d.threads if keep_all else d.threads
-        # the solver's record keeps the current map's keys with 0 (all) or one less (one)
-        # allocation each, and asks for what is not preserved (counted over the whole map)
-        if keep_all:
-            preserved.append(total)
-            current_left.append(0)
-        else:
-            preserved.append(sum(1 for v in d.current.values() if v > 0))
-            current_left.append(total - len(d.current))
+    rows, cols = nonzero_pairs(p.hosts)  # the current maps' entries on p's nodes
+    counts = p.current[rows, cols]
+    held = counts if keep_all else 1  # the allocations whose cores are set aside
+    n = len(p.nodes)
+    used_mem = np.bincount(cols, weights=p.estimate(rows, counts), minlength=n).astype(np.int64)
+    used_cores = np.bincount(cols, weights=held * p.threads[rows], minlength=n).astype(np.int64)
+    # the solver's record keeps the current map's keys with 0 (all) or one less (one)
+    # allocation each, and asks for what is not preserved (counted over the whole map)
+    if keep_all:
+        preserved, current_left = p.current_total, np.zeros_like(p.current_total)
+    else:
+        preserved, current_left = p.current_positive, p.current_total - p.current_keys
     solver_problem = p.preserving(used_mem, used_cores, preserved, current_left)
     return _merge(p, solve(solver_problem, bin_packing_only=False), keep_all)
 
 
 def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:
-    """Node by node: the preserved allocations, then the planned new ones, each in
-    deployment order and only if it still fits. `planned` was solved on a problem derived
-    from `p` (`Problem.preserving`): the same nodes, some of its deployments.
+    """Node by node: the preserved allocations (all, or one per current node), then the
+    planned new ones, each in deployment order and only if it still fits. `planned` was
+    solved on a problem derived from `p` (`Problem.preserving`): the same nodes, some of
+    its deployments.
 
     Usually every node takes all its offers: then the order cannot matter and they go in
     at once; otherwise offer by offer, in plain Python (numpy scalar access per offer cost
     more than the rest of the merge)."""
-    offers = _offers(p, planned, keep_all)
-    merged = Builder(p)
-    if not offers:
-        return merged
-    cols, _, rows, counts = np.array(offers, dtype=np.int64).T
-    n_nodes = len(p.nodes)
+    preserved = p.current if keep_all else p.hosts.astype(np.int64)
     # a deployment's preserved and new allocations on one node are one entry
-    total = np.bincount(rows * n_nodes + cols, weights=counts, minlength=p.shape[0] * n_nodes).astype(np.int64)
-    entries = np.flatnonzero(total)
-    if merged.add_all(entries // n_nodes, entries % n_nodes, total[entries]):
+    offered = preserved.copy()
+    offered[planned.p.origin] += planned.alloc
+    rows, cols = nonzero_pairs(offered)
+    merged = Builder(p)
+    if merged.add_all(rows, cols, offered[rows, cols]):
         return merged
     mem, cores = list(p.mem_of), list(p.cores_of)
     alloc: dict[tuple[int, int], int] = {}
-    for j, _, i, count in sorted(offers):
+    for j, _, i, count in sorted(_offers(preserved, 0) + _offers(offered - preserved, 1)):
         # a preserved entry comes first on its node, so holds nothing yet: the full estimate
         curve, held, low = p.curves[i], alloc.get((i, j), 0), p.low_of[i]
         memory = curve.at(held + count) - curve.at(held)
@@ -80,28 +74,23 @@ def _merge(p: Problem, planned: Builder, keep_all: bool) -> Builder:
     return Builder.holding(p, alloc, mem, cores)
 
 
-def _offers(p: Problem, planned: Builder, keep_all: bool) -> list[tuple[int, int, int, int]]:
-    """(node, 0 preserved / 1 new, deployment, allocations) for every offer of a positive
-    count: the preserved allocations (all, or one per current node) and the planned ones."""
-    col = p.node_index
-    offers = []
-    for i, d in enumerate(p.deployments):
-        for node_id, count in d.current.items():
-            j = col.get(node_id)
-            if j is not None and (count > 0 or not keep_all):
-                offers.append((j, 0, i, count if keep_all else 1))
-    planned_rows = planned.p.origin.tolist()
-    offers.extend((j, 1, planned_rows[r], count) for r, j, count in planned.entries())
-    return offers
+def _offers(alloc: np.ndarray, kind: int) -> list[tuple[int, int, int, int]]:
+    """(node, `kind` (0 preserved, 1 new), deployment, allocations) for each entry of `alloc`."""
+    rows, cols = nonzero_pairs(alloc)
+    return [(j, kind, i, count) for i, j, count in zip(rows.tolist(), cols.tolist(), alloc[rows, cols].tolist())]
 
 
 def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try_previously_assigned: bool = True) -> Builder:
     """`AssignmentPlanner.computePlan`: rows and columns in id order."""
     nodes = sorted(nodes, key=lambda n: n.id)
     deployments = sorted(deployments, key=lambda d: d.id)
-    p = Problem(nodes, deployments)
+    return _plan(Problem(nodes, deployments), try_previously_assigned)
+
+
+def _plan(p: Problem, try_previously_assigned: bool) -> Builder:
+    """`plan_nodes` on a pass's problem (rows and columns in id order)."""
     if _one_falls_short(p):  # preserve-one would be computed only to be discarded
-        return _previously_assigned(nodes, deployments, _preserving(p, keep_all=True), try_previously_assigned)
+        return _previously_assigned(p, _preserving(p, keep_all=True), try_previously_assigned)
     one = _preserving(p, keep_all=False)
     if not one.satisfies_current():
         best = _preserving(p, keep_all=True)
@@ -110,16 +99,14 @@ def plan_nodes(nodes: Sequence[EsNode], deployments: Sequence[EsDeployment], try
         best = every if every.quality() >= one.quality() else one
     else:
         best = one
-    return _previously_assigned(nodes, deployments, best, try_previously_assigned)
+    return _previously_assigned(p, best, try_previously_assigned)
 
 
-def _previously_assigned(
-    nodes: list[EsNode], deployments: list[EsDeployment], best: Builder, try_previously_assigned: bool
-) -> Builder:
+def _previously_assigned(p: Problem, best: Builder, try_previously_assigned: bool) -> Builder:
     """`best`, or the plan seeded with one allocation of each deployment that ever had
     some, when `best` drops such a deployment and the seeded plan keeps more of them."""
     if try_previously_assigned and not best.all_previously_assigned_kept():
-        seeded = _plan_seeded(nodes, deployments)
+        seeded = _plan_seeded(p)
         if seeded.all_previously_assigned_kept():
             best = seeded
         elif seeded.previously_assigned_kept() > best.previously_assigned_kept():
@@ -135,30 +122,26 @@ def _one_falls_short(p: Problem) -> bool:
     plus what its solver places, and the solver never places more than it is asked for:
     the ask less one per positive entry of the whole current map (a zone's pass sees the
     other zones' entries too), or nothing. Zone passes are usually short this way."""
-    col = p.node_index
-    for d, current_total in zip(p.deployments, p.current_total.tolist()):
-        if d.current:
-            here = sum(1 for node_id in d.current if node_id in col)
-            positive = sum(1 for v in d.current.values() if v > 0)
-            if here + max(0, d.allocations - positive) < current_total:
-                return True
-    return False
+    here = p.hosts.sum(axis=1)
+    most = here + np.maximum(0, p.allocations - p.current_positive)
+    return bool((p.has_current & (most < p.current_total)).any())
 
 
-def _plan_seeded(nodes: list[EsNode], deployments: list[EsDeployment]) -> Builder:
+def _plan_seeded(p: Problem) -> Builder:
     """Bin-pack one allocation of every deployment that ever had allocations, then plan with
     that as the only current placement. ES rebuilds the records here with the constructor
     that has no priority, so low-priority ones plan as normal ones from here on."""
-    previously = [
-        d.but(allocations=1, current={}, low=False) for d in deployments if d.max_assigned > 0
-    ]
-    seed = solve_plan(nodes, previously, bin_packing_only=True).by_id()
-    node_of = {dep_id: node_id for (dep_id, node_id) in seed}
-    return plan_nodes(
-        nodes,
-        [d.but(current={node_of[d.id]: 1} if d.id in node_of else {}, low=False) for d in deployments],
-        try_previously_assigned=False,
+    previously = p.rows(p.max_assigned > 0)
+    n = previously.shape[0]
+    seed = solve(
+        previously.with_current(np.zeros(previously.shape, dtype=np.int64)).but(
+            allocations=np.ones(n, dtype=np.int64), low=np.zeros(n, dtype=bool)
+        ),
+        bin_packing_only=True,
     )
+    seeded = np.zeros(p.shape, dtype=np.int64)
+    seeded[seed.p.origin] = seed.alloc > 0  # p is a pass's problem: origins are its rows
+    return _plan(p.with_current(seeded).but(low=np.zeros(p.shape[0], dtype=bool)), try_previously_assigned=False)
 
 
 def plan_zones(zones: dict[str, list[EsNode]], deployments: list[EsDeployment]) -> Builder:
@@ -166,42 +149,37 @@ def plan_zones(zones: dict[str, list[EsNode]], deployments: list[EsDeployment]) 
     names = sorted(zones)
     if len(names) == 1:
         return plan_nodes(zones[names[0]], deployments, try_previously_assigned=True)
-    plan = _plan_zone_by_zone(zones, names, deployments, try_previously_assigned=False)
+    # the last pass sees all nodes in zone order, unsorted; each zone's pass, its own by id
+    all_nodes = [n for name in names for n in zones[name]]
+    columns, start = [], 0
+    for name in names:
+        columns.append(np.array(sorted(range(start, start + len(zones[name])), key=lambda j: all_nodes[j].id)))
+        start += len(zones[name])
+    base = Problem(all_nodes, deployments)
+    plan = _plan_zone_by_zone(base, columns, try_previously_assigned=False)
     if not plan.all_previously_assigned_kept():
-        plan = _plan_zone_by_zone(zones, names, deployments, try_previously_assigned=True)
+        plan = _plan_zone_by_zone(base, columns, try_previously_assigned=True)
     return plan
 
 
-def _plan_zone_by_zone(
-    zones: dict[str, list[EsNode]], names: list[str], deployments: list[EsDeployment], try_previously_assigned: bool
-) -> Builder:
-    remaining = {d.id: d.allocations for d in deployments}
-    placed: dict[str, dict[str, int]] = {d.id: {} for d in deployments}
-    for zones_left, name in zip(range(len(names), 0, -1), names):
-        target = {k: 1 + (v - 1) // zones_left for k, v in remaining.items() if v > 0}
-        zone_deployments = [
-            d.but(
-                allocations=target[d.id],
-                # only deployments nothing was placed for yet are pushed to keep one allocation
-                max_assigned=d.max_assigned if try_previously_assigned and remaining[d.id] == d.allocations else 0,
-            )
-            for d in deployments
-            if target.get(d.id, 0) > 0
-        ]
-        zone_plan = plan_nodes(zones[name], zone_deployments, try_previously_assigned)
-        for (dep_id, node_id), count in zone_plan.by_id().items():
-            placed[dep_id][node_id] = placed[dep_id].get(node_id, 0) + count
-            remaining[dep_id] -= count
-    # one pass over all nodes (zone order, no id sort) keeping every zone allocation
-    all_nodes = [n for name in names for n in zones[name]]
-    accounting = [d.but(current=placed[d.id]) for d in deployments]
-    merged = _preserving(Problem(all_nodes, accounting), keep_all=True)
-    final = Builder(Problem(all_nodes, deployments))
-    row = {d.id: i for i, d in enumerate(deployments)}
-    entries = merged.by_id()
-    final.assign_entries(
-        np.array([row[dep_id] for dep_id, _ in entries], dtype=np.int64),
-        np.array([final.p.node_index[node_id] for _, node_id in entries], dtype=np.int64),
-        np.array(list(entries.values()), dtype=np.int64),
-    )
-    return final
+def _plan_zone_by_zone(base: Problem, columns: list[np.ndarray], try_previously_assigned: bool) -> Builder:
+    """Each zone's pass (`columns` its nodes in `base`) on a problem derived from `base`,
+    then one pass over all nodes keeping every zone allocation."""
+    by_id = np.array(sorted(range(base.shape[0]), key=base.ids.__getitem__), dtype=np.int64)
+    remaining = base.allocations.copy()
+    placed = np.zeros(base.shape, dtype=np.int64)
+    for zones_left, cols in zip(range(len(columns), 0, -1), columns):
+        target = np.where(remaining > 0, 1 + (remaining - 1) // zones_left, 0)
+        rows = by_id[target[by_id] > 0]
+        # only deployments nothing was placed for yet are pushed to keep one allocation
+        pushed = try_previously_assigned & (remaining[rows] == base.allocations[rows])
+        pushed_max = np.where(pushed, base.max_assigned[rows], 0)
+        zone = base.select(rows, cols, allocations=target[rows], max_assigned=pushed_max)
+        zone_plan = _plan(zone, try_previously_assigned)
+        r, c = nonzero_pairs(zone_plan.alloc)
+        placed[rows[r], cols[c]] += zone_plan.alloc[r, c]
+        remaining[rows] -= zone_plan.alloc.sum(axis=1)
+    # ES accounts the zone allocations as current ones, then assigns the merged plan to a
+    # builder of the original deployments: every entry fits there, as it fitted the same
+    # nodes in the merge, so that builder holds just what the merge's does
+    return _preserving(base.with_current(placed), keep_all=True).on(base)

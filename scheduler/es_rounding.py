@@ -22,6 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .arrays import nonzero_pairs
 from .es_model import Builder, Problem
 from .java_random import JavaRandom
 
@@ -100,14 +101,16 @@ class _Tracker:
 
     def assign_many(self, allocations: np.ndarray) -> None:
         """`assign` for every pair with allocations > 0 (the order does not matter)."""
+        self.changes += 1
         placed = allocations > 0
+        if not placed.any():  # the greedy first plan's start: nothing to take off
+            return
         counts = np.where(placed, allocations, 0)
         new = placed & ~self.assigned
         self.assigned |= placed
         self.rem_mem -= (new * self.p.one_allocation[:, None]).sum(axis=0)
         self.rem_cores -= (counts * self.p.threads[:, None]).sum(axis=0)
         self.rem_alloc -= counts.sum(axis=1)
-        self.changes += 1
 
     def assign(self, i: int, j: int, allocations: int) -> None:
         self.changes += 1
@@ -129,11 +132,10 @@ class _Holder:
         # (current map empty ? 1 : 2) * -memory: bigger models first, current ones doubled
         self.model_order = np.where(p.has_current, 2, 1) * -p.one_allocation
         self.max_cores = max(int(p.cores.max(initial=0)), 0)
-        self.hosts_of = p.host_columns
 
     def copy(self) -> "_Holder":
         c = object.__new__(_Holder)
-        c.p, c.model_order, c.max_cores, c.hosts_of = self.p, self.model_order, self.max_cores, self.hosts_of
+        c.p, c.model_order, c.max_cores = self.p, self.model_order, self.max_cores
         c.y, c.x, c.zeroed, c.zeroed_at = self.y.copy(), self.x.copy(), self.zeroed.copy(), self.zeroed_at
         c.tracker = self.tracker.copy()
         return c
@@ -145,7 +147,7 @@ class _Holder:
         self.y = np.where(p.cores[None, :] > 0, y, 0.0)
         self.x = x.copy()
         decided = (self.y == 1.0) & _is_integer(x)
-        for i, j in zip(*np.nonzero(decided)):
+        for i, j in zip(*nonzero_pairs(decided)):
             self.tracker.assign(int(i), int(j), int(np.rint(x[i, j])))
 
     def _soft(self, rows: np.ndarray | slice, j: int | list[int]) -> np.ndarray:
@@ -158,7 +160,7 @@ class _Holder:
 
     def soft_queue(self) -> list[tuple[int, int]]:
         soft = ((self.y > 0) & (self.y < 1)) | ~_is_integer(self.x)
-        rows, cols = np.nonzero(soft)
+        rows, cols = nonzero_pairs(soft)
         y = self.y[rows, cols]
         closeness = np.minimum(y, 1 - y)
         most_threads = -self.x[rows, cols] * self.p.threads[rows]
@@ -278,9 +280,10 @@ class _Holder:
         All but the memory term depend on the node only through its free cores, so they
         come from a table over core counts (the same float expression, so the same keys)."""
         key = _fill_table(1, wanted, self.max_cores).take(t.rem_cores, mode="clip") + 0.01 * t.rem_mem
-        if self.hosts_of.get(i):
+        hosts = self.p.host_columns(i)
+        if hosts:
             host_table = _fill_table(0, wanted, self.max_cores)
-            for j in self.hosts_of[i]:
+            for j in hosts:
                 key[j] = host_table[max(int(t.rem_cores[j]), 0)] + 0.01 * t.rem_mem[j]
         np.putmask(key, ~fits, np.inf)
         return np.argsort(key, kind="stable")
@@ -307,6 +310,6 @@ class _Holder:
                 if t.rem_alloc[i] == 0:
                     break
         plan = Builder(p)
-        rows, cols = np.nonzero(result > 0)
+        rows, cols = nonzero_pairs(result > 0)
         plan.assign_entries(rows, cols, result[rows, cols])
         return plan

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from .es_highs import minimise
-from .es_model import Builder, EsDeployment, EsNode, Problem
+from .es_model import Builder, Problem
 from .es_rounding import greedy_plan, round_solution
 from .java_random import JavaRandom
 
@@ -24,21 +24,16 @@ INITIAL_W = 0.2
 LP_SIZE_LIMIT = 10_000_000
 
 
-def solve_plan(nodes: list[EsNode], deployments: list[EsDeployment], bin_packing_only: bool) -> Builder:
-    """The solver's plan for `nodes` and `deployments` (both in the caller's order)."""
-    return solve(Problem(nodes, deployments), bin_packing_only)
-
-
 def solve(p: Problem, bin_packing_only: bool) -> Builder:
     """The solver's plan for `p`; its rows are only the deployments the solver keeps
-    (`Builder.p.deployments`): those that fit some node (by model size) or run somewhere,
+    (`Builder.p.ids`): those that fit some node (by model size) or run somewhere,
     and need no more threads than the biggest node has."""
     max_cores = int(p.cores.max()) if p.nodes else 0
     max_node_memory = int(p.mem.max()) if p.nodes else 0
     keep = (p.has_current | (p.model_bytes <= max_node_memory)) & (p.threads <= max_cores)
     if not keep.all():
         p = p.rows(keep)
-    if not p.deployments or max_cores == 0 or not (p.allocations > 0).any():
+    if not p.ids or max_cores == 0 or not (p.allocations > 0).any():
         # Nothing to place (a preserve pass of a satisfied cluster): the bin-pack takes no
         # step, the LP can only answer 0 (or is infeasible) and the rounding then places
         # nothing either, so every path ends in the empty plan.
@@ -61,13 +56,14 @@ def solve(p: Problem, bin_packing_only: bool) -> Builder:
         return _bin_pack(p, norm_one, norm_node, random, need_weights=False)[0]
     start = greedy_plan(p)  # the rounding's first plan
     if _lp_cannot_matter(p, start):
-        packed, rounded = _bin_pack(p, norm_one, norm_node, random, need_weights=False)[0], start
-    else:
-        packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=True)
-        x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
-        if x is None:
-            return packed
-        rounded = round_solution(p, x, random, start)
+        # the rounding returns `start`, which has the best quality any plan can have
+        # (`Problem.best_quality`); the bin-pack's plan would win only if strictly better
+        return start
+    packed, weights = _bin_pack(p, norm_one, norm_node, random, need_weights=True)
+    x = _solve_lp(p, weights, one, norm_fixed, norm_per_alloc, norm_node, max_cores)
+    if x is None:
+        return packed
+    rounded = round_solution(p, x, random, start)
     return packed if packed.quality() > rounded.quality() else rounded
 
 
@@ -136,13 +132,13 @@ class _NodeOrder:
         for c in p.cores_of:
             self.nodes_with[max(c, 0)] += 1
         self.most_free = self.max_cores
-        self.hosts = p.host_columns
+        self.host_columns = p.host_columns
 
     def keys(self, i: int, threads: int, wanted: int, cores: np.ndarray) -> np.ndarray:
         """Every node's key for deployment `i`'s step, +inf where fewer than `threads`
         cores are free."""
         keys = _core_table(1, threads, wanted, self.max_cores).take(cores, mode="clip") - self.memory_score
-        for j in self.hosts.get(i, ()):
+        for j in self.host_columns(i):
             keys[j] = self.key(i, j, threads, wanted, int(cores[j]))
         return keys
 
@@ -155,7 +151,7 @@ class _NodeOrder:
 
     def key(self, i: int, j: int, threads: int, wanted: int, cores: int) -> float:
         """One node's key (as in `keys`)."""
-        not_host = 0 if j in self.hosts.get(i, ()) else 1
+        not_host = 0 if j in self.host_columns(i) else 1
         return _core_table(not_host, threads, wanted, self.max_cores)[max(cores, 0)] - self.memory_score_of[j]
 
 

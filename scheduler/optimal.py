@@ -47,11 +47,11 @@ def plan_optimal(
     low = [d for d in wanted if d.priority == "low"]
     p = build_arrays(nodes, normal)
     alloc, bound = _plan_normal(p, started)
-    record_assignments(assignments, normal, nodes, alloc)
+    record_assignments(assignments, p.dep_ids, p.node_ids, alloc)
     if low:
         free = p.mem - p.memory_per_node(alloc)
         q = build_arrays(nodes, low, low_priority_memory=free)
-        record_assignments(assignments, low, nodes, keep_then_fill(q))
+        record_assignments(assignments, q.dep_ids, q.node_ids, keep_then_fill(q))
         bound += float(np.count_nonzero(per_node_cap(q, q.mem, q.cores).sum(axis=1)))
     return assignments, round(float(bound), 6)
 

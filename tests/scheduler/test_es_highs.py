@@ -8,8 +8,8 @@ from scipy.optimize import linprog
 from scipy.sparse import csc_matrix, random as sparse_random
 
 from scheduler.es_highs import minimise
-from scheduler.es_model import EsDeployment, EsNode
-from scheduler.es_solver import solve_plan
+from scheduler.es_model import EsDeployment, EsNode, Problem
+from scheduler.es_solver import solve
 from scheduler.memory import MemoryCurve
 
 
@@ -45,8 +45,8 @@ def test_nothing_to_place_gives_the_empty_plan() -> None:
         EsDeployment("d1", 50, 0, 1, curve, current={"n1": 0}),
         EsDeployment("d2", 50, 0, 2, curve),
     ]
-    plan = solve_plan(nodes, deployments, bin_packing_only=False)
-    assert plan.by_id() == {}
+    plan = solve(Problem(nodes, deployments), bin_packing_only=False)
+    assert not plan.alloc.any()
     assert plan.rem_mem.tolist() == [1000, 1000] and plan.rem_cores.tolist() == [4, 4]
 
 
