@@ -18,6 +18,7 @@ from cluster.builtin_models import LANG_IDENT_ID
 from cluster.cluster import Cluster
 from cluster.demo import FLIGHT_DELAY_MODELS, NER_MODEL, build_demo
 from cluster.inference_endpoints import DEFAULT_IDS
+from cluster.opensearch.demo import build_opensearch_demo
 from nodes.resources import MiB
 from tests.conftest import served
 
@@ -209,3 +210,15 @@ async def view(port: int) -> dict[str, Any]:
         async with http.get("/_sim/events", params={"since": "0", "format": "jsonl"}) as answer:
             seen["events"] = await answer.text()
     return seen
+
+
+async def test_opensearch_ml_commons_is_no_elasticsearch_feature(cluster: Cluster) -> None:
+    build_opensearch_demo(cluster.ml_commons)
+    async with served(cluster) as port, ClientSession(f"http://127.0.0.1:{port}") as http:
+        async with http.get("/_plugins/_ml/profile/models") as answer:
+            before = await answer.json()
+        async with http.post("/_features/_reset") as answer:
+            assert answer.status == 200 and await answer.json() == RESET
+        async with http.get("/_plugins/_ml/profile/models") as answer:
+            assert await answer.json() == before
+    assert before["nodes"] and cluster.state.assignments == {}
