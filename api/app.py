@@ -11,8 +11,8 @@ from aiohttp import web
 from cluster.cluster import Cluster
 
 from . import (
-    es_aliases, es_autoscaling, es_bulk, es_cat, es_cat_nodes, es_deployments, es_health, es_infer, es_inference_api,
-    es_info, es_models, es_nodes, es_pipelines, es_root, es_stats,
+    es_aliases, es_autoscaling, es_bulk, es_cat, es_cat_nodes, es_deployments, es_features, es_health, es_infer,
+    es_inference_api, es_info, es_models, es_nodes, es_pipelines, es_root, es_stats,
     os_connectors, os_controllers, os_deploy, os_indices, os_model_groups, os_models, os_predict, os_profile,
     os_settings, os_tasks, os_train, os_update, sim_rebalances, sim_routes,
 )
@@ -45,8 +45,9 @@ def create_app(
     # (`_stats`) before the `{model_id}` patterns they would otherwise match.
     for module in (es_infer, es_root, es_stats, es_models, es_aliases, es_deployments, es_cat, es_pipelines):
         app.add_routes(module.routes)
-    # Around ML nodes: info, memory, nodes, health, cat nodes; `_bulk` for both dialects; the inference API.
-    for module in (es_info, es_nodes, es_health, es_cat_nodes, es_bulk, es_inference_api):
+    # Around ML nodes: info, memory, nodes, health, cat nodes; `_bulk` for both dialects; the inference API;
+    # feature states (before OpenSearch's `/{index}` patterns, which `/_features` would match).
+    for module in (es_info, es_nodes, es_health, es_cat_nodes, es_bulk, es_inference_api, es_features):
         app.add_routes(module.routes)
     # OpenSearch's ml-commons; each module registers its static paths before its `{id}` ones.
     for module in (

@@ -20,6 +20,7 @@ from .clock import DEFAULT_EPOCH_MS, ClockMode, SimClock
 from .deployments import DeploymentService
 from .errors import MlError
 from .events import EventLog
+from .feature_reset import FEATURES, Feature, reset_inference, reset_machine_learning
 from .inference import infer
 from .inference_endpoints import InferenceEndpoints
 from .ingest import IngestService
@@ -214,6 +215,17 @@ class Cluster:
             )
 
         return holds
+
+    # -- feature states -------------------------------------------------------------
+
+    def reset_features(self) -> tuple[Feature, ...]:
+        """`POST /_features/_reset`: every feature back to a fresh install (see
+        `cluster.feature_reset`); returns the features reset. Elasticsearch resets them side
+        by side, so when the ML one refuses (an ingest pipeline with an inference processor,
+        raised as its 500) the inference plugin's endpoints are gone all the same."""
+        reset_inference(self.inference_endpoints, self.log)
+        reset_machine_learning(self.state, self.master, self.models, self.log)
+        return FEATURES
 
     # -- inference ------------------------------------------------------------------
 

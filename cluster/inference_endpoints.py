@@ -344,6 +344,15 @@ class InferenceEndpoints:
         del self.endpoints[inference_id]
         return stopping
 
+    def forget_created(self) -> list[str]:
+        """Forget every endpoint a user created, leaving their deployments alone (the
+        inference plugin's feature reset deletes its index of endpoint configs; the
+        deployments are the ML feature's); the default endpoints stay. Returns the ids."""
+        created = sorted(i for i, e in self.endpoints.items() if not e.reserved)
+        for inference_id in created:
+            del self.endpoints[inference_id]
+        return created
+
     # -- inference -------------------------------------------------------------------
 
     async def run(self, inference_id: str, task_type: str, inputs: list[str], query: str | None,

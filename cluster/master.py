@@ -164,6 +164,17 @@ class Master:
             elif route.routing_state != "stopping":
                 self._stop_route(assignment, node_id, cause)
 
+    def remove_all_assignments(self, cause: str) -> None:
+        """Every deployment leaves the routing tables at once, as Elasticsearch's feature
+        reset deletes the assignment metadata in one cluster-state update: no stopping
+        state, no drain to wait for (nodes end the processes quietly), no re-plan."""
+        self.before_change()
+        for deployment_id in sorted(self.state.assignments):
+            assignment = self.state.assignments[deployment_id]
+            for node_id in sorted(assignment.routes):
+                self._drop_route(assignment, node_id, cause)
+            self._forget(assignment, cause)
+
     def forget_node(self, node_id: str, cause: str) -> None:
         """A node vanished: its routes go with it, without stopping."""
         self.before_change()
@@ -276,10 +287,13 @@ class Master:
 
     def _finish_stop_if_done(self, assignment: Assignment, cause: str) -> None:
         if assignment.stopping and not assignment.routes:
-            del self.state.assignments[assignment.deployment_id]
-            self._logged_status.pop(assignment.deployment_id, None)
-            self.log.append("assignment_removed", cause, deployment_id=assignment.deployment_id)
+            self._forget(assignment, cause)
             self.rebalance("deployment removed")
+
+    def _forget(self, assignment: Assignment, cause: str) -> None:
+        del self.state.assignments[assignment.deployment_id]
+        self._logged_status.pop(assignment.deployment_id, None)
+        self.log.append("assignment_removed", cause, deployment_id=assignment.deployment_id)
 
 
 def _targets_unchanged(assignment: Assignment, targets: dict[str, int]) -> bool:

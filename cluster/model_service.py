@@ -112,7 +112,7 @@ class ModelService:
         model.vocabulary_size = len(vocabulary)
         self.log.append("vocabulary", "put vocabulary", model_id=model_id, size=len(vocabulary))
 
-    def delete(self, model_id: str, force: bool = False) -> None:
+    def delete(self, model_id: str, force: bool = False, cause: str = "delete model") -> None:
         if model_id not in self.state.models or model_id == LANG_IDENT_ID:
             raise not_found(f"Could not find trained model [{model_id}]")
         deployments = self.state.deployments_of(model_id)
@@ -136,11 +136,11 @@ class ModelService:
                 )
         for assignment in deployments:
             if not assignment.stopping:
-                self.master.begin_stop(assignment, "delete model")
+                self.master.begin_stop(assignment, cause)
         for alias in self.state.aliases_of(model_id):
             del self.state.aliases[alias]
         del self.state.models[model_id]
-        self.log.append("model_deleted", "delete model", model_id=model_id)
+        self.log.append("model_deleted", cause, model_id=model_id)
 
     def _pytorch(self, model_id: str) -> TrainedModel:
         model = self.state.models.get(model_id)

@@ -55,6 +55,8 @@ _ES: dict[tuple[str, str], str] = {
     ("GET", "/_autoscaling/policy/{name}"): "cluster:admin/autoscaling/get_autoscaling_policy",
     ("DELETE", "/_autoscaling/policy/{name}"): "cluster:admin/autoscaling/delete_autoscaling_policy",
     ("GET", "/_autoscaling/capacity"): "cluster:monitor/autoscaling/get_autoscaling_capacity",
+    ("GET", "/_features"): "cluster:admin/features/get",
+    ("POST", "/_features/_reset"): "cluster:admin/features/reset",
 }
 
 _OS: dict[tuple[str, str], str] = {
